@@ -1,0 +1,36 @@
+import { z } from "zod";
+import { JobId, QueueName } from "./names.js";
+
+/** A worker saying it is alive, every few seconds. */
+export const WorkerHeartbeat = z.object({
+  type: z.literal("heartbeat"),
+  worker: z.string(),
+  queue: QueueName,
+  running: z.number().int().nonnegative(),
+  concurrency: z.number().int().positive(),
+  done: z.number().int().nonnegative(),
+  at: z.string(),
+});
+export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;
+
+/** A job-level milestone: published by the leader, finalized by the collector. */
+export const JobEvent = z.object({
+  type: z.enum(["published", "finalized"]),
+  job: JobId,
+  queue: QueueName,
+  total: z.number().int().nonnegative(),
+  at: z.string(),
+});
+export type JobEvent = z.infer<typeof JobEvent>;
+
+export const Event = z.discriminatedUnion("type", [WorkerHeartbeat, JobEvent]);
+export type Event = z.infer<typeof Event>;
+
+/** Fleet events of a queue: `<prefix>.events.<queue>`. Core NATS, not stored. */
+export const eventsChannel = {
+  name: "events",
+  stream: undefined,
+  schema: Event,
+  subject: (prefix: string, queue: string) => `${prefix}.events.${queue}`,
+  all: (prefix: string) => `${prefix}.events.>`,
+} as const;

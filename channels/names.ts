@@ -1,0 +1,72 @@
+import { z } from "zod";
+
+/**
+ * The one place that owns names on the wire: the subject prefix, queue names,
+ * task ids, stream and consumer names. Everything else builds subjects here.
+ */
+
+export const DEFAULT_PREFIX = "fanout";
+
+/** Stream names are fixed; several teams share an account through the prefix. */
+export function streamNames(prefix: string) {
+  const p = prefix.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
+  return {
+    tasks: `${p}_TASKS`,
+    results: `${p}_RESULTS`,
+    dead: `${p}_DEAD`,
+    jobs: `${p}_JOBS`,
+  } as const;
+}
+
+const QUEUE_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const ID_CHARS_RE = /^[A-Za-z0-9_.-]*$/;
+const PREFIX_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/** Why `id` is not a safe task id, or undefined when it is one. */
+export function taskIdProblem(id: string): string | undefined {
+  if (id.length === 0) return "is empty";
+  if (id.length > 128) return `is ${id.length} characters long (at most 128)`;
+  const bad = [...id].find((ch) => !ID_CHARS_RE.test(ch));
+  if (bad !== undefined) return `has the character ${JSON.stringify(bad)} (allowed: A-Z a-z 0-9 _ - .)`;
+  if (id.startsWith(".") || id.endsWith(".") || id.includes(".."))
+    return "has a leading, trailing or doubled dot";
+  return undefined;
+}
+
+/** Why `queue` is not a valid queue name, or undefined when it is one. */
+export function queueProblem(queue: string): string | undefined {
+  if (QUEUE_RE.test(queue)) return undefined;
+  if (queue.length === 0 || queue.length > 64) return `must be 1 to 64 characters, got ${queue.length}`;
+  const bad = [...queue].find((ch) => !/[A-Za-z0-9_-]/.test(ch));
+  return `has the character ${JSON.stringify(bad)} (allowed: A-Z a-z 0-9 _ -)`;
+}
+
+export function prefixProblem(prefix: string): string | undefined {
+  return PREFIX_RE.test(prefix) ? undefined : "must be dot-separated tokens of A-Z a-z 0-9 _ -";
+}
+
+export const TaskId = z.string().superRefine((id, ctx) => {
+  const problem = taskIdProblem(id);
+  if (problem) ctx.addIssue({ code: "custom", message: `task id ${JSON.stringify(id.slice(0, 40))} ${problem}` });
+});
+
+export const QueueName = z.string().superRefine((q, ctx) => {
+  const problem = queueProblem(q);
+  if (problem) ctx.addIssue({ code: "custom", message: `queue ${JSON.stringify(q.slice(0, 70))} ${problem}` });
+});
+
+/** Why `job` is not a valid job id: one subject token, so no dots. */
+export function jobProblem(job: string): string | undefined {
+  if (job.includes(".")) return "has a dot (a job id is one subject token)";
+  return taskIdProblem(job);
+}
+
+export const JobId = z.string().superRefine((job, ctx) => {
+  const problem = jobProblem(job);
+  if (problem) ctx.addIssue({ code: "custom", message: `job id ${JSON.stringify(job.slice(0, 40))} ${problem}` });
+});
+
+/** The durable pull consumer that is the queue group of one queue. */
+export function queueConsumerName(queue: string): string {
+  return `worker-${queue}`;
+}

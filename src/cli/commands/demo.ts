@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { Command } from "commander";
+import { dirSpecs } from "../../leader/dir-source.js";
+import { publishTasks } from "../../leader/publish.js";
+import { createLogger } from "../../log.js";
+import { connect } from "../../nats/connect.js";
+import { LocalNatsServer } from "../../nats/server.js";
+import { packageRoot } from "../../package-root.js";
+import { collect } from "../../results/collect.js";
+import { examples, intOption, printJson } from "../options.js";
+
+export function demoCommand(): Command {
+  const cmd = new Command("demo")
+    .description("run the whole flow on examples/: a private server, publish, N workers, collect, summary")
+    .addOption(intOption("-w, --workers <n>", "worker processes", 1, 32, 4))
+    .action(async (flags: { workers: number }) => {
+      const root = packageRoot();
+      const log = createLogger({ demo: true });
+      const server = await LocalNatsServer.start();
+      const workers: ChildProcess[] = [];
+      try {
+        log.info({ server: server.url }, "started a private nats-server");
+        const conn = await connect({ server: server.url, longLived: true });
+        const specs = await dirSpecs(path.join(root, "examples", "corpus"));
+        const published = await publishTasks(conn, specs, { queue: "demo" });
+        log.info(published, "published one task per document of examples/corpus");
+        for (let i = 1; i <= flags.workers; i++) {
+          const args = [path.join(root, "bin", "fanout"), "worker", "subscribe", "--server", server.url, "--queue", "demo"];
+          args.push("--name", `worker-${i}`, "--concurrency", "2", "--", process.execPath, path.join(root, "examples", "agent.mjs"));
+          workers.push(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] }));
+        }
+        const dir = path.resolve(".fanout", "demo");
+        await mkdir(dir, { recursive: true });
+        const out = path.join(dir, `report-${published.job}.jsonl`);
+        const summary = await collect(conn, { job: published.job, out, log });
+        await conn.close();
+        await Promise.all(workers.map(stopChild));
+        process.stderr.write(`\nfanout demo: ${summary.ok} ok, ${summary.dead} dead of ${summary.total} tasks; report: ${out}\n`);
+        printJson({ ...summary, workers: flags.workers });
+      } finally {
+        await Promise.all(workers.map(stopChild));
+        await server.stop();
+      }
+    });
+  return examples(cmd, "fanout demo", "fanout demo --workers 8");
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  return exited;
+}

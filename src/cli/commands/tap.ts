@@ -1,0 +1,30 @@
+import { Command } from "commander";
+import { connect } from "../../nats/connect.js";
+import { tap } from "../../monitor/tap.js";
+import { channels } from "../../../channels/index.js";
+import { connectOptions, examples, intOption, printJson, withConnection, type ConnectionFlags } from "../options.js";
+
+interface TapFlags extends ConnectionFlags {
+  count?: number;
+  timeout?: number;
+}
+
+export function tapCommand(): Command {
+  const cmd = withConnection(new Command("tap"), false)
+    .description("print each message crossing a channel or subject as one JSON line; consumes nothing")
+    .argument("[target]", `a channel (${Object.keys(channels).join(", ")}) or a subject; default: every channel`)
+    .addOption(intOption("-n, --count <n>", "exit after N messages", 1, Number.MAX_SAFE_INTEGER))
+    .addOption(intOption("-t, --timeout <s>", "exit after S seconds", 1, 7 * 86400))
+    .action(async (target: string | undefined, flags: TapFlags) => {
+      const conn = await connect(connectOptions(flags, { name: "fanout-tap", longLived: true }));
+      const stop = new AbortController();
+      process.once("SIGINT", () => stop.abort());
+      process.once("SIGTERM", () => stop.abort());
+      try {
+        await tap(conn, { target, count: flags.count, timeoutS: flags.timeout, signal: stop.signal }, printJson);
+      } finally {
+        await conn.close();
+      }
+    });
+  return examples(cmd, "fanout tap results", "fanout tap tasks --count 10", "fanout tap 'fanout.events.>' --timeout 30");
+}

@@ -1,0 +1,94 @@
+import os from "node:os";
+import { Command, Option } from "commander";
+import { UsageError } from "../../errors.js";
+import { createLogger } from "../../log.js";
+import { connect } from "../../nats/connect.js";
+import { execRunner } from "../../worker/exec-runner.js";
+import { subscribe } from "../../worker/subscribe.js";
+import { EXIT, exitWith } from "../exit.js";
+import { assertRunnable } from "../find-command.js";
+import { connectOptions, examples, intOption, withConnection, type ConnectionFlags } from "../options.js";
+
+interface SubscribeFlags extends ConnectionFlags {
+  queue: string;
+  concurrency: number;
+  ackWait: number;
+  maxAttempts: number;
+  timeout?: number;
+  killGrace: number;
+  outputs?: string;
+  name?: string;
+  maxTasks?: number;
+  idleExit?: number;
+  backoff: number;
+  maxInFlight: number;
+}
+
+export function workerCommand(): Command {
+  const worker = new Command("worker").description("claim a queue's tasks and run a command on each");
+  const sub = withConnection(new Command("subscribe"))
+    .description("join the queue and run CMD once per task (task JSON on stdin and in FANOUT_TASK)")
+    .argument("[command...]", "the command and its arguments, after --")
+    .addOption(intOption("-c, --concurrency <n>", "tasks run at once by this worker", 1, 1024, 1))
+    .addOption(intOption("--ack-wait <s>", "seconds before a silent task goes to another worker", 1, 3600, 30))
+    .addOption(intOption("--max-attempts <k>", "attempts before a task is dead-lettered", 1, 1000, 3))
+    .addOption(intOption("--timeout <s>", "per-task time limit, seconds (kills the process group)", 1, 7 * 86400))
+    .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL on timeout", 0, 600, 5))
+    .addOption(new Option("--outputs <dir>", "give each task an output folder, renamed to DIR/<id> on success"))
+    .addOption(new Option("--name <name>", "worker name in logs and results (default: host-pid)"))
+    .addOption(intOption("--max-tasks <n>", "exit after claiming N tasks", 1, Number.MAX_SAFE_INTEGER))
+    .addOption(intOption("--idle-exit <s>", "exit after S seconds with nothing to do", 1, 86400))
+    .addOption(intOption("--backoff <ms>", "base delay before retrying a failed task, ms (doubles each attempt)", 0, 3_600_000, 1000))
+    .addOption(intOption("--max-in-flight <n>", "fleet-wide cap on tasks in flight on this queue", 1, 1_000_000, 1000))
+    .action(async (command: string[], flags: SubscribeFlags) => {
+      if (command.length === 0) throw new UsageError("give the command to run after --, e.g. `fanout worker subscribe -- ./analyse.sh`");
+      const [cmd, ...args] = command as [string, ...string[]];
+      assertRunnable(cmd);
+      const name = flags.name ?? `${os.hostname()}-${process.pid}`;
+      const log = createLogger();
+      const conn = await connect(connectOptions(flags, { name: `fanout-worker ${name}`, longLived: true }));
+      const w = await subscribe(conn, {
+        queue: flags.queue,
+        runner: execRunner({ command: cmd, args, killGraceMs: flags.killGrace * 1000 }),
+        concurrency: flags.concurrency,
+        ackWaitS: flags.ackWait,
+        maxAttempts: flags.maxAttempts,
+        timeoutS: flags.timeout,
+        outputs: flags.outputs,
+        name,
+        maxTasks: flags.maxTasks,
+        idleExitS: flags.idleExit,
+        backoffMs: flags.backoff,
+        maxInFlight: flags.maxInFlight,
+        log,
+      });
+      const wlog = log.child({ worker: name });
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals === 1) {
+          wlog.info({ signal }, "draining: finishing running tasks (signal again to stop now)");
+          void w.stop();
+          return;
+        }
+        wlog.warn({ signal }, "stopping now; running tasks go back to the queue");
+        w.abort();
+        void conn.nc
+          .flush()
+          .catch(() => {})
+          .finally(() => exitWith(EXIT.interrupted));
+        setTimeout(() => exitWith(EXIT.interrupted), 1000).unref();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      await w.done;
+      await conn.close();
+    });
+  examples(
+    sub,
+    "fanout worker subscribe -- ./analyse.sh",
+    "fanout worker subscribe --concurrency 4 --timeout 600 --outputs ./out -- python3 agent.py --model small",
+    "fanout worker subscribe --queue agents --idle-exit 30 -- node agent.mjs",
+  );
+  return worker.addCommand(sub);
+}

@@ -1,0 +1,65 @@
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { z } from "zod";
+import { DEFAULT_PREFIX, jobProblem, prefixProblem, queueProblem } from "../../channels/index.js";
+import { DEFAULT_SERVER, type ConnectOptions } from "../nats/connect.js";
+
+/** A whole-number option checked at the edge: the message names the option and the value. */
+export function intOption(flags: string, description: string, min: number, max: number, fallback?: number): Option {
+  const name = flags.split(/[ ,]/)[0];
+  const schema = z.coerce.number().int().min(min).max(max);
+  const option = new Option(flags, description).argParser((value: string) => {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got \`${value}\``);
+    return parsed.data;
+  });
+  return fallback === undefined ? option : option.default(fallback);
+}
+
+function checked(problem: (v: string) => string | undefined, what: string) {
+  return (value: string) => {
+    const p = problem(value);
+    if (p) throw new InvalidArgumentError(`${what} ${p}`);
+    return value;
+  };
+}
+
+export const jobOption = (description: string) => new Option("--job <id>", description).argParser(checked(jobProblem, "job id"));
+
+/** --server, the credentials flags of the `nats` CLI, --prefix, and --queue. */
+export function withConnection(cmd: Command, queue = true): Command {
+  cmd
+    .addOption(new Option("-s, --server <url>", "NATS server URL(s), comma-separated").env("NATS_URL").default(DEFAULT_SERVER))
+    .addOption(new Option("--user <name>", "user name").env("NATS_USER"))
+    .addOption(new Option("--password <secret>", "password").env("NATS_PASSWORD"))
+    .addOption(new Option("--creds <file>", "NATS .creds file").env("NATS_CREDS"))
+    .addOption(
+      new Option("--prefix <prefix>", "subject prefix of every channel")
+        .env("FANOUT_PREFIX")
+        .default(DEFAULT_PREFIX)
+        .argParser(checked(prefixProblem, "--prefix")),
+    );
+  if (queue) cmd.addOption(new Option("-q, --queue <name>", "queue name").default("default").argParser(checked(queueProblem, "queue")));
+  return cmd;
+}
+
+export interface ConnectionFlags {
+  server: string;
+  user?: string;
+  password?: string;
+  creds?: string;
+  prefix: string;
+}
+
+export function connectOptions(flags: ConnectionFlags, extra: Partial<ConnectOptions> = {}): ConnectOptions {
+  return { server: flags.server, user: flags.user, password: flags.password, creds: flags.creds, prefix: flags.prefix, ...extra };
+}
+
+/** Machine-readable output: one JSON line on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Examples at the end of a command's help. */
+export function examples(cmd: Command, ...lines: string[]): Command {
+  return cmd.addHelpText("after", `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`);
+}

@@ -1,0 +1,48 @@
+/**
+ * fanout's errors. Each has a stable `code`; the CLI maps codes to one line of
+ * text and one exit code in one place (src/cli/exit.ts).
+ */
+export class FanoutError extends Error {
+  readonly code: string = "FANOUT_ERROR";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad flags or arguments. Exit 2. */
+export class UsageError extends FanoutError {
+  override readonly code = "USAGE";
+}
+
+/** Bad input data: a JSONL line, a task id, a payload. Exit 2. */
+export class InvalidInputError extends FanoutError {
+  override readonly code = "INVALID_INPUT";
+}
+
+/** The NATS server cannot be reached or refused us. Exit 3. */
+export class ServerUnreachableError extends FanoutError {
+  override readonly code = "SERVER_UNREACHABLE";
+}
+
+/** A publish run lost the server part-way; `confirmed` tasks are safely queued. Exit 3. */
+export class PublishIncompleteError extends FanoutError {
+  override readonly code = "PUBLISH_INCOMPLETE";
+  constructor(
+    message: string,
+    readonly confirmed: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Something needed on this machine is missing or taken (nats-server, a port). Exit 1. */
+export class EnvironmentError extends FanoutError {
+  override readonly code = "ENVIRONMENT";
+}
+
+/** Thrown by a handler: the task must never be retried (dead letter, reason `rejected`). */
+export class PermanentError extends FanoutError {
+  override readonly code = "PERMANENT";
+}

@@ -1,0 +1,16 @@
+/** fanout as a library: the same pieces the CLI uses. */
+export * from "../channels/index.js";
+export * from "./errors.js";
+export { connect, type Connection, type ConnectOptions } from "./nats/connect.js";
+export { JobStore } from "./nats/jobs.js";
+export { parseJsonl } from "./leader/jsonl-source.js";
+export { dirSpecs } from "./leader/dir-source.js";
+export { publishTasks, type PublishOptions, type PublishSummary } from "./leader/publish.js";
+export { subscribe, type Worker, type WorkerOptions, type WorkerStats } from "./worker/subscribe.js";
+export { execRunner, type ExecOptions } from "./worker/exec-runner.js";
+export { handlerRunner, type Handler, type HandlerContext } from "./worker/handler-runner.js";
+export type { AttemptContext, AttemptOutcome, Runner } from "./worker/runner.js";
+export { collect, type CollectOptions, type CollectSummary } from "./results/collect.js";
+export { ReportWriter } from "./results/report-writer.js";
+export { tap, type TapLine, type TapOptions } from "./monitor/tap.js";
+export { status, type FleetStatus } from "./monitor/status.js";

@@ -1,0 +1,111 @@
+import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import { ulid } from "ulid";
+import { Task, tasksChannel, type TaskSpec } from "../../channels/index.js";
+import { PublishIncompleteError } from "../errors.js";
+import { silentLogger, type Logger } from "../log.js";
+import type { Connection } from "../nats/connect.js";
+import { JobStore } from "../nats/jobs.js";
+import { ensureStreams, manager } from "../nats/topology.js";
+
+export interface PublishOptions {
+  queue: string;
+  /** Add to this job; default a new ULID. */
+  job?: string;
+  /** Publishes in flight at once. */
+  window?: number;
+  /** Give up on a task after this long without a PubAck (it is retried meanwhile). */
+  giveUpMs?: number;
+  log?: Logger;
+  /** Called with the count confirmed so far, now and then. */
+  onProgress?: (confirmed: number, total: number) => void;
+}
+
+export interface PublishSummary {
+  job: string;
+  queue: string;
+  published: number;
+  duplicates: number;
+}
+
+/**
+ * Publishes one task per spec, pipelined (a bounded window of publishes in
+ * flight), each with `Nats-Msg-Id: <id>` so a repeat in the duplicate window is
+ * dropped by the server. Then adds the new tasks to the job's manifest.
+ */
+export async function publishTasks(conn: Connection, specs: TaskSpec[], options: PublishOptions): Promise<PublishSummary> {
+  const { queue } = options;
+  const job = options.job ?? ulid();
+  const log = options.log ?? silentLogger;
+  const jsm = await manager(conn);
+  await ensureStreams(jsm, conn.prefix);
+  const jobs = await JobStore.open(conn);
+  const existing = await jobs.get(job);
+
+  const js = jetstream(conn.nc);
+  const subject = tasksChannel.subject(conn.prefix, queue);
+  const createdAt = new Date().toISOString();
+  const tasks: Task[] = specs.map((s) =>
+    Task.parse({ id: s.id ?? ulid(), job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta }),
+  );
+
+  let published = 0;
+  let duplicates = 0;
+  const pool = new Set<Promise<void>>();
+  let failure: unknown;
+  const window = options.window ?? 256;
+  const giveUpMs = options.giveUpMs ?? 30_000;
+  for (const task of tasks) {
+    if (failure) break;
+    const p = publishOne(js, conn, subject, task, giveUpMs, log).then(
+      (duplicate) => {
+        if (duplicate) duplicates++;
+        else published++;
+        const done = published + duplicates;
+        if (done % 1000 === 0) options.onProgress?.(done, tasks.length);
+      },
+      (err: unknown) => {
+        failure ??= err;
+      },
+    );
+    pool.add(p);
+    void p.finally(() => pool.delete(p));
+    if (pool.size >= window) await Promise.race(pool);
+  }
+  await Promise.all(pool);
+  if (failure) {
+    const confirmed = published + duplicates;
+    throw new PublishIncompleteError(
+      `lost the server after ${confirmed} of ${tasks.length} tasks were confirmed; ` +
+        `re-run the same command with --job ${job} (ids make it safe)`,
+      confirmed,
+      { cause: failure },
+    );
+  }
+  // A re-run of a publish that failed before its manifest was written finds its
+  // earlier tasks as duplicates: they belong to this job's total too.
+  await jobs.add(job, queue, existing ? published : published + duplicates);
+  return { job, queue, published, duplicates };
+}
+
+/** Publish until a PubAck arrives (same msgID each try), or give up. Resolves `duplicate`. */
+async function publishOne(
+  js: JetStreamClient,
+  conn: Connection,
+  subject: string,
+  task: Task,
+  giveUpMs: number,
+  log: Logger,
+): Promise<boolean> {
+  const data = JSON.stringify(task);
+  const deadline = Date.now() + giveUpMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const ack = await js.publish(subject, data, { msgID: task.id, timeout: 5000 });
+      return ack.duplicate;
+    } catch (err) {
+      if (conn.nc.isClosed() || Date.now() > deadline) throw err;
+      log.debug({ taskId: task.id, attempt, err: (err as Error).message }, "publish not confirmed, retrying");
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { readFile } from "node:fs/promises";
+import {
+  AuthorizationError,
+  connect as natsConnect,
+  credsAuthenticator,
+  type NatsConnection,
+  type NodeConnectionOptions,
+} from "@nats-io/transport-node";
+import { DEFAULT_PREFIX } from "../../channels/index.js";
+import { ServerUnreachableError, UsageError } from "../errors.js";
+
+/** How to reach the server: the flags of the `nats` CLI, plus the subject prefix. */
+export interface ConnectOptions {
+  /** Server URL(s), comma-separated. Default `NATS_URL`, else nats://127.0.0.1:4222. */
+  server?: string;
+  user?: string;
+  password?: string;
+  /** Path to a .creds file. */
+  creds?: string;
+  /** Subject prefix shared by every channel. Default `fanout`. */
+  prefix?: string;
+  /** Connection name shown in the server's monitoring. */
+  name?: string;
+  /** Reconnect for ever (workers, collectors) instead of giving up after a few tries. */
+  longLived?: boolean;
+}
+
+export const DEFAULT_SERVER = "nats://127.0.0.1:4222";
+
+/** A connection plus the prefix every subject is built with. */
+export interface Connection {
+  nc: NatsConnection;
+  prefix: string;
+  server: string;
+  close(): Promise<void>;
+}
+
+export async function connect(options: ConnectOptions = {}): Promise<Connection> {
+  const server = options.server ?? process.env.NATS_URL ?? DEFAULT_SERVER;
+  const opts: NodeConnectionOptions = {
+    servers: server.split(",").map((s) => s.trim()),
+    name: options.name,
+    maxReconnectAttempts: options.longLived ? -1 : 10,
+    reconnectTimeWait: 1000,
+    timeout: 5000,
+  };
+  const user = options.user ?? process.env.NATS_USER;
+  const password = options.password ?? process.env.NATS_PASSWORD;
+  const creds = options.creds ?? process.env.NATS_CREDS;
+  if (creds) {
+    const text = await readFile(creds).catch((err: unknown) => {
+      throw new UsageError(`cannot read --creds file ${creds}: ${(err as Error).message}`);
+    });
+    opts.authenticator = credsAuthenticator(new Uint8Array(text));
+  } else if (user) {
+    opts.user = user;
+    opts.pass = password;
+  }
+  let nc: NatsConnection;
+  try {
+    nc = await natsConnect(opts);
+  } catch (err) {
+    const why = err instanceof AuthorizationError ? "the server refused our credentials" : describe(err);
+    throw new ServerUnreachableError(`cannot reach NATS at ${server}: ${why}`, { cause: err });
+  }
+  let closed = false;
+  return {
+    nc,
+    prefix: options.prefix ?? process.env.FANOUT_PREFIX ?? DEFAULT_PREFIX,
+    server,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await nc.drain().catch(() => nc.close());
+    },
+  };
+}
+
+function describe(err: unknown): string {
+  const e = err as { message?: string; code?: string; cause?: { code?: string } };
+  const code = e.cause?.code ?? e.code;
+  if (code === "ECONNREFUSED") return "connection refused (is nats-server running? try `fanout server`)";
+  return e.message ?? String(err);
+}

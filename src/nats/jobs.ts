@@ -1,0 +1,67 @@
+import { Kvm, type KV } from "@nats-io/kv";
+import { JobManifest, streamNames } from "../../channels/index.js";
+import type { Connection } from "./connect.js";
+
+/** Job manifests in a KV bucket: the total each collector waits for. */
+export class JobStore {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(conn: Connection): Promise<JobStore> {
+    const bucket = streamNames(conn.prefix).jobs;
+    const kv = await new Kvm(conn.nc).create(bucket, { history: 1 });
+    return new JobStore(kv);
+  }
+
+  async get(job: string): Promise<JobManifest | undefined> {
+    const entry = await this.kv.get(job);
+    if (!entry || entry.operation !== "PUT") return undefined;
+    return JobManifest.parse(entry.json());
+  }
+
+  /** Add `count` tasks to a job's total, creating the manifest if needed (compare-and-set). */
+  async add(job: string, queue: string, count: number): Promise<JobManifest> {
+    for (;;) {
+      const entry = await this.kv.get(job);
+      const now = new Date().toISOString();
+      const current = entry?.operation === "PUT" ? JobManifest.parse(entry.json()) : undefined;
+      const next: JobManifest = current
+        ? { ...current, total: current.total + count, updatedAt: now }
+        : { job, queue, total: count, createdAt: now, updatedAt: now };
+      try {
+        if (entry) await this.kv.update(job, JSON.stringify(next), entry.revision);
+        else await this.kv.create(job, JSON.stringify(next));
+        return next;
+      } catch (err) {
+        // Lost a race with another publisher: read again and retry.
+        if (!isWrongRevision(err)) throw err;
+      }
+    }
+  }
+
+  async list(): Promise<JobManifest[]> {
+    const out: JobManifest[] = [];
+    for await (const key of await this.kv.keys()) {
+      const m = await this.get(key);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
+  /** Yields the manifest now and on every change, until the iterator is stopped. */
+  async watch(job: string, onChange: (m: JobManifest) => void): Promise<() => void> {
+    const it = await this.kv.watch({ key: job });
+    void (async () => {
+      for await (const e of it) {
+        if (e.operation === "PUT") onChange(JobManifest.parse(e.json()));
+      }
+    })();
+    return () => it.stop();
+  }
+}
+
+function isWrongRevision(err: unknown): boolean {
+  const e = err as { code?: number; message?: string; cause?: unknown };
+  // 10071: wrong last sequence; a create over an existing key reports the same.
+  if (e.code === 10071) return true;
+  return e.cause !== undefined && isWrongRevision(e.cause);
+}

@@ -1,0 +1,133 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import { deadChannel, queueConsumerName, resultsChannel, streamNames, tasksChannel } from "../../channels/index.js";
+import type { Connection } from "./connect.js";
+
+/**
+ * Streams and consumers, created or updated idempotently by whoever connects
+ * first (leader, worker, collector): nobody needs a setup step.
+ */
+
+const DAY_NS = nanos(24 * 60 * 60 * 1000);
+/** Results and dead letters are kept a week: long enough to collect any job. */
+const KEEP_NS = 7 * DAY_NS;
+/** Window in which a repeated `Nats-Msg-Id` is dropped as a duplicate. */
+export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
+
+export async function manager(conn: Connection): Promise<JetStreamManager> {
+  // Limited roles cannot call $JS.API.INFO: skip the API check.
+  return jetstreamManager(conn.nc, { checkAPI: false });
+}
+
+export function streamConfigs(prefix: string): Array<Partial<StreamConfig> & { name: string }> {
+  const names = streamNames(prefix);
+  const base = { storage: StorageType.File, num_replicas: 1, duplicate_window: nanos(DUPLICATE_WINDOW_MS) };
+  return [
+    { ...base, name: names.tasks, subjects: [tasksChannel.all(prefix)], retention: RetentionPolicy.Workqueue },
+    {
+      ...base,
+      name: names.results,
+      subjects: [resultsChannel.all(prefix)],
+      retention: RetentionPolicy.Limits,
+      max_age: KEEP_NS,
+      allow_direct: true,
+      discard: DiscardPolicy.Old,
+    },
+    {
+      ...base,
+      name: names.dead,
+      subjects: [deadChannel.all(prefix)],
+      retention: RetentionPolicy.Limits,
+      max_age: KEEP_NS,
+      allow_direct: true,
+      discard: DiscardPolicy.Old,
+    },
+  ];
+}
+
+/** Create the three streams if missing. Existing streams are left as they are. */
+export async function ensureStreams(jsm: JetStreamManager, prefix: string): Promise<void> {
+  for (const config of streamConfigs(prefix)) {
+    const name = config.name;
+    try {
+      await jsm.streams.info(name);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await jsm.streams.add(config).catch((addErr: unknown) => {
+        // Another process created it between our info and add.
+        if (!isAlreadyInUse(addErr)) throw addErr;
+      });
+    }
+  }
+}
+
+export interface QueueConsumerOptions {
+  /** Seconds before an un-acked, un-heartbeated task goes to another worker. */
+  ackWaitS: number;
+  /** Fleet-wide cap on tasks in flight. */
+  maxInFlight: number;
+}
+
+/** The durable pull consumer shared by every worker of a queue: the queue group. */
+export async function ensureQueueConsumer(
+  jsm: JetStreamManager,
+  prefix: string,
+  queue: string,
+  options: QueueConsumerOptions,
+): Promise<string> {
+  const name = queueConsumerName(queue);
+  const config: Partial<ConsumerConfig> = {
+    durable_name: name,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: tasksChannel.subject(prefix, queue),
+    ack_wait: nanos(options.ackWaitS * 1000),
+    // Unlimited: the worker decides dead letters from the delivery count.
+    max_deliver: -1,
+    max_ack_pending: options.maxInFlight,
+    max_waiting: 4096,
+  };
+  const stream = streamNames(prefix).tasks;
+  try {
+    const info = await jsm.consumers.info(stream, name);
+    const c = info.config;
+    if (c.ack_wait !== config.ack_wait || c.max_ack_pending !== config.max_ack_pending) {
+      await jsm.consumers.update(stream, name, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+    }
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.consumers.add(stream, config).catch((addErr: unknown) => {
+      if (!isAlreadyInUse(addErr)) throw addErr;
+    });
+  }
+  return name;
+}
+
+// JetStream API error codes (numeric, never the human text).
+const STREAM_NOT_FOUND = 10059;
+const CONSUMER_NOT_FOUND = 10014;
+const STREAM_NAME_IN_USE = 10058;
+const CONSUMER_ALREADY_EXISTS = 10148;
+const CONSUMER_NAME_EXISTS = 10013;
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof JetStreamApiError && [STREAM_NOT_FOUND, CONSUMER_NOT_FOUND].includes(err.code);
+}
+
+function isAlreadyInUse(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    [STREAM_NAME_IN_USE, CONSUMER_ALREADY_EXISTS, CONSUMER_NAME_EXISTS].includes(err.code)
+  );
+}

@@ -1,0 +1,139 @@
+import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import { deadChannel, eventsChannel, ReportLine, resultsChannel, streamNames, type JobEvent } from "../../channels/index.js";
+import { UsageError } from "../errors.js";
+import { silentLogger, type Logger } from "../log.js";
+import type { Connection } from "../nats/connect.js";
+import { JobStore } from "../nats/jobs.js";
+import { ensureStreams, manager } from "../nats/topology.js";
+import { ReportWriter } from "./report-writer.js";
+
+export interface CollectOptions {
+  /** The job to report. Required unless `follow` is set with a queue. */
+  job?: string;
+  /** With `follow` and no job: every job of this queue. */
+  queue?: string;
+  out: string;
+  /** Append across jobs for ever; never finalize. */
+  follow?: boolean;
+  log?: Logger;
+  /** Stops a follow (or an unfinished job) cleanly, leaving `<out>.partial` to resume. */
+  signal?: AbortSignal;
+}
+
+export interface CollectSummary {
+  job: string | null;
+  out: string;
+  total: number | null;
+  ok: number;
+  dead: number;
+  finalized: boolean;
+}
+
+/**
+ * Writes a job's results and dead letters into one JSONL report through two
+ * durable consumers, acking each message only after its line is written. When
+ * ok + dead reaches the manifest's total it finalizes the report.
+ */
+export async function collect(conn: Connection, options: CollectOptions): Promise<CollectSummary> {
+  const { job, out } = options;
+  if (!job && !(options.follow && options.queue)) throw new UsageError("collect needs --job, or --follow with --queue");
+  const log = (options.log ?? silentLogger).child({ job, out });
+  const jsm = await manager(conn);
+  await ensureStreams(jsm, conn.prefix);
+  const names = streamNames(conn.prefix);
+  const durable = job ? `collect-${job}` : `collect-follow-${options.queue}`;
+  const sources = [
+    { stream: names.results, filter: job ? resultsChannel.ofJob(conn.prefix, job) : resultsChannel.ofQueue(conn.prefix, options.queue!) },
+    { stream: names.dead, filter: job ? deadChannel.ofJob(conn.prefix, job) : deadChannel.ofQueue(conn.prefix, options.queue!) },
+  ];
+  for (const s of sources) {
+    await jsm.consumers
+      .add(s.stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: s.filter,
+        ack_wait: nanos(60_000),
+        max_ack_pending: 20_000,
+      })
+      .catch(async (err: unknown) => {
+        // Already there from an earlier run: resume it.
+        await jsm.consumers.info(s.stream, durable).catch(() => {
+          throw err;
+        });
+      });
+  }
+
+  const writer = await ReportWriter.open(out);
+  const jobs = await JobStore.open(conn);
+  let total: number | null = null;
+  let queue = options.queue ?? "default";
+  let finished: () => void = () => {};
+  const finishedP = new Promise<void>((r) => (finished = r));
+  const checkDone = () => {
+    if (!options.follow && total !== null && writer.count >= total) finished();
+  };
+  const stopWatch = job ? await jobs.watch(job, (m) => ((total = m.total), (queue = m.queue), checkDone())) : () => {};
+  options.signal?.addEventListener("abort", () => finished(), { once: true });
+
+  // Write what has arrived in one go, then ack each message.
+  let pending: Array<{ msg: JsMsg; line: ReportLine | undefined }> = [];
+  let flushing = Promise.resolve();
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    flushing = flushing.then(async () => {
+      const lines = batch.flatMap((b) => (b.line ? [b.line] : []));
+      await writer.append(lines);
+      for (const b of batch) b.msg.ack();
+      checkDone();
+    });
+  };
+  const js = jetstream(conn.nc);
+  const iterators: ConsumerMessages[] = [];
+  for (const s of sources) {
+    const consumer = await js.consumers.get(s.stream, durable);
+    const it = await consumer.consume({ max_messages: 1000 });
+    iterators.push(it);
+    void (async () => {
+      for await (const msg of it) {
+        const parsed = ReportLine.safeParse(safeJson(msg.data));
+        if (!parsed.success) log.warn({ subject: msg.subject }, "skipping a message that is not a report line");
+        if (pending.length === 0) setImmediate(flush);
+        pending.push({ msg, line: parsed.success ? parsed.data : undefined });
+      }
+    })();
+  }
+  const progress = setInterval(() => log.info({ ok: writer.ok, dead: writer.dead, total }, "collecting"), 2000);
+  progress.unref();
+
+  try {
+    await finishedP;
+  } finally {
+    clearInterval(progress);
+    stopWatch();
+    for (const it of iterators) it.stop();
+    await flushing;
+  }
+  const done = !options.follow && total !== null && writer.count >= total;
+  if (!done) {
+    await writer.close();
+    log.info({ ok: writer.ok, dead: writer.dead, total }, "stopped before the job was complete; run again to resume");
+    return { job: job ?? null, out, total, ok: writer.ok, dead: writer.dead, finalized: false };
+  }
+  await writer.finalize();
+  for (const s of sources) await jsm.consumers.delete(s.stream, durable).catch(() => {});
+  const event: JobEvent = { type: "finalized", job: job!, queue, total: total!, at: new Date().toISOString() };
+  conn.nc.publish(eventsChannel.subject(conn.prefix, event.queue), JSON.stringify(event));
+  log.info({ ok: writer.ok, dead: writer.dead, total }, "report complete");
+  return { job: job!, out, total, ok: writer.ok, dead: writer.dead, finalized: true };
+}
+
+function safeJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(data).toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,108 @@
+import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import type { Logger } from "../log.js";
+
+export interface ClaimLoopOptions {
+  consumer: Consumer;
+  /** Tasks this worker runs at once. */
+  capacity: number;
+  /** Stop claiming after this many tasks. */
+  maxClaims?: number;
+  /** Called with each claimed message; call `release()` when it is settled. */
+  onClaim: (msg: JsMsg) => void;
+  log: Logger;
+}
+
+/** Pull requests expire quickly so a pull lost in a failover costs seconds, not minutes. */
+const PULL_EXPIRES_MS = 5000;
+const PULL_HEARTBEAT_MS = 1000;
+
+/**
+ * Pulls exactly as many messages as there are free slots: never more, so no
+ * message waits in this process while its ack clock ticks. Several pulls may
+ * be outstanding at once, together never asking for more than is free.
+ */
+export class ClaimLoop {
+  private inUse = 0;
+  private requested = 0;
+  private claimed = 0;
+  private stopped = false;
+  private wake: () => void = () => {};
+  private readonly batches = new Set<ConsumerMessages>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly o: ClaimLoopOptions) {}
+
+  get running(): number {
+    return this.inUse;
+  }
+
+  get total(): number {
+    return this.claimed;
+  }
+
+  /** True when --max-tasks is reached: nothing more will be claimed. */
+  get exhausted(): boolean {
+    return this.o.maxClaims !== undefined && this.claimed + this.requested >= this.o.maxClaims;
+  }
+
+  release(): void {
+    this.inUse--;
+    this.wake();
+  }
+
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      let want = this.o.capacity - this.inUse - this.requested;
+      if (this.o.maxClaims !== undefined) want = Math.min(want, this.o.maxClaims - this.claimed - this.requested);
+      if (want <= 0) {
+        await new Promise<void>((r) => (this.wake = r));
+        continue;
+      }
+      this.requested += want;
+      let batch: ConsumerMessages;
+      try {
+        batch = await this.o.consumer.fetch({ max_messages: want, expires: PULL_EXPIRES_MS, idle_heartbeat: PULL_HEARTBEAT_MS });
+      } catch (err) {
+        this.requested -= want;
+        this.o.log.warn({ err: (err as Error).message }, "pull failed; retrying");
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      const p = this.drainBatch(batch, want);
+      this.pending.add(p);
+      void p.finally(() => this.pending.delete(p));
+    }
+    await Promise.all(this.pending);
+  }
+
+  /** Stop pulling. Messages that still arrive are handed back to the queue. */
+  stop(): void {
+    this.stopped = true;
+    for (const b of this.batches) b.stop();
+    this.wake();
+  }
+
+  private async drainBatch(batch: ConsumerMessages, asked: number): Promise<void> {
+    this.batches.add(batch);
+    let got = 0;
+    try {
+      for await (const msg of batch) {
+        got++;
+        this.requested--;
+        if (this.stopped) {
+          msg.nak();
+          continue;
+        }
+        this.inUse++;
+        this.claimed++;
+        this.o.onClaim(msg);
+      }
+    } catch (err) {
+      this.o.log.debug({ err: (err as Error).message }, "pull ended early");
+    } finally {
+      this.batches.delete(batch);
+      this.requested -= asked - got;
+      this.wake();
+    }
+  }
+}

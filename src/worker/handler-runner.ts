@@ -1,0 +1,46 @@
+import { PermanentError } from "../errors.js";
+import type { Task } from "../../channels/index.js";
+import type { AttemptContext, Runner } from "./runner.js";
+
+/** What an in-process handler gets besides the task. */
+export interface HandlerContext {
+  attempt: number;
+  worker: string;
+  /** Aborted on timeout or forced exit. */
+  signal: AbortSignal;
+  outputDir?: string;
+  log: AttemptContext["log"];
+}
+
+/** An in-process handler: resolve with the output, throw to fail the attempt, throw PermanentError to dead-letter. */
+export type Handler = (task: Task, ctx: HandlerContext) => Promise<unknown>;
+
+const TIMED_OUT = Symbol("timed out");
+
+export function handlerRunner(handler: Handler): Runner {
+  return async (ctx) => {
+    const timeout = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, timeout.signal]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+      if (ctx.timeoutMs === undefined) return;
+      timer = setTimeout(() => {
+        timeout.abort();
+        resolve(TIMED_OUT);
+      }, ctx.timeoutMs);
+    });
+    try {
+      const run = handler(ctx.task, { attempt: ctx.attempt, worker: ctx.worker, signal, outputDir: ctx.outputDir, log: ctx.log });
+      const output = await Promise.race([run, timedOut]);
+      if (output === TIMED_OUT) {
+        return { ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms` };
+      }
+      return { ok: true, output: output ?? null };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return { ok: false, error: message, permanent: err instanceof PermanentError };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

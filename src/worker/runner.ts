@@ -1,0 +1,25 @@
+import type { Task } from "../../channels/index.js";
+import type { Logger } from "../log.js";
+
+/** What a runner is told about one attempt of one task. */
+export interface AttemptContext {
+  task: Task;
+  /** 1 for the first delivery; the server's delivery count. */
+  attempt: number;
+  worker: string;
+  /** Aborted when the attempt must stop now (timeout, forced exit). */
+  signal: AbortSignal;
+  /** Milliseconds this attempt may run, if limited. */
+  timeoutMs?: number;
+  /** The attempt's private output folder, when `--outputs` is set. */
+  outputDir?: string;
+  log: Logger;
+}
+
+/** How an attempt ended. `permanent` failures are never retried. */
+export type AttemptOutcome =
+  | { ok: true; output: unknown }
+  | { ok: false; error: string; timedOut?: boolean; permanent?: boolean };
+
+/** Runs one attempt of one task. Never throws: every ending is an outcome. */
+export type Runner = (ctx: AttemptContext) => Promise<AttemptOutcome>;

@@ -1,0 +1,130 @@
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import {
+  deadChannel,
+  INVALID_JOB,
+  resultsChannel,
+  type DeadLetter,
+  type DeadReason,
+  type Result,
+  type Task,
+} from "../../channels/index.js";
+import type { Logger } from "../log.js";
+import { retryDelayMs } from "./backoff.js";
+import type { AttemptOutcome } from "./runner.js";
+
+export interface SettleContext {
+  js: JetStreamClient;
+  prefix: string;
+  worker: string;
+  maxAttempts: number;
+  /** Base of the retry backoff, ms. */
+  backoffMs: number;
+  log: Logger;
+}
+
+export interface Attempt {
+  msg: JsMsg;
+  task: Task;
+  attempt: number;
+  startedAt: Date;
+}
+
+export type Settlement = "ok" | "dead" | "retry";
+
+// Promise 1, no task is lost: the task is acked only after its Result or
+// DeadLetter has a PubAck, so at every instant one of them holds it.
+export async function settle(ctx: SettleContext, a: Attempt, outcome: AttemptOutcome): Promise<Settlement> {
+  const { task, attempt, msg } = a;
+  const log = ctx.log.child({ taskId: task.id, job: task.job, attempt });
+  try {
+    if (outcome.ok) {
+      const finishedAt = new Date();
+      const result: Result = {
+        id: task.id,
+        job: task.job,
+        queue: task.queue,
+        status: "ok",
+        output: outcome.output,
+        worker: ctx.worker,
+        attempts: attempt,
+        startedAt: a.startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        durationMs: finishedAt.getTime() - a.startedAt.getTime(),
+      };
+      await publishResult(ctx, result);
+      msg.ack();
+      log.info({ durationMs: result.durationMs }, "task ok");
+      return "ok";
+    }
+    if (outcome.permanent || attempt >= ctx.maxAttempts) {
+      const reason: DeadReason = outcome.permanent ? "rejected" : outcome.timedOut ? "timeout" : "failed";
+      await publishDead(ctx, deadLetter(ctx, task, reason, outcome.error, attempt));
+      msg.ack();
+      log.warn({ reason, err: outcome.error }, "task dead");
+      return "dead";
+    }
+    const delay = retryDelayMs(attempt, ctx.backoffMs);
+    msg.nak(delay);
+    log.warn({ err: outcome.error, retryInMs: delay }, "attempt failed, will retry");
+    return "retry";
+  } catch (err) {
+    // The outcome could not be stored: the task goes back to the queue.
+    log.error({ err: (err as Error).message }, "could not store the outcome; task returns to the queue");
+    msg.nak(1000);
+    return "retry";
+  }
+}
+
+/** A delivery past `--max-attempts`: its last attempt never reported back. */
+export async function settleExhausted(ctx: SettleContext, msg: JsMsg, task: Task, attempt: number): Promise<void> {
+  const error = `attempt ${attempt - 1} of ${ctx.maxAttempts} never reported back (worker crashed or lost)`;
+  await publishDead(ctx, deadLetter(ctx, task, "timeout", error, attempt - 1));
+  msg.ack();
+  ctx.log.warn({ taskId: task.id, job: task.job, attempt }, "task dead: attempts exhausted");
+}
+
+// Bad input is contained: a message that is not a valid Task becomes a dead
+// letter under job `_invalid`, keyed by its stream sequence, with its raw bytes.
+export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: string, problem: string): Promise<void> {
+  const seq = msg.info.streamSequence;
+  const letter: DeadLetter = {
+    id: `seq-${seq}`,
+    job: INVALID_JOB,
+    queue,
+    status: "dead",
+    task: { raw: Buffer.from(msg.data).toString("base64"), subject: msg.subject },
+    reason: "invalid",
+    error: problem.slice(0, 2000),
+    attempts: 0,
+    worker: ctx.worker,
+    deadAt: new Date().toISOString(),
+  };
+  await publishDead(ctx, letter);
+  msg.ack();
+  ctx.log.warn({ seq, err: letter.error }, "invalid task message dead-lettered");
+}
+
+function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: string, attempts: number): DeadLetter {
+  return {
+    id: task.id,
+    job: task.job,
+    queue: task.queue,
+    status: "dead",
+    task,
+    reason,
+    error,
+    attempts,
+    worker: ctx.worker,
+    deadAt: new Date().toISOString(),
+  };
+}
+
+async function publishResult(ctx: SettleContext, r: Result): Promise<void> {
+  const subject = resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id);
+  await ctx.js.publish(subject, JSON.stringify(r), { msgID: `${r.job}.${r.id}` });
+}
+
+async function publishDead(ctx: SettleContext, d: DeadLetter): Promise<void> {
+  const subject = deadChannel.subject(ctx.prefix, d.queue, d.job, d.id);
+  await ctx.js.publish(subject, JSON.stringify(d), { msgID: `${d.job}.${d.id}` });
+}

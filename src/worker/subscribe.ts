@@ -1,0 +1,213 @@
+import os from "node:os";
+import { jetstream, type JsMsg } from "@nats-io/jetstream";
+import { streamNames, Task } from "../../channels/index.js";
+import { silentLogger, type Logger } from "../log.js";
+import type { Connection } from "../nats/connect.js";
+import { ensureQueueConsumer, ensureStreams, manager } from "../nats/topology.js";
+import { ClaimLoop } from "./claim-loop.js";
+import { alreadyDone } from "./done-check.js";
+import { announce, keepClaimed } from "./heartbeat.js";
+import { OutputFolders } from "./outputs.js";
+import type { AttemptOutcome, Runner } from "./runner.js";
+import { settle, settleExhausted, settleInvalid, type SettleContext } from "./settle.js";
+
+/** Options of a worker. Defaults match the CLI's. */
+export interface WorkerOptions {
+  queue: string;
+  runner: Runner;
+  /** Tasks run at once by this worker. Default 1. */
+  concurrency?: number;
+  /** Seconds before a silent claim goes to another worker. Default 30. */
+  ackWaitS?: number;
+  /** Attempts before a task is dead-lettered. Default 3. */
+  maxAttempts?: number;
+  /** Per-task time limit in seconds (a task's own `timeoutMs` wins). */
+  timeoutS?: number;
+  /** Root of per-task output folders. */
+  outputs?: string;
+  name?: string;
+  /** Exit after claiming this many tasks. */
+  maxTasks?: number;
+  /** Exit after this many seconds with nothing to do. */
+  idleExitS?: number;
+  /** Base delay of the retry backoff, ms. Default 1000. */
+  backoffMs?: number;
+  /** Fleet-wide cap on tasks in flight (the consumer's max_ack_pending). Default 1000. */
+  maxInFlight?: number;
+  log?: Logger;
+}
+
+export interface WorkerStats {
+  worker: string;
+  queue: string;
+  ok: number;
+  dead: number;
+  retried: number;
+  skipped: number;
+}
+
+/** A running worker. `stop()` drains (idempotent); `abort()` stops running tasks now. */
+export interface Worker {
+  readonly name: string;
+  /** Resolves when the worker has stopped and every claimed task is settled. */
+  readonly done: Promise<WorkerStats>;
+  stop(): Promise<WorkerStats>;
+  abort(): void;
+}
+
+export async function subscribe(conn: Connection, options: WorkerOptions): Promise<Worker> {
+  const name = options.name ?? `${os.hostname()}-${process.pid}`;
+  const log = (options.log ?? silentLogger).child({ worker: name, queue: options.queue });
+  const ackWaitMs = (options.ackWaitS ?? 30) * 1000;
+  const concurrency = options.concurrency ?? 1;
+  const jsm = await manager(conn);
+  await ensureStreams(jsm, conn.prefix);
+  const consumerName = await ensureQueueConsumer(jsm, conn.prefix, options.queue, {
+    ackWaitS: options.ackWaitS ?? 30,
+    maxInFlight: options.maxInFlight ?? 1000,
+  });
+  const js = jetstream(conn.nc);
+  const consumer = await js.consumers.get(streamNames(conn.prefix).tasks, consumerName);
+  const outputs = options.outputs ? new OutputFolders(options.outputs) : undefined;
+  const settleCtx: SettleContext = {
+    js,
+    prefix: conn.prefix,
+    worker: name,
+    maxAttempts: options.maxAttempts ?? 3,
+    backoffMs: options.backoffMs ?? 1000,
+    log,
+  };
+  const stats: WorkerStats = { worker: name, queue: options.queue, ok: 0, dead: 0, retried: 0, skipped: 0 };
+  const abort = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  let lastActivity = Date.now();
+
+  const loop = new ClaimLoop({
+    consumer,
+    capacity: concurrency,
+    maxClaims: options.maxTasks,
+    log,
+    onClaim: (msg) => {
+      lastActivity = Date.now();
+      const p = handle(msg)
+        .catch((err: unknown) => {
+          log.error({ err: (err as Error).message }, "task handling failed; it returns to the queue");
+          msg.nak(1000);
+        })
+        .finally(() => {
+          inFlight.delete(p);
+          lastActivity = Date.now();
+          loop.release();
+          if (loop.exhausted && loop.running === 0) void stop();
+        });
+      inFlight.add(p);
+    },
+  });
+
+  async function handle(msg: JsMsg): Promise<void> {
+    const attempt = msg.info.deliveryCount;
+    const task = parseTask(msg.data, options.queue);
+    if (typeof task === "string") return settleInvalid(settleCtx, msg, options.queue, task);
+    if (attempt > settleCtx.maxAttempts) return settleExhausted(settleCtx, msg, task, attempt);
+    const tlog = log.child({ taskId: task.id, job: task.job, attempt });
+    if (attempt > 1 && (await alreadyDone(jsm, conn.prefix, task))) {
+      msg.ack();
+      stats.skipped++;
+      tlog.info("already done on an earlier delivery; acked without running");
+      return;
+    }
+    const startedAt = new Date();
+    const release = keepClaimed(msg, ackWaitMs);
+    let outcome: AttemptOutcome;
+    try {
+      const outputDir = outputs ? await outputs.begin(task.id, attempt) : undefined;
+      tlog.debug("task started");
+      outcome = await options.runner({
+        task,
+        attempt,
+        worker: name,
+        signal: abort.signal,
+        timeoutMs: task.timeoutMs ?? (options.timeoutS !== undefined ? options.timeoutS * 1000 : undefined),
+        outputDir,
+        log: tlog,
+      });
+      if (outputs && outputDir) {
+        if (outcome.ok) await outputs.commit(task.id, outputDir);
+        else await outputs.discard(outputDir);
+      }
+    } finally {
+      release();
+    }
+    if (abort.signal.aborted) {
+      msg.nak();
+      return;
+    }
+    const settled = await settle(settleCtx, { msg, task, attempt, startedAt }, outcome);
+    if (settled === "ok") stats.ok++;
+    else if (settled === "dead") stats.dead++;
+    else stats.retried++;
+  }
+
+  const stopAnnouncing = announce(conn.nc, conn.prefix, () => ({
+    worker: name,
+    queue: options.queue,
+    running: loop.running,
+    concurrency,
+    done: stats.ok + stats.dead,
+  }));
+  const idleTimer =
+    options.idleExitS !== undefined
+      ? setInterval(() => {
+          if (loop.running === 0 && Date.now() - lastActivity > options.idleExitS! * 1000) {
+            log.info({ idleS: options.idleExitS }, "idle; exiting");
+            void stop();
+          }
+        }, 200)
+      : undefined;
+
+  const looping = loop.run();
+  let stopping: Promise<WorkerStats> | undefined;
+  function stop(): Promise<WorkerStats> {
+    stopping ??= (async () => {
+      loop.stop();
+      clearInterval(idleTimer);
+      await looping;
+      await Promise.all(inFlight);
+      stopAnnouncing();
+      log.info({ ok: stats.ok, dead: stats.dead, retried: stats.retried, skipped: stats.skipped }, "worker stopped");
+      return stats;
+    })();
+    return stopping;
+  }
+  let resolveDone: (s: WorkerStats) => void = () => {};
+  const done = new Promise<WorkerStats>((r) => (resolveDone = r));
+  void looping.then(() => stop()).then(resolveDone);
+  log.info({ concurrency, consumer: consumerName }, "worker ready");
+
+  return {
+    name,
+    done,
+    stop,
+    abort() {
+      abort.abort();
+      void stop();
+    },
+  };
+}
+
+/** The Task in a message, or why it is not one. */
+function parseTask(data: Uint8Array, queue: string): Task | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(data).toString("utf8"));
+  } catch (err) {
+    return `not JSON: ${(err as Error).message}`;
+  }
+  const parsed = Task.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return `not a valid Task: ${issue.path.join(".") || "(root)"}: ${issue.message}`;
+  }
+  if (parsed.data.queue !== queue) return `task queue ${parsed.data.queue} arrived on queue ${queue}`;
+  return parsed.data;
+}
