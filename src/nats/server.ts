@@ -62,11 +62,12 @@ export class LocalNatsServer {
     const port = options.port ?? (await freePort());
     const storeDir = options.storeDir ?? (await mkdtemp(path.join(os.tmpdir(), "fanout-nats-")));
     const server = new LocalNatsServer(bin, port, storeDir, options.args ?? []);
-    await server.launch();
+    await server.resume();
     return server;
   }
 
-  private async launch(): Promise<void> {
+  /** Start the process (again) on the same port and store. */
+  async resume(): Promise<void> {
     const args = ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir, ...this.extraArgs];
     const child = spawn(this.bin, args, { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
@@ -91,7 +92,7 @@ export class LocalNatsServer {
 
   async restart(): Promise<void> {
     await this.halt();
-    await this.launch();
+    await this.resume();
   }
 
   async stop(options: { keepStore?: boolean } = {}): Promise<void> {

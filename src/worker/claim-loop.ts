@@ -1,5 +1,6 @@
 import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../log.js";
+import { nakQuietly } from "./settle.js";
 
 export interface ClaimLoopOptions {
   consumer: Consumer;
@@ -42,7 +43,7 @@ export class ClaimLoop {
 
   /** True when --max-tasks is reached: nothing more will be claimed. */
   get exhausted(): boolean {
-    return this.o.maxClaims !== undefined && this.claimed + this.requested >= this.o.maxClaims;
+    return this.o.maxClaims !== undefined && this.claimed >= this.o.maxClaims;
   }
 
   release(): void {
@@ -90,7 +91,7 @@ export class ClaimLoop {
         got++;
         this.requested--;
         if (this.stopped) {
-          msg.nak();
+          nakQuietly(msg);
           continue;
         }
         this.inUse++;

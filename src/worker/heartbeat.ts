@@ -8,7 +8,14 @@ import { eventsChannel, type WorkerHeartbeat } from "../../channels/index.js";
  * dead worker's task goes to another within ack-wait.
  */
 export function keepClaimed(msg: JsMsg, ackWaitMs: number): () => void {
-  const timer = setInterval(() => msg.working(), Math.max(100, Math.floor(ackWaitMs / 3)));
+  const beat = () => {
+    try {
+      msg.working();
+    } catch {
+      // Disconnected: the claim may lapse and the task go elsewhere, which is safe.
+    }
+  };
+  const timer = setInterval(beat, Math.max(100, Math.floor(ackWaitMs / 3)));
   return () => clearInterval(timer);
 }
 

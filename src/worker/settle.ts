@@ -70,7 +70,7 @@ export async function settle(ctx: SettleContext, a: Attempt, outcome: AttemptOut
   } catch (err) {
     // The outcome could not be stored: the task goes back to the queue.
     log.error({ err: (err as Error).message }, "could not store the outcome; task returns to the queue");
-    msg.nak(1000);
+    nakQuietly(msg, 1000);
     return "retry";
   }
 }
@@ -102,6 +102,15 @@ export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: strin
   await publishDead(ctx, letter);
   msg.ack();
   ctx.log.warn({ seq, err: letter.error }, "invalid task message dead-lettered");
+}
+
+/** Hand a task back; on a closed connection the server redelivers it after ack-wait anyway. */
+export function nakQuietly(msg: JsMsg, delayMs?: number): void {
+  try {
+    msg.nak(delayMs);
+  } catch {
+    // Connection closed: the claim lapses by itself.
+  }
 }
 
 function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: string, attempts: number): DeadLetter {

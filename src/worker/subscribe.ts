@@ -9,7 +9,7 @@ import { alreadyDone } from "./done-check.js";
 import { announce, keepClaimed } from "./heartbeat.js";
 import { OutputFolders } from "./outputs.js";
 import type { AttemptOutcome, Runner } from "./runner.js";
-import { settle, settleExhausted, settleInvalid, type SettleContext } from "./settle.js";
+import { nakQuietly, settle, settleExhausted, settleInvalid, type SettleContext } from "./settle.js";
 
 /** Options of a worker. Defaults match the CLI's. */
 export interface WorkerOptions {
@@ -92,7 +92,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       const p = handle(msg)
         .catch((err: unknown) => {
           log.error({ err: (err as Error).message }, "task handling failed; it returns to the queue");
-          msg.nak(1000);
+          nakQuietly(msg, 1000);
         })
         .finally(() => {
           inFlight.delete(p);
@@ -139,7 +139,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       release();
     }
     if (abort.signal.aborted) {
-      msg.nak();
+      nakQuietly(msg);
       return;
     }
     const settled = await settle(settleCtx, { msg, task, attempt, startedAt }, outcome);

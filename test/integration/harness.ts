@@ -1,0 +1,17 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { streamNames } from "../../channels/index.js";
+import { connect, type Connection } from "../../src/nats/connect.js";
+import type { TestServer } from "../helpers/server.js";
+import { uniquePrefix } from "../helpers/wait.js";
+
+/** A connection on a fresh prefix, so each test has its own streams. */
+export async function freshConnection(server: TestServer, longLived = true): Promise<Connection> {
+  return connect({ server: server.url, user: server.user, password: server.password, prefix: uniquePrefix(), longLived });
+}
+
+/** Messages stored in one of the prefix's streams. */
+export async function storedCount(conn: Connection, which: "tasks" | "results" | "dead"): Promise<number> {
+  const jsm = await jetstreamManager(conn.nc, { checkAPI: false });
+  const info = await jsm.streams.info(streamNames(conn.prefix)[which]);
+  return info.state.messages;
+}

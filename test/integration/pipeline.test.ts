@@ -1,0 +1,191 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { jetstream } from "@nats-io/jetstream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resultsChannel, tasksChannel, type ReportLine, type Result } from "../../channels/index.js";
+import { PermanentError } from "../../src/errors.js";
+import { publishTasks } from "../../src/leader/publish.js";
+import { JobStore } from "../../src/nats/jobs.js";
+import { ensureStreams, manager } from "../../src/nats/topology.js";
+import { collect } from "../../src/results/collect.js";
+import { handlerRunner, type Handler } from "../../src/worker/handler-runner.js";
+import { subscribe } from "../../src/worker/subscribe.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { waitFor } from "../helpers/wait.js";
+import { freshConnection, storedCount } from "./harness.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function reportOf(file: string): Promise<ReportLine[]> {
+  return (await readFile(file, "utf8")).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as ReportLine);
+}
+
+async function tmpReport(): Promise<string> {
+  return path.join(await mkdtemp(path.join(os.tmpdir(), "fanout-it-")), "report.jsonl");
+}
+
+describe("publish", () => {
+  it("queues a repeated id once and counts it as a duplicate", async () => {
+    const conn = await freshConnection(server);
+    const specs = Array.from({ length: 50 }, (_, i) => ({ id: `doc-${i}`, input: i }));
+    const first = await publishTasks(conn, specs, { queue: "q", job: "job1" });
+    expect(first).toMatchObject({ job: "job1", published: 50, duplicates: 0 });
+    const again = await publishTasks(conn, specs, { queue: "q", job: "job1" });
+    expect(again).toMatchObject({ published: 0, duplicates: 50 });
+    expect(await storedCount(conn, "tasks")).toBe(50);
+    expect((await (await JobStore.open(conn)).get("job1"))?.total).toBe(50);
+    await conn.close();
+  });
+});
+
+describe("worker and collector", () => {
+  it("runs every task once and writes a complete report", async () => {
+    const conn = await freshConnection(server);
+    const runs = new Map<string, number>();
+    const handler: Handler = async (task) => {
+      runs.set(task.id, (runs.get(task.id) ?? 0) + 1);
+      return { doubled: (task.input as number) * 2 };
+    };
+    const { job } = await publishTasks(conn, Array.from({ length: 200 }, (_, i) => ({ input: i })), { queue: "q" });
+    const workers = await Promise.all([1, 2].map((n) => subscribe(conn, { queue: "q", runner: handlerRunner(handler), concurrency: 8, name: `w${n}` })));
+    const out = await tmpReport();
+    const summary = await collect(conn, { job, out });
+    expect(summary).toMatchObject({ job, total: 200, ok: 200, dead: 0, finalized: true });
+    const lines = await reportOf(out);
+    expect(new Set(lines.map((l) => l.id)).size).toBe(200);
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+    expect(lines.every((l) => l.status === "ok" && (l.output as { doubled: number }).doubled % 2 === 0)).toBe(true);
+    await Promise.all(workers.map((w) => w.stop()));
+    await conn.close();
+  });
+
+  it("dead-letters a task after --max-attempts failed attempts, keeping the last error", async () => {
+    const conn = await freshConnection(server);
+    let calls = 0;
+    const handler: Handler = async (_task, ctx) => {
+      calls++;
+      throw new Error(`broken on attempt ${ctx.attempt}`);
+    };
+    const { job } = await publishTasks(conn, [{ id: "bad", input: 1 }], { queue: "q" });
+    const w = await subscribe(conn, { queue: "q", runner: handlerRunner(handler), maxAttempts: 3, backoffMs: 20 });
+    const summary = await collect(conn, { job, out: await tmpReport() });
+    expect(summary).toMatchObject({ ok: 0, dead: 1 });
+    const [line] = await reportOf(summary.out);
+    expect(line).toMatchObject({ id: "bad", status: "dead", reason: "failed", attempts: 3, error: "broken on attempt 3" });
+    expect(calls).toBe(3);
+    await w.stop();
+    await conn.close();
+  });
+
+  it("dead-letters at once, reason rejected, when the handler throws PermanentError", async () => {
+    const conn = await freshConnection(server);
+    const handler: Handler = async () => {
+      throw new PermanentError("not a document");
+    };
+    const { job } = await publishTasks(conn, [{ id: "p1", input: 1 }], { queue: "q" });
+    const w = await subscribe(conn, { queue: "q", runner: handlerRunner(handler) });
+    const summary = await collect(conn, { job, out: await tmpReport() });
+    expect((await reportOf(summary.out))[0]).toMatchObject({ reason: "rejected", attempts: 1, error: "not a document" });
+    await w.stop();
+    await conn.close();
+  });
+
+  it("turns garbage on the tasks subject into invalid dead letters and goes on", async () => {
+    const conn = await freshConnection(server);
+    await ensureStreams(await manager(conn), conn.prefix);
+    const js = jetstream(conn.nc);
+    const subject = tasksChannel.subject(conn.prefix, "q");
+    for (const junk of ["not json", '{"id":"../x","job":"j","queue":"q","input":1,"createdAt":"t"}', "[]", "\u0000\u0001"]) {
+      await js.publish(subject, junk);
+    }
+    const { job } = await publishTasks(conn, [{ id: "good", input: 1 }], { queue: "q" });
+    const w = await subscribe(conn, { queue: "q", runner: handlerRunner(async () => "fine") });
+    expect((await collect(conn, { job, out: await tmpReport() })).ok).toBe(1);
+    const invalid = await collect(conn, { job: "_invalid", out: await tmpReport(), signal: AbortSignal.timeout(1500) });
+    expect(invalid.dead).toBe(4);
+    const letters = await reportOf(`${invalid.out}.partial`);
+    expect(letters.every((l) => l.status === "dead" && l.reason === "invalid" && /^seq-\d+$/.test(l.id))).toBe(true);
+    const raw = letters.map((l) => Buffer.from((l as { task: { raw: string } }).task.raw, "base64").toString());
+    expect(raw).toContain("not json");
+    await w.stop();
+    await conn.close();
+  });
+
+  it("dead-letters a task whose last attempt never reported back (reason timeout)", async () => {
+    const conn = await freshConnection(server);
+    const { job } = await publishTasks(conn, [{ id: "lost", input: 1 }], { queue: "q" });
+    // A worker that claims the task and then vanishes without a word.
+    const doomed = await freshConnection(server);
+    const started = new Promise<void>((resolve) => {
+      void subscribe({ ...doomed, prefix: conn.prefix }, {
+        queue: "q",
+        ackWaitS: 1,
+        maxAttempts: 1,
+        runner: handlerRunner(() => (resolve(), new Promise(() => {}))),
+      });
+    });
+    await started;
+    await doomed.nc.close();
+    const w = await subscribe(conn, { queue: "q", ackWaitS: 1, maxAttempts: 1, runner: handlerRunner(async () => "never") });
+    const summary = await collect(conn, { job, out: await tmpReport() });
+    expect((await reportOf(summary.out))[0]).toMatchObject({ id: "lost", status: "dead", reason: "timeout", attempts: 1 });
+    await w.stop();
+    await conn.close();
+  });
+
+  it("acks a redelivered task whose result is already stored, without running it", async () => {
+    const conn = await freshConnection(server);
+    const { job } = await publishTasks(conn, [{ id: "once", input: 1 }], { queue: "q" });
+    // A worker claims the task, stores its result, and dies before it can ack.
+    const doomed = await freshConnection(server);
+    const claimed = new Promise<void>((resolve) => {
+      void subscribe({ ...doomed, prefix: conn.prefix }, {
+        queue: "q",
+        ackWaitS: 1,
+        runner: handlerRunner(() => (resolve(), new Promise(() => {}))),
+      });
+    });
+    await claimed;
+    const stored: Result = {
+      id: "once", job, queue: "q", status: "ok", output: "first", worker: "doomed", attempts: 1,
+      startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 1,
+    };
+    await jetstream(conn.nc).publish(resultsChannel.subject(conn.prefix, "q", job, "once"), JSON.stringify(stored));
+    await doomed.nc.close();
+    let secondRuns = 0;
+    const w2 = await subscribe(conn, { queue: "q", ackWaitS: 1, runner: handlerRunner(async () => (secondRuns++, "second")) });
+    await waitFor("the redelivered task to be acked", async () => (await storedCount(conn, "tasks")) === 0, 10_000);
+    const out = await tmpReport();
+    expect((await collect(conn, { job, out })).ok).toBe(1);
+    expect(await reportOf(out)).toMatchObject([{ id: "once", output: "first" }]);
+    const stats = await w2.stop();
+    expect(secondRuns).toBe(0);
+    expect(stats.skipped).toBe(1);
+    await conn.close();
+  });
+
+  it("resumes an interrupted collection and still reports each id once", async () => {
+    const conn = await freshConnection(server);
+    const { job } = await publishTasks(conn, Array.from({ length: 40 }, (_, i) => ({ id: `t${i}`, input: i })), { queue: "q" });
+    const w1 = await subscribe(conn, { queue: "q", maxTasks: 20, concurrency: 4, runner: handlerRunner(async () => "ok") });
+    await w1.done;
+    const out = await tmpReport();
+    const first = await collect(conn, { job, out, signal: AbortSignal.timeout(1500) });
+    expect(first).toMatchObject({ finalized: false, ok: 20 });
+    const w2 = await subscribe(conn, { queue: "q", concurrency: 4, runner: handlerRunner(async () => "ok") });
+    const second = await collect(conn, { job, out });
+    expect(second).toMatchObject({ finalized: true, ok: 40, total: 40 });
+    const ids = (await reportOf(out)).map((l) => l.id);
+    expect(new Set(ids).size).toBe(40);
+    expect(ids).toHaveLength(40);
+    await w2.stop();
+    await conn.close();
+  });
+});

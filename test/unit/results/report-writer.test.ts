@@ -1,0 +1,67 @@
+import { appendFile, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { ReportLine } from "../../../channels/index.js";
+import { ReportWriter } from "../../../src/results/report-writer.js";
+
+const ok = (id: string, job = "j"): ReportLine => ({
+  id, job, queue: "q", status: "ok", output: id, worker: "w", attempts: 1, startedAt: "s", finishedAt: "f", durationMs: 1,
+});
+const dead = (id: string): ReportLine => ({
+  id, job: "j", queue: "q", status: "dead", task: {}, reason: "failed", error: "e", attempts: 3, worker: "w", deadAt: "d",
+});
+
+async function tmpOut() {
+  return path.join(await mkdtemp(path.join(os.tmpdir(), "fanout-report-")), "report.jsonl");
+}
+
+const ids = async (file: string) => (await readFile(file, "utf8")).trim().split("\n").map((l) => (JSON.parse(l) as ReportLine).id);
+
+describe("ReportWriter", () => {
+  it("writes each id once and counts ok and dead", async () => {
+    const out = await tmpOut();
+    const w = await ReportWriter.open(out);
+    expect(await w.append([ok("a"), ok("b"), ok("a")])).toBe(2);
+    expect(await w.append([ok("b"), dead("c")])).toBe(1);
+    expect([w.ok, w.dead]).toEqual([2, 1]);
+    await w.finalize();
+    expect(await ids(out)).toEqual(["a", "b", "c"]);
+  });
+
+  it("shows nothing at the final name until finalized", async () => {
+    const out = await tmpOut();
+    const w = await ReportWriter.open(out);
+    await w.append([ok("a")]);
+    await expect(stat(out)).rejects.toThrow(/ENOENT/);
+    await w.finalize();
+    await expect(stat(`${out}.partial`)).rejects.toThrow(/ENOENT/);
+    expect((await stat(out)).isFile()).toBe(true);
+  });
+
+  it("resumes a partial report: remembers its ids and cuts a torn last line", async () => {
+    const out = await tmpOut();
+    const first = await ReportWriter.open(out);
+    await first.append([ok("a"), dead("b")]);
+    await first.close();
+    await appendFile(`${out}.partial`, '{"id":"c","job":"j","sta');
+    const again = await ReportWriter.open(out);
+    expect([again.ok, again.dead]).toEqual([1, 1]);
+    expect(await again.append([ok("a"), ok("c")])).toBe(1);
+    await again.finalize();
+    expect(await ids(out)).toEqual(["a", "b", "c"]);
+  });
+
+  it("keeps the same id of different jobs apart", async () => {
+    const out = await tmpOut();
+    const w = await ReportWriter.open(out);
+    expect(await w.append([ok("a", "j1"), ok("a", "j2")])).toBe(2);
+    await w.close();
+  });
+
+  it("refuses to overwrite a finished report", async () => {
+    const out = await tmpOut();
+    await writeFile(out, "");
+    await expect(ReportWriter.open(out)).rejects.toThrow(/already exists/);
+  });
+});
