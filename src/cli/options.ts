@@ -5,7 +5,7 @@ import { DEFAULT_SERVER, type ConnectOptions } from "../nats/connect.js";
 
 /** A whole-number option checked at the edge: the message names the option and the value. */
 export function intOption(flags: string, description: string, min: number, max: number, fallback?: number): Option {
-  const name = flags.split(/[ ,]/)[0];
+  const name = flags.split(/[ ,]+/).find((f) => f.startsWith("--"));
   const schema = z.coerce.number().int().min(min).max(max);
   const option = new Option(flags, description).argParser((value: string) => {
     const parsed = schema.safeParse(value);

@@ -51,7 +51,7 @@ export function leaderCommand(): Command {
     `fanout leader publish --input '{"prompt":"hello"}' --queue agents`,
     "fanout leader publish --dir ./corpus --batch 10 --job nightly-2026-11-22",
   );
-  return leader.addCommand(publish);
+  return examples(leader, "fanout leader publish tasks.jsonl").addCommand(publish);
 }
 
 /** Every task of the run, validated whole before anything is published. */

@@ -40,5 +40,5 @@ export function resultsCommand(): Command {
     "fanout results collect --job 01JD5Q2W3X4Y5Z6A7B8C9D0E1F --out report.jsonl",
     "fanout results collect --follow --queue agents --out all.jsonl",
   );
-  return results.addCommand(collectCmd);
+  return examples(results, "fanout results collect --job <JOB> --out report.jsonl").addCommand(collectCmd);
 }

@@ -90,5 +90,5 @@ export function workerCommand(): Command {
     "fanout worker subscribe --concurrency 4 --timeout 600 --outputs ./out -- python3 agent.py --model small",
     "fanout worker subscribe --queue agents --idle-exit 30 -- node agent.mjs",
   );
-  return worker.addCommand(sub);
+  return examples(worker, "fanout worker subscribe -- ./analyse.sh").addCommand(sub);
 }

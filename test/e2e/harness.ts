@@ -1,0 +1,53 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { ReportLine } from "../../channels/index.js";
+import { lastJson, runCli, startCli, type CliProcess } from "../helpers/cli.js";
+import type { TestServer } from "../helpers/server.js";
+import { uniquePrefix } from "../helpers/wait.js";
+
+/** One user's terminal: a server, a private prefix, a scratch folder. */
+export interface Terminal {
+  env: Record<string, string>;
+  dir: string;
+  run: (args: string[], input?: string) => ReturnType<typeof runCli>;
+  start: (args: string[], extraEnv?: Record<string, string>) => CliProcess;
+  /** Write JSONL lines to a file in the scratch folder; returns its path. */
+  jsonl: (name: string, values: unknown[]) => Promise<string>;
+  /** `leader publish FILE` → its summary line. */
+  publish: (file: string, ...flags: string[]) => Promise<{ job: string; published: number; duplicates: number }>;
+}
+
+export async function terminal(server: TestServer): Promise<Terminal> {
+  const env = { ...server.env, FANOUT_PREFIX: uniquePrefix() };
+  const dir = await mkdtemp(path.join(os.tmpdir(), "fanout-e2e-"));
+  const t: Terminal = {
+    env,
+    dir,
+    run: (args, input) => runCli(args, env, input),
+    start: (args, extraEnv = {}) => startCli(args, { ...env, ...extraEnv }),
+    jsonl: async (name, values) => {
+      const file = path.join(dir, name);
+      await writeFile(file, values.map((v) => JSON.stringify(v)).join("\n") + "\n");
+      return file;
+    },
+    publish: async (file, ...flags) => {
+      const run = await t.run(["leader", "publish", file, ...flags]);
+      if (run.code !== 0) throw new Error(`publish exited ${run.code}: ${run.stderr}`);
+      return lastJson(run) as { job: string; published: number; duplicates: number };
+    },
+  };
+  return t;
+}
+
+export async function readReport(file: string): Promise<ReportLine[]> {
+  return (await readFile(file, "utf8")).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as ReportLine);
+}
+
+/** Every id once: the ids of the report, checked for repeats. */
+export function idsOnce(lines: ReportLine[]): string[] {
+  const ids = lines.map((l) => l.id);
+  const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (repeated.length) throw new Error(`ids reported more than once: ${repeated.slice(0, 5).join(", ")}`);
+  return ids.sort();
+}
