@@ -54,7 +54,8 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
         filter_subject: s.filter,
-        ack_wait: nanos(60_000),
+        // A collector acks within milliseconds of writing; a killed one's messages return quickly.
+        ack_wait: nanos(10_000),
         max_ack_pending: 20_000,
       })
       .catch(async (err: unknown) => {
