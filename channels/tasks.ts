@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { JobId, QueueName, TaskId } from "./names.js";
 
-/** One unit of work. Published with header `Nats-Msg-Id: <id>`. */
+/** One unit of work. Published with header `Nats-Msg-Id: <job>.<id>`: ids are unique within a job. */
 export const Task = z.object({
   id: TaskId,
   job: JobId,

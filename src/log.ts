@@ -10,7 +10,7 @@ export type { Logger };
 export function createLogger(bindings: Record<string, unknown> = {}): Logger {
   const level = process.env.FANOUT_LOG_LEVEL ?? "info";
   const stream = process.stderr.isTTY
-    ? pretty({ destination: 2, sync: true, ignore: "pid,hostname", translateTime: "HH:MM:ss.l" })
+    ? pretty({ destination: 2, sync: true, ignore: "pid,hostname", translateTime: "HH:MM:ss.l", singleLine: true })
     : pino.destination({ dest: 2, sync: true });
   return pino({ level, base: bindings }, stream);
 }

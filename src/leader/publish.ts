@@ -29,8 +29,8 @@ export interface PublishSummary {
 
 /**
  * Publishes one task per spec, pipelined (a bounded window of publishes in
- * flight), each with `Nats-Msg-Id: <id>` so a repeat in the duplicate window is
- * dropped by the server. Then adds the new tasks to the job's manifest.
+ * flight), each with `Nats-Msg-Id: <job>.<id>` so a repeat in the duplicate
+ * window is dropped by the server. Then adds the new tasks to the job's manifest.
  */
 export async function publishTasks(conn: Connection, specs: TaskSpec[], options: PublishOptions): Promise<PublishSummary> {
   const { queue } = options;
@@ -87,6 +87,14 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   return { job, queue, published, duplicates };
 }
 
+/**
+ * The dedupe key of a task: its id within its job. A repeat inside a job (a
+ * re-run with --job) is a duplicate; the same id in a new job is a new task.
+ */
+export function taskMsgId(task: Task): string {
+  return `${task.job}.${task.id}`;
+}
+
 /** Publish until a PubAck arrives (same msgID each try), or give up. Resolves `duplicate`. */
 async function publishOne(
   js: JetStreamClient,
@@ -100,7 +108,7 @@ async function publishOne(
   const deadline = Date.now() + giveUpMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      const ack = await js.publish(subject, data, { msgID: task.id, timeout: 5000 });
+      const ack = await js.publish(subject, data, { msgID: taskMsgId(task), timeout: 5000 });
       return ack.duplicate;
     } catch (err) {
       if (conn.nc.isClosed() || Date.now() > deadline) throw err;

@@ -189,3 +189,22 @@ describe("worker and collector", () => {
     await conn.close();
   });
 });
+
+describe("collect --follow", () => {
+  it("appends every job of a queue without finalizing, until stopped", async () => {
+    const conn = await freshConnection(server);
+    const w = await subscribe(conn, { queue: "q", concurrency: 4, runner: handlerRunner(async (t) => t.input) });
+    const out = await tmpReport();
+    const stop = new AbortController();
+    const following = collect(conn, { queue: "q", follow: true, out, signal: stop.signal });
+    await publishTasks(conn, [{ id: "a", input: 1 }, { id: "b", input: 2 }], { queue: "q", job: "j1" });
+    await publishTasks(conn, [{ id: "a", input: 3 }], { queue: "q", job: "j2" });
+    await waitFor("three lines from two jobs", async () => (await reportOf(`${out}.partial`).catch(() => [])).length === 3);
+    stop.abort();
+    expect(await following).toMatchObject({ finalized: false, ok: 3 });
+    const lines = await reportOf(`${out}.partial`);
+    expect(lines.map((l) => `${l.job}/${l.id}`).sort()).toEqual(["j1/a", "j1/b", "j2/a"]);
+    await w.stop();
+    await conn.close();
+  });
+});
