@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { waitFor } from "../helpers/wait.js";
+import { processAlive, waitFor } from "../helpers/wait.js";
 import { idsOnce, readReport, terminal } from "./harness.js";
 
 const node = process.execPath;
@@ -18,14 +18,6 @@ afterAll(async () => {
 });
 
 const lineCount = async (file: string) => (existsSync(file) ? (await readFile(file, "utf8")).split("\n").filter(Boolean).length : 0);
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("faults, from a terminal", () => {
   it("loses nothing when a worker is killed with SIGKILL mid-task", async () => {
@@ -72,7 +64,7 @@ describe("faults, from a terminal", () => {
     expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ dead: 1 });
     expect((await readReport(out))[0]).toMatchObject({ reason: "timeout", error: "timed out after 1000 ms" });
     const pids = (await readFile(pidFile, "utf8")).trim().split("\n").map(Number);
-    await waitFor("the hung command and its child to be gone", () => pids.every((p) => !alive(p)), 5000);
+    await waitFor("the hung command and its child to be gone", () => pids.every((p) => !processAlive(p)), 5000);
     await worker.done;
   });
 

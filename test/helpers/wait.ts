@@ -25,3 +25,13 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
 export function uniquePrefix(): string {
   return `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** Whether a process with this pid still exists. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

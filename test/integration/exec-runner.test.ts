@@ -8,7 +8,7 @@ import { silentLogger } from "../../src/log.js";
 import { execRunner } from "../../src/worker/exec-runner.js";
 import type { AttemptContext } from "../../src/worker/runner.js";
 import { FIXTURES } from "../helpers/cli.js";
-import { waitFor } from "../helpers/wait.js";
+import { processAlive, waitFor } from "../helpers/wait.js";
 
 const node = process.execPath;
 const fixture = (name: string) => path.join(FIXTURES, name);
@@ -18,14 +18,6 @@ function ctx(input: unknown, extra: Partial<AttemptContext> = {}): AttemptContex
   return { task, attempt: 2, worker: "w1", signal: new AbortController().signal, log: silentLogger, ...extra };
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("execRunner", () => {
   it("gives the task on stdin and in the environment, and parses JSON stdout", async () => {
@@ -59,7 +51,7 @@ describe("execRunner", () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(700);
       const pids = (await readFile(pidFile, "utf8")).trim().split("\n").map(Number);
       expect(pids).toHaveLength(2);
-      await waitFor("the command and its child to be gone", () => pids.every((p) => !alive(p)), 5000);
+      await waitFor("the command and its child to be gone", () => pids.every((p) => !processAlive(p)), 5000);
     } finally {
       delete process.env.PID_FILE;
     }

@@ -1,6 +1,8 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { streamNames } from "../../channels/index.js";
 import { connect, type Connection } from "../../src/nats/connect.js";
+import { handlerRunner } from "../../src/worker/handler-runner.js";
+import { subscribe, type WorkerOptions } from "../../src/worker/subscribe.js";
 import type { TestServer } from "../helpers/server.js";
 import { uniquePrefix } from "../helpers/wait.js";
 
@@ -14,4 +16,17 @@ export async function storedCount(conn: Connection, which: "tasks" | "results" |
   const jsm = await jetstreamManager(conn.nc, { checkAPI: false });
   const info = await jsm.streams.info(streamNames(conn.prefix)[which]);
   return info.state.messages;
+}
+
+/**
+ * A worker on its own connection that claims one task and then vanishes
+ * without a word, as a crashed machine would: resolves once the task is
+ * claimed; `vanish()` drops the connection without nak or ack.
+ */
+export async function workerThatVanishes(server: TestServer, prefix: string, options: Omit<WorkerOptions, "runner">): Promise<{ vanish: () => Promise<void> }> {
+  const own = await freshConnection(server);
+  await new Promise<void>((claimed) => {
+    void subscribe({ ...own, prefix }, { ...options, runner: handlerRunner(() => (claimed(), new Promise(() => {}))) });
+  });
+  return { vanish: () => own.nc.close() };
 }

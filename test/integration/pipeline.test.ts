@@ -13,7 +13,7 @@ import { handlerRunner, type Handler } from "../../src/worker/handler-runner.js"
 import { subscribe } from "../../src/worker/subscribe.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
-import { freshConnection, storedCount } from "./harness.js";
+import { freshConnection, storedCount, workerThatVanishes } from "./harness.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -121,18 +121,8 @@ describe("worker and collector", () => {
   it("dead-letters a task whose last attempt never reported back (reason timeout)", async () => {
     const conn = await freshConnection(server);
     const { job } = await publishTasks(conn, [{ id: "lost", input: 1 }], { queue: "q" });
-    // A worker that claims the task and then vanishes without a word.
-    const doomed = await freshConnection(server);
-    const started = new Promise<void>((resolve) => {
-      void subscribe({ ...doomed, prefix: conn.prefix }, {
-        queue: "q",
-        ackWaitS: 1,
-        maxAttempts: 1,
-        runner: handlerRunner(() => (resolve(), new Promise(() => {}))),
-      });
-    });
-    await started;
-    await doomed.nc.close();
+    const doomed = await workerThatVanishes(server, conn.prefix, { queue: "q", ackWaitS: 1, maxAttempts: 1 });
+    await doomed.vanish();
     const w = await subscribe(conn, { queue: "q", ackWaitS: 1, maxAttempts: 1, runner: handlerRunner(async () => "never") });
     const summary = await collect(conn, { job, out: await tmpReport() });
     expect((await reportOf(summary.out))[0]).toMatchObject({ id: "lost", status: "dead", reason: "timeout", attempts: 1 });
@@ -144,21 +134,13 @@ describe("worker and collector", () => {
     const conn = await freshConnection(server);
     const { job } = await publishTasks(conn, [{ id: "once", input: 1 }], { queue: "q" });
     // A worker claims the task, stores its result, and dies before it can ack.
-    const doomed = await freshConnection(server);
-    const claimed = new Promise<void>((resolve) => {
-      void subscribe({ ...doomed, prefix: conn.prefix }, {
-        queue: "q",
-        ackWaitS: 1,
-        runner: handlerRunner(() => (resolve(), new Promise(() => {}))),
-      });
-    });
-    await claimed;
+    const doomed = await workerThatVanishes(server, conn.prefix, { queue: "q", ackWaitS: 1 });
     const stored: Result = {
       id: "once", job, queue: "q", status: "ok", output: "first", worker: "doomed", attempts: 1,
       startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 1,
     };
     await jetstream(conn.nc).publish(resultsChannel.subject(conn.prefix, "q", job, "once"), JSON.stringify(stored));
-    await doomed.nc.close();
+    await doomed.vanish();
     let secondRuns = 0;
     const w2 = await subscribe(conn, { queue: "q", ackWaitS: 1, runner: handlerRunner(async () => (secondRuns++, "second")) });
     await waitFor("the redelivered task to be acked", async () => (await storedCount(conn, "tasks")) === 0, 10_000);
