@@ -16,7 +16,7 @@ export interface PublishOptions {
   /** Give up on a task after this long without a PubAck (it is retried meanwhile). */
   giveUpMs?: number;
   log?: Logger;
-  /** Called with the count confirmed so far, now and then. */
+  /** Called with the count confirmed so far, at most once a second. */
   onProgress?: (confirmed: number, total: number) => void;
 }
 
@@ -54,14 +54,17 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   let failure: unknown;
   const window = options.window ?? 256;
   const giveUpMs = options.giveUpMs ?? 30_000;
+  let lastProgress = Date.now();
   for (const task of tasks) {
     if (failure) break;
     const p = publishOne(js, conn, subject, task, giveUpMs, log).then(
       (duplicate) => {
         if (duplicate) duplicates++;
         else published++;
-        const done = published + duplicates;
-        if (done % 1000 === 0) options.onProgress?.(done, tasks.length);
+        if (Date.now() - lastProgress >= 1000) {
+          lastProgress = Date.now();
+          options.onProgress?.(published + duplicates, tasks.length);
+        }
       },
       (err: unknown) => {
         failure ??= err;

@@ -85,6 +85,7 @@ export class ClaimLoop {
 
   private async drainBatch(batch: ConsumerMessages, asked: number): Promise<void> {
     this.batches.add(batch);
+    if (this.stopped) batch.stop();
     let got = 0;
     try {
       for await (const msg of batch) {

@@ -80,6 +80,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   const stats: WorkerStats = { worker: name, queue: options.queue, ok: 0, dead: 0, retried: 0, skipped: 0 };
   const abort = new AbortController();
   const inFlight = new Set<Promise<void>>();
+  /** Messages claimed and not yet settled, so a forced exit can hand them back at once. */
+  const claimed = new Set<JsMsg>();
   let lastActivity = Date.now();
 
   const loop = new ClaimLoop({
@@ -89,12 +91,14 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     log,
     onClaim: (msg) => {
       lastActivity = Date.now();
+      claimed.add(msg);
       const p = handle(msg)
         .catch((err: unknown) => {
           log.error({ err: (err as Error).message }, "task handling failed; it returns to the queue");
           nakQuietly(msg, 1000);
         })
         .finally(() => {
+          claimed.delete(msg);
           inFlight.delete(p);
           lastActivity = Date.now();
           loop.release();
@@ -116,6 +120,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       tlog.info("already done on an earlier delivery; acked without running");
       return;
     }
+    if (abort.signal.aborted) return;
     const startedAt = new Date();
     const release = keepClaimed(msg, ackWaitMs);
     let outcome: AttemptOutcome;
@@ -138,10 +143,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     } finally {
       release();
     }
-    if (abort.signal.aborted) {
-      nakQuietly(msg);
-      return;
-    }
+    if (abort.signal.aborted) return; // abort() has handed it back already
+
     const settled = await settle(settleCtx, { msg, task, attempt, startedAt }, outcome);
     if (settled === "ok") stats.ok++;
     else if (settled === "dead") stats.dead++;
@@ -189,6 +192,9 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     done,
     stop,
     abort() {
+      // Hand every claimed task back now, before the process goes away.
+      for (const msg of claimed) nakQuietly(msg);
+      claimed.clear();
       abort.abort();
       void stop();
     },

@@ -121,4 +121,24 @@ describe("faults, from a terminal", () => {
     expect(st.queues[0]).toMatchObject({ inFlight: 0, waiting: 6 - st.jobs[0]!.ok });
     void job;
   });
+
+  it("stops at once on a second signal and hands the running task back to the queue", async () => {
+    const t = await terminal(server);
+    const pidFile = path.join(t.dir, "pids");
+    const { job } = await t.publish(await t.jsonl("t.jsonl", [{ id: "long", input: 1 }]));
+    // With a 10-minute ack-wait, only the hand-back can bring the task to another worker in time.
+    const worker = t.start(["worker", "subscribe", "--ack-wait", "600", "--", node, fixture("hang.mjs")], { PID_FILE: pidFile });
+    await waitFor("the task to be running", () => existsSync(pidFile));
+    worker.child.kill("SIGTERM");
+    await waitFor("the drain to begin", () => /draining/.test(worker.stderr()));
+    worker.child.kill("SIGTERM");
+    expect((await worker.done).code).toBe(130);
+    const pids = (await readFile(pidFile, "utf8")).trim().split("\n").map(Number);
+    await waitFor("the command and its child to be gone", () => pids.every((p) => !processAlive(p)), 5000);
+    const next = t.start(["worker", "subscribe", "--idle-exit", "2", "--", node, fixture("ok.mjs")]);
+    const out = path.join(t.dir, "r.jsonl");
+    expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ ok: 1 });
+    expect((await readReport(out))[0]).toMatchObject({ id: "long", attempts: 2 });
+    await next.done;
+  });
 });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Command } from "commander";
+import { EnvironmentError } from "../../errors.js";
 import { dirSpecs } from "../../leader/dir-source.js";
 import { publishTasks } from "../../leader/publish.js";
 import { createLogger } from "../../log.js";
@@ -34,7 +35,12 @@ export function demoCommand(): Command {
         const dir = path.resolve(".fanout", "demo");
         await mkdir(dir, { recursive: true });
         const out = path.join(dir, `report-${published.job}.jsonl`);
-        const summary = await collect(conn, { job: published.job, out, log });
+        // If every worker dies (say, node cannot start the agent), stop waiting.
+        const failed = new AbortController();
+        let running = workers.length;
+        for (const w of workers) w.once("exit", () => --running === 0 && failed.abort());
+        const summary = await collect(conn, { job: published.job, out, log, signal: failed.signal });
+        if (!summary.finalized) throw new EnvironmentError("every demo worker exited before the job was done; see the log above");
         await conn.close();
         await Promise.all(workers.map(stopChild));
         process.stderr.write(`\nfanout demo: ${summary.ok} ok, ${summary.dead} dead of ${summary.total} tasks; report: ${out}\n`);
