@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
@@ -140,5 +140,18 @@ describe("faults, from a terminal", () => {
     expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ ok: 1 });
     expect((await readReport(out))[0]).toMatchObject({ id: "long", attempts: 2 });
     await next.done;
+  });
+
+  it("renames a task's output folder into place only when it succeeds", async () => {
+    const t = await terminal(server);
+    const outputs = path.join(t.dir, "outputs");
+    const { job } = await t.publish(await t.jsonl("t.jsonl", [{ id: "good", input: { exit: 0 } }, { id: "bad", input: { exit: 1 } }]));
+    const worker = t.start(["worker", "subscribe", "--outputs", outputs, "--max-attempts", "2", "--backoff", "10", "--idle-exit", "2", "--", node, fixture("write-output.mjs")]);
+    const out = path.join(t.dir, "r.jsonl");
+    expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ ok: 1, dead: 1 });
+    await worker.done;
+    expect(await readFile(path.join(outputs, "good", "result.txt"), "utf8")).toBe("task good\n");
+    expect(existsSync(path.join(outputs, "bad"))).toBe(false);
+    expect(await readdir(path.join(outputs, ".attempts"))).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resultsChannel, tasksChannel, type ReportLine, type Result } from "../../channels/index.js";
+import { queueConsumerName, resultsChannel, streamNames, tasksChannel, type ReportLine, type Result } from "../../channels/index.js";
 import { PermanentError } from "../../src/errors.js";
 import { publishTasks } from "../../src/leader/publish.js";
 import { JobStore } from "../../src/nats/jobs.js";
@@ -187,6 +187,37 @@ describe("collect --follow", () => {
     const lines = await reportOf(`${out}.partial`);
     expect(lines.map((l) => `${l.job}/${l.id}`).sort()).toEqual(["j1/a", "j1/b", "j2/a"]);
     await w.stop();
+    await conn.close();
+  });
+});
+
+describe("claims", () => {
+  it("pulls only as many tasks as there are free slots", async () => {
+    const conn = await freshConnection(server);
+    await publishTasks(conn, Array.from({ length: 10 }, (_, i) => ({ input: i })), { queue: "q" });
+    let running = 0;
+    const w = await subscribe(conn, { queue: "q", concurrency: 3, runner: handlerRunner(() => (running++, new Promise(() => {}))) });
+    await waitFor("three tasks running", () => running === 3);
+    const info = await (await manager(conn)).consumers.info(streamNames(conn.prefix).tasks, queueConsumerName("q"));
+    expect([info.num_ack_pending, info.num_pending]).toEqual([3, 7]);
+    w.abort();
+    await conn.close();
+  });
+
+  it("keeps a task that runs longer than --ack-wait on its worker (in-progress acks)", async () => {
+    const conn = await freshConnection(server);
+    const { job } = await publishTasks(conn, [{ id: "slow", input: 1 }], { queue: "q" });
+    let runs = 0;
+    const slow = handlerRunner(async () => {
+      runs++;
+      await new Promise((r) => setTimeout(r, 3500));
+      return "done";
+    });
+    const workers = await Promise.all([1, 2].map(() => subscribe(conn, { queue: "q", ackWaitS: 1, runner: slow })));
+    const summary = await collect(conn, { job, out: await tmpReport() });
+    expect((await reportOf(summary.out))[0]).toMatchObject({ id: "slow", attempts: 1 });
+    expect(runs).toBe(1);
+    await Promise.all(workers.map((w) => w.stop()));
     await conn.close();
   });
 });
