@@ -1,5 +1,5 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { deadChannel, queueConsumerName, resultsChannel, streamNames, tasksChannel } from "../../channels/index.js";
+import { deadChannel, queueConsumerName, resultsChannel, streamNames, tasksChannel, type WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
 import { ensureStreams, isNotFound, manager } from "../nats/topology.js";
@@ -23,12 +23,18 @@ export interface JobStatus {
   ok: number;
   dead: number;
   createdAt: string;
+  /** Tasks finished per second since the previous snapshot (`--watch`). */
+  rate?: number;
+  /** Seconds left at that rate (`--watch`). */
+  etaS?: number;
 }
 
 export interface FleetStatus {
   server: string;
   queues: QueueStatus[];
   jobs: JobStatus[];
+  /** Workers heard from in the last heartbeat interval (`--watch`). */
+  workers?: WorkerHeartbeat[];
 }
 
 /** A snapshot of every queue and job, from stream and consumer state. */
@@ -84,6 +90,18 @@ async function subjectCounts(jsm: JetStreamManager, stream: string, filter: stri
   return new Map(Object.entries(info.state.subjects ?? {}));
 }
 
+/** Adds each job's rate and ETA, from the previous snapshot taken `elapsedMs` earlier. */
+export function withRates(current: FleetStatus, previous: FleetStatus, elapsedMs: number): FleetStatus {
+  const before = new Map(previous.jobs.map((j) => [j.job, j.ok + j.dead]));
+  const jobs = current.jobs.map((j) => {
+    const done = j.ok + j.dead;
+    const rate = Math.max(0, (done - (before.get(j.job) ?? done)) / (elapsedMs / 1000));
+    const left = Math.max(0, j.total - done);
+    return { ...j, rate: Math.round(rate * 10) / 10, etaS: rate > 0 ? Math.ceil(left / rate) : undefined };
+  });
+  return { ...current, jobs };
+}
+
 /** The snapshot as aligned text, for a terminal. */
 export function formatStatus(s: FleetStatus): string {
   const rows = (header: string[], data: Array<Array<string | number>>) => {
@@ -100,8 +118,26 @@ export function formatStatus(s: FleetStatus): string {
   parts.push("");
   parts.push(
     s.jobs.length
-      ? rows(["JOB", "QUEUE", "TOTAL", "OK", "DEAD", "LEFT"], s.jobs.map((j) => [j.job, j.queue, j.total, j.ok, j.dead, Math.max(0, j.total - j.ok - j.dead)]))
+      ? rows(
+          ["JOB", "QUEUE", "TOTAL", "OK", "DEAD", "LEFT", "RATE/S", "ETA"],
+          s.jobs.map((j) => [j.job, j.queue, j.total, j.ok, j.dead, Math.max(0, j.total - j.ok - j.dead), j.rate ?? "-", eta(j.etaS)]),
+        )
       : "no jobs yet",
   );
+  if (s.workers) {
+    parts.push("");
+    parts.push(
+      s.workers.length
+        ? rows(["WORKER", "QUEUE", "RUNNING", "CONCURRENCY", "DONE"], s.workers.map((w) => [w.worker, w.queue, w.running, w.concurrency, w.done]))
+        : "no workers heard from",
+    );
+  }
   return parts.join("\n") + "\n";
+}
+
+function eta(seconds: number | undefined): string {
+  if (seconds === undefined) return "-";
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, "0")}m`;
 }

@@ -19,7 +19,7 @@ export function keepClaimed(msg: JsMsg, ackWaitMs: number): () => void {
   return () => clearInterval(timer);
 }
 
-export const FLEET_HEARTBEAT_MS = 5000;
+export const FLEET_HEARTBEAT_MS = 2000;
 
 /** Announce this worker on the queue's events channel every few seconds. */
 export function announce(nc: NatsConnection, prefix: string, beat: () => Omit<WorkerHeartbeat, "type" | "at">): () => void {

@@ -1,0 +1,43 @@
+import type { Subscription } from "@nats-io/transport-node";
+import { eventsChannel, WorkerHeartbeat } from "../../channels/index.js";
+import type { Connection } from "../nats/connect.js";
+import { FLEET_HEARTBEAT_MS } from "../worker/heartbeat.js";
+
+/**
+ * The workers heard on the events channel: each worker announces itself every
+ * few seconds, so the roster is whoever spoke within two heartbeat intervals.
+ */
+export class WorkerRoster {
+  private readonly last = new Map<string, WorkerHeartbeat>();
+  private readonly sub: Subscription;
+
+  constructor(conn: Connection) {
+    const sub = conn.nc.subscribe(eventsChannel.all(conn.prefix));
+    this.sub = sub;
+    void (async () => {
+      for await (const msg of sub) {
+        const beat = WorkerHeartbeat.safeParse(safeJson(msg.data));
+        if (beat.success) this.last.set(`${beat.data.queue}/${beat.data.worker}`, beat.data);
+      }
+    })();
+  }
+
+  /** Workers seen within the last two heartbeat intervals. */
+  seen(now = Date.now()): WorkerHeartbeat[] {
+    return [...this.last.values()]
+      .filter((b) => now - Date.parse(b.at) < 2 * FLEET_HEARTBEAT_MS)
+      .sort((a, b) => a.queue.localeCompare(b.queue) || a.worker.localeCompare(b.worker));
+  }
+
+  stop(): void {
+    this.sub.unsubscribe();
+  }
+}
+
+function safeJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(data).toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
