@@ -19,7 +19,9 @@ export class WorkerRoster {
         const beat = WorkerHeartbeat.safeParse(safeJson(msg.data));
         if (beat.success) this.last.set(`${beat.data.queue}/${beat.data.worker}`, beat.data);
       }
-    })();
+    })().catch(() => {
+      // The subscription closed with the connection: the roster just stops updating.
+    });
   }
 
   /** Workers seen within the last two heartbeat intervals. */

@@ -54,7 +54,9 @@ export class JobStore {
       for await (const e of it) {
         if (e.operation === "PUT") onChange(JobManifest.parse(e.json()));
       }
-    })();
+    })().catch(() => {
+      // A watch that ends early only delays completion: the next manifest read or restart sees it.
+    });
     return () => it.stop();
   }
 }

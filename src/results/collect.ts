@@ -71,6 +71,7 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
   let total: number | null = null;
   let queue = options.queue ?? "default";
   let finished: () => void = () => {};
+  let failure: unknown;
   const finishedP = new Promise<void>((r) => (finished = r));
   const checkDone = () => {
     if (!options.follow && total !== null && writer.count >= total) finished();
@@ -84,12 +85,18 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
   const flush = () => {
     const batch = pending;
     pending = [];
-    flushing = flushing.then(async () => {
-      const lines = batch.flatMap((b) => (b.line ? [b.line] : []));
-      await writer.append(lines);
-      for (const b of batch) b.msg.ack();
-      checkDone();
-    });
+    flushing = flushing
+      .then(async () => {
+        const lines = batch.flatMap((b) => (b.line ? [b.line] : []));
+        await writer.append(lines);
+        for (const b of batch) b.msg.ack();
+        checkDone();
+      })
+      .catch((err: unknown) => {
+        // A write failed (disk full?): nothing more is acked; stop with the error.
+        failure ??= err;
+        finished();
+      });
   };
   const js = jetstream(conn.nc);
   const iterators: ConsumerMessages[] = [];
@@ -104,7 +111,11 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
         if (pending.length === 0) setImmediate(flush);
         pending.push({ msg, line: parsed.success ? parsed.data : undefined });
       }
-    })();
+    })().catch((err: unknown) => {
+      // The consumer is gone (deleted, or the stream lost): stop, leaving the partial report to resume.
+      failure ??= err;
+      finished();
+    });
   }
   const progress = setInterval(() => log.info({ ok: writer.ok, dead: writer.dead, total }, "collecting"), 2000);
   progress.unref();
@@ -116,6 +127,10 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
     stopWatch();
     for (const it of iterators) it.stop();
     await flushing;
+  }
+  if (failure) {
+    await writer.close();
+    throw failure;
   }
   const done = !options.follow && total !== null && writer.count >= total;
   if (!done) {
