@@ -11,7 +11,16 @@ import { OutputFolders } from "./outputs.js";
 import type { AttemptOutcome, Runner } from "./runner.js";
 import { nakQuietly, settle, settleExhausted, settleInvalid, type SettleContext } from "./settle.js";
 
-/** Options of a worker. Defaults match the CLI's. */
+/** Defaults of the options below, shared with the CLI's flags. */
+export const WORKER_DEFAULTS = {
+  concurrency: 1,
+  ackWaitS: 30,
+  maxAttempts: 3,
+  backoffMs: 1000,
+  maxInFlight: 1000,
+} as const;
+
+/** Options of a worker; defaults in WORKER_DEFAULTS. */
 export interface WorkerOptions {
   queue: string;
   runner: Runner;
@@ -58,14 +67,11 @@ export interface Worker {
 export async function subscribe(conn: Connection, options: WorkerOptions): Promise<Worker> {
   const name = options.name ?? `${os.hostname()}-${process.pid}`;
   const log = (options.log ?? silentLogger).child({ worker: name, queue: options.queue });
-  const ackWaitMs = (options.ackWaitS ?? 30) * 1000;
-  const concurrency = options.concurrency ?? 1;
+  const { concurrency, ackWaitS, maxAttempts, backoffMs, maxInFlight } = { ...WORKER_DEFAULTS, ...definedOnly(options) };
+  const ackWaitMs = ackWaitS * 1000;
   const jsm = await manager(conn);
   await ensureStreams(jsm, conn.prefix);
-  const consumerName = await ensureQueueConsumer(jsm, conn.prefix, options.queue, {
-    ackWaitS: options.ackWaitS ?? 30,
-    maxInFlight: options.maxInFlight ?? 1000,
-  });
+  const consumerName = await ensureQueueConsumer(jsm, conn.prefix, options.queue, { ackWaitS, maxInFlight });
   const js = jetstream(conn.nc);
   const consumer = await js.consumers.get(streamNames(conn.prefix).tasks, consumerName);
   const outputs = options.outputs ? new OutputFolders(options.outputs) : undefined;
@@ -73,8 +79,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     js,
     prefix: conn.prefix,
     worker: name,
-    maxAttempts: options.maxAttempts ?? 3,
-    backoffMs: options.backoffMs ?? 1000,
+    maxAttempts,
+    backoffMs,
     log,
   };
   const stats: WorkerStats = { worker: name, queue: options.queue, ok: 0, dead: 0, retried: 0, skipped: 0 };
@@ -144,7 +150,6 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       release();
     }
     if (abort.signal.aborted) return; // abort() has handed it back already
-
     const settled = await settle(settleCtx, { msg, task, attempt, startedAt }, outcome);
     if (settled === "ok") stats.ok++;
     else if (settled === "dead") stats.dead++;
@@ -199,6 +204,11 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       void stop();
     },
   };
+}
+
+/** The options that were given, so that an explicit `undefined` does not hide a default. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** The Task in a message, or why it is not one. */

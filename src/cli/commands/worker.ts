@@ -4,7 +4,7 @@ import { UsageError } from "../../errors.js";
 import { createLogger } from "../../log.js";
 import { connect } from "../../nats/connect.js";
 import { execRunner } from "../../worker/exec-runner.js";
-import { subscribe } from "../../worker/subscribe.js";
+import { subscribe, WORKER_DEFAULTS } from "../../worker/subscribe.js";
 import { EXIT, exitWith } from "../exit.js";
 import { assertRunnable } from "../find-command.js";
 import { connectOptions, examples, intOption, withConnection, type ConnectionFlags } from "../options.js";
@@ -29,17 +29,17 @@ export function workerCommand(): Command {
   const sub = withConnection(new Command("subscribe"))
     .description("join the queue and run CMD once per task (task JSON on stdin and in FANOUT_TASK)")
     .argument("[command...]", "the command and its arguments, after --")
-    .addOption(intOption("-c, --concurrency <n>", "tasks run at once by this worker", 1, 1024, 1))
-    .addOption(intOption("--ack-wait <s>", "seconds before a silent task goes to another worker", 1, 3600, 30))
-    .addOption(intOption("--max-attempts <k>", "attempts before a task is dead-lettered", 1, 1000, 3))
+    .addOption(intOption("-c, --concurrency <n>", "tasks run at once by this worker", 1, 1024, WORKER_DEFAULTS.concurrency))
+    .addOption(intOption("--ack-wait <s>", "seconds before a silent task goes to another worker", 1, 3600, WORKER_DEFAULTS.ackWaitS))
+    .addOption(intOption("--max-attempts <k>", "attempts before a task is dead-lettered", 1, 1000, WORKER_DEFAULTS.maxAttempts))
     .addOption(intOption("--timeout <s>", "per-task time limit, seconds (kills the process group)", 1, 7 * 86400))
     .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL on timeout", 0, 600, 5))
     .addOption(new Option("--outputs <dir>", "give each task an output folder, renamed to DIR/<id> on success"))
     .addOption(new Option("--name <name>", "worker name in logs and results (default: host-pid)"))
     .addOption(intOption("--max-tasks <n>", "exit after claiming N tasks", 1, Number.MAX_SAFE_INTEGER))
     .addOption(intOption("--idle-exit <s>", "exit after S seconds with nothing to do", 1, 86400))
-    .addOption(intOption("--backoff <ms>", "base delay before retrying a failed task, ms (doubles each attempt)", 0, 3_600_000, 1000))
-    .addOption(intOption("--max-in-flight <n>", "fleet-wide cap on tasks in flight on this queue", 1, 1_000_000, 1000))
+    .addOption(intOption("--backoff <ms>", "base delay before retrying a failed task, ms (doubles each attempt)", 0, 3_600_000, WORKER_DEFAULTS.backoffMs))
+    .addOption(intOption("--max-in-flight <n>", "fleet-wide cap on tasks in flight on this queue", 1, 1_000_000, WORKER_DEFAULTS.maxInFlight))
     .action(async (command: string[], flags: SubscribeFlags) => {
       if (command.length === 0) throw new UsageError("give the command to run after --, e.g. `fanout worker subscribe -- ./analyse.sh`");
       const [cmd, ...args] = command as [string, ...string[]];
