@@ -2,6 +2,7 @@ import type { Subscription } from "@nats-io/transport-node";
 import { eventsChannel, WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { FLEET_HEARTBEAT_MS } from "../worker/heartbeat.js";
+import { jsonOf } from "../nats/decode.js";
 
 /**
  * The workers heard on the events channel: each worker announces itself every
@@ -16,7 +17,7 @@ export class WorkerRoster {
     this.sub = sub;
     void (async () => {
       for await (const msg of sub) {
-        const beat = WorkerHeartbeat.safeParse(safeJson(msg.data));
+        const beat = WorkerHeartbeat.safeParse(jsonOf(msg.data));
         if (beat.success) this.last.set(`${beat.data.queue}/${beat.data.worker}`, beat.data);
       }
     })().catch(() => {
@@ -33,13 +34,5 @@ export class WorkerRoster {
 
   stop(): void {
     this.sub.unsubscribe();
-  }
-}
-
-function safeJson(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(Buffer.from(data).toString("utf8"));
-  } catch {
-    return undefined;
   }
 }

@@ -7,6 +7,7 @@ import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
 import { ensureStreams, manager } from "../nats/topology.js";
 import { ReportWriter } from "./report-writer.js";
+import { jsonOf } from "../nats/decode.js";
 
 export interface CollectOptions {
   /** The job to report. Required unless `follow` is set with a queue. */
@@ -106,7 +107,7 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
     iterators.push(it);
     void (async () => {
       for await (const msg of it) {
-        const parsed = ReportLine.safeParse(safeJson(msg.data));
+        const parsed = ReportLine.safeParse(jsonOf(msg.data));
         if (!parsed.success) log.warn({ subject: msg.subject }, "skipping a message that is not a report line");
         if (pending.length === 0) setImmediate(flush);
         pending.push({ msg, line: parsed.success ? parsed.data : undefined });
@@ -144,12 +145,4 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
   conn.nc.publish(eventsChannel.subject(conn.prefix, event.queue), JSON.stringify(event));
   log.info({ ok: writer.ok, dead: writer.dead, total }, "report complete");
   return { job: job!, out, total, ok: writer.ok, dead: writer.dead, finalized: true };
-}
-
-function safeJson(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(Buffer.from(data).toString("utf8"));
-  } catch {
-    return undefined;
-  }
 }
