@@ -1,6 +1,6 @@
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { ulid } from "ulid";
-import { Task, tasksChannel, type TaskSpec } from "../../channels/index.js";
+import { eventsChannel, Task, tasksChannel, type JobEvent, type TaskSpec } from "../../channels/index.js";
 import { PublishIncompleteError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -86,7 +86,9 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   }
   // A re-run of a publish that failed before its manifest was written finds its
   // earlier tasks as duplicates: they belong to this job's total too.
-  await jobs.add(job, queue, existing ? published : published + duplicates);
+  const manifest = await jobs.add(job, queue, existing ? published : published + duplicates);
+  const event: JobEvent = { type: "published", job, queue, total: manifest.total, at: new Date().toISOString() };
+  conn.nc.publish(eventsChannel.subject(conn.prefix, queue), JSON.stringify(event));
   return { job, queue, published, duplicates };
 }
 
