@@ -1,0 +1,42 @@
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lastJson } from "../helpers/cli.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { terminal } from "../e2e/harness.js";
+import { Fleet, printFigures, recordingCommand, reportFigures } from "./fleet.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const TASKS = 2000;
+
+describe("chaos: worker churn", () => {
+  it("survives a SIGKILL of a random worker every second: every id reported once", async () => {
+    const started = Date.now();
+    const t = await terminal(server);
+    const ids = Array.from({ length: TASKS }, (_, i) => `churn-${i}`);
+    const { job } = await t.publish(await t.jsonl("t.jsonl", ids.map((id) => ({ id, input: id }))));
+    const fleet = new Fleet(t, ["--concurrency", "8", "--ack-wait", "2", "--max-attempts", "50"], recordingCommand(0.15));
+    fleet.start(4);
+    const out = path.join(t.dir, "report.jsonl");
+    const collecting = t.run(["results", "collect", "--job", job, "--out", out]);
+    let done = false;
+    void collecting.then(() => (done = true));
+    while (!done) {
+      await new Promise((r) => setTimeout(r, 1000));
+      if (!done) await fleet.churn();
+    }
+    const collected = await collecting;
+    await fleet.stop();
+    expect(lastJson(collected)).toMatchObject({ total: TASKS, ok: TASKS, dead: 0 });
+    const figures = await reportFigures(out, ids);
+    printFigures({ name: "worker churn", tasks: TASKS, kills: fleet.kills, ...figures, reran: await fleet.reruns(), seconds: (Date.now() - started) / 1000 });
+    expect(fleet.kills).toBeGreaterThanOrEqual(10);
+    expect(figures).toEqual({ lost: 0, duplicated: 0 });
+  }, 240_000);
+});
