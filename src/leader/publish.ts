@@ -1,10 +1,11 @@
-import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import { ulid } from "ulid";
 import { eventsChannel, Task, tasksChannel, type JobEvent, type TaskSpec } from "../../channels/index.js";
 import { PublishIncompleteError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
+import { publishUntilAcked } from "../nats/publish-until-acked.js";
 import { ensureStreams, manager } from "../nats/topology.js";
 
 export interface PublishOptions {
@@ -57,9 +58,12 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   let lastProgress = Date.now();
   for (const task of tasks) {
     if (failure) break;
-    const p = publishOne(js, conn, subject, task, giveUpMs, log).then(
-      (duplicate) => {
-        if (duplicate) duplicates++;
+    const p = publishUntilAcked(conn.nc, js, subject, JSON.stringify(task), taskMsgId(task), {
+      giveUpMs,
+      onRetry: (attempt, err) => log.debug({ taskId: task.id, attempt, err: (err as Error).message }, "publish not confirmed, retrying"),
+    }).then(
+      (ack) => {
+        if (ack.duplicate) duplicates++;
         else published++;
         if (Date.now() - lastProgress >= 1000) {
           lastProgress = Date.now();
@@ -98,27 +102,4 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
  */
 export function taskMsgId(task: Task): string {
   return `${task.job}.${task.id}`;
-}
-
-/** Publish until a PubAck arrives (same msgID each try), or give up. Resolves `duplicate`. */
-async function publishOne(
-  js: JetStreamClient,
-  conn: Connection,
-  subject: string,
-  task: Task,
-  giveUpMs: number,
-  log: Logger,
-): Promise<boolean> {
-  const data = JSON.stringify(task);
-  const deadline = Date.now() + giveUpMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const ack = await js.publish(subject, data, { msgID: taskMsgId(task), timeout: 5000 });
-      return ack.duplicate;
-    } catch (err) {
-      if (conn.nc.isClosed() || Date.now() > deadline) throw err;
-      log.debug({ taskId: task.id, attempt, err: (err as Error).message }, "publish not confirmed, retrying");
-      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
-    }
-  }
 }

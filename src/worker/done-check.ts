@@ -3,8 +3,10 @@ import { deadChannel, resultsChannel, streamNames, type Task } from "../../chann
 
 /**
  * Whether a task's Result or DeadLetter is already stored: one direct get of
- * the last message on its subject in each stream. Used on redelivery, so a
- * task whose ack was lost is acked again instead of run again.
+ * the last message on its subject in each stream, both at once. A task whose
+ * ack was lost is acked again instead of run again. Checked on every delivery,
+ * not only redeliveries: after a SIGKILL of the server (2.9.10) a task can
+ * come back with its delivery count reset to 1.
  */
 export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: Task): Promise<boolean> {
   const names = streamNames(prefix);
@@ -12,9 +14,8 @@ export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: T
     [names.results, resultsChannel.subject(prefix, task.queue, task.job, task.id)],
     [names.dead, deadChannel.subject(prefix, task.queue, task.job, task.id)],
   ];
-  for (const [stream, subject] of checks) {
-    const stored = await jsm.direct.getMessage(stream, { last_by_subj: subject }).catch(() => null);
-    if (stored) return true;
-  }
-  return false;
+  const found = await Promise.all(
+    checks.map(([stream, subject]) => jsm.direct.getMessage(stream, { last_by_subj: subject }).catch(() => null)),
+  );
+  return found.some((stored) => stored !== null);
 }

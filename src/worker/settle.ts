@@ -8,11 +8,14 @@ import {
   type Result,
   type Task,
 } from "../../channels/index.js";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log.js";
+import { publishUntilAcked } from "../nats/publish-until-acked.js";
 import { retryDelayMs } from "./backoff.js";
 import type { AttemptOutcome } from "./runner.js";
 
 export interface SettleContext {
+  nc: NatsConnection;
   js: JetStreamClient;
   prefix: string;
   worker: string;
@@ -20,6 +23,8 @@ export interface SettleContext {
   /** Base of the retry backoff, ms. */
   backoffMs: number;
   log: Logger;
+  /** How long to keep trying to store an outcome while the server is away. */
+  storeGiveUpMs: number;
 }
 
 export interface Attempt {
@@ -51,14 +56,14 @@ export async function settle(ctx: SettleContext, a: Attempt, outcome: AttemptOut
         finishedAt: finishedAt.toISOString(),
         durationMs: finishedAt.getTime() - a.startedAt.getTime(),
       };
-      await publishResult(ctx, result);
+      await publishResult(ctx, result, msg);
       msg.ack();
       log.info({ durationMs: result.durationMs }, "task ok");
       return "ok";
     }
     if (outcome.permanent || attempt >= ctx.maxAttempts) {
       const reason: DeadReason = outcome.permanent ? "rejected" : outcome.timedOut ? "timeout" : "failed";
-      await publishDead(ctx, deadLetter(ctx, task, reason, outcome.error, attempt));
+      await publishDead(ctx, deadLetter(ctx, task, reason, outcome.error, attempt), msg);
       msg.ack();
       log.warn({ reason, err: outcome.error }, "task dead");
       return "dead";
@@ -78,7 +83,7 @@ export async function settle(ctx: SettleContext, a: Attempt, outcome: AttemptOut
 /** A delivery past `--max-attempts`: its last attempt never reported back. */
 export async function settleExhausted(ctx: SettleContext, msg: JsMsg, task: Task, attempt: number): Promise<void> {
   const error = `attempt ${attempt - 1} of ${ctx.maxAttempts} never reported back (worker crashed or lost)`;
-  await publishDead(ctx, deadLetter(ctx, task, "timeout", error, attempt - 1));
+  await publishDead(ctx, deadLetter(ctx, task, "timeout", error, attempt - 1), msg);
   msg.ack();
   ctx.log.warn({ taskId: task.id, job: task.job, attempt }, "task dead: attempts exhausted");
 }
@@ -99,7 +104,7 @@ export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: strin
     worker: ctx.worker,
     deadAt: new Date().toISOString(),
   };
-  await publishDead(ctx, letter);
+  await publishDead(ctx, letter, msg);
   msg.ack();
   ctx.log.warn({ seq, err: letter.error }, "invalid task message dead-lettered");
 }
@@ -128,12 +133,25 @@ function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: s
   };
 }
 
-async function publishResult(ctx: SettleContext, r: Result): Promise<void> {
-  const subject = resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id);
-  await ctx.js.publish(subject, JSON.stringify(r), { msgID: `${r.job}.${r.id}` });
+async function publishResult(ctx: SettleContext, r: Result, msg: JsMsg): Promise<void> {
+  await store(ctx, resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id), JSON.stringify(r), `${r.job}.${r.id}`, msg);
 }
 
-async function publishDead(ctx: SettleContext, d: DeadLetter): Promise<void> {
-  const subject = deadChannel.subject(ctx.prefix, d.queue, d.job, d.id);
-  await ctx.js.publish(subject, JSON.stringify(d), { msgID: `${d.job}.${d.id}` });
+async function publishDead(ctx: SettleContext, d: DeadLetter, msg: JsMsg): Promise<void> {
+  await store(ctx, deadChannel.subject(ctx.prefix, d.queue, d.job, d.id), JSON.stringify(d), `${d.job}.${d.id}`, msg);
+}
+
+/** Store an outcome, retrying while the server is away rather than running the task again. */
+async function store(ctx: SettleContext, subject: string, data: string, msgID: string, msg: JsMsg): Promise<void> {
+  await publishUntilAcked(ctx.nc, ctx.js, subject, data, msgID, {
+    giveUpMs: ctx.storeGiveUpMs,
+    onRetry: (attempt, err) => {
+      ctx.log.warn({ subject, attempt, err: (err as Error).message }, "outcome not stored yet; retrying");
+      try {
+        msg.working(); // keep the claim while we wait for the server
+      } catch {
+        // Disconnected: the claim may lapse; the stored outcome still wins.
+      }
+    },
+  });
 }

@@ -76,12 +76,14 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   const consumer = await js.consumers.get(streamNames(conn.prefix).tasks, consumerName);
   const outputs = options.outputs ? new OutputFolders(options.outputs) : undefined;
   const settleCtx: SettleContext = {
+    nc: conn.nc,
     js,
     prefix: conn.prefix,
     worker: name,
     maxAttempts,
     backoffMs,
     log,
+    storeGiveUpMs: 120_000,
   };
   const stats: WorkerStats = { worker: name, queue: options.queue, ok: 0, dead: 0, retried: 0, skipped: 0 };
   const abort = new AbortController();
@@ -120,7 +122,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     if (typeof task === "string") return settleInvalid(settleCtx, msg, options.queue, task);
     if (attempt > settleCtx.maxAttempts) return settleExhausted(settleCtx, msg, task, attempt);
     const tlog = log.child({ taskId: task.id, job: task.job, attempt });
-    if (attempt > 1 && (await alreadyDone(jsm, conn.prefix, task))) {
+    if (await alreadyDone(jsm, conn.prefix, task)) {
       msg.ack();
       stats.skipped++;
       tlog.info("already done on an earlier delivery; acked without running");

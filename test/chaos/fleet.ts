@@ -56,6 +56,15 @@ export class Fleet {
     await Promise.all(this.workers.map((w) => w.done));
   }
 
+  /** Tasks acked without running because their outcome was already stored, by delivery count. */
+  skippedByAttempt(): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const w of this.workers) {
+      for (const m of w.stderr().matchAll(/"attempt":(\d+),"msg":"already done/g)) counts.set(Number(m[1]), (counts.get(Number(m[1])) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   /** How many tasks ran more than once, from the run log. */
   async reruns(): Promise<number> {
     if (!existsSync(this.runLog)) return 0;
