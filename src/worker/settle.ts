@@ -12,6 +12,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
 import { retryDelayMs } from "./backoff.js";
+import { deadLetterBody, maxBodyBytes, RAW_KEPT_BYTES } from "./fit.js";
 import type { AttemptOutcome } from "./runner.js";
 
 export interface SettleContext {
@@ -38,7 +39,8 @@ export type Settlement = "ok" | "dead" | "retry";
 
 // Promise 1, no task is lost: the task is acked only after its Result or
 // DeadLetter has a PubAck, so at every instant one of them holds it.
-export async function settle(ctx: SettleContext, a: Attempt, outcome: AttemptOutcome): Promise<Settlement> {
+export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: AttemptOutcome): Promise<Settlement> {
+  let outcome = attemptOutcome;
   const { task, attempt, msg } = a;
   const log = ctx.log.child({ taskId: task.id, job: task.job, attempt });
   try {
@@ -56,10 +58,16 @@ export async function settle(ctx: SettleContext, a: Attempt, outcome: AttemptOut
         finishedAt: finishedAt.toISOString(),
         durationMs: finishedAt.getTime() - a.startedAt.getTime(),
       };
-      await publishResult(ctx, result, msg);
-      msg.ack();
-      log.info({ durationMs: result.durationMs }, "task ok");
-      return "ok";
+      const body = JSON.stringify(result);
+      const limit = maxBodyBytes(ctx.nc);
+      if (Buffer.byteLength(body) <= limit) {
+        await publishResult(ctx, result, body, msg);
+        msg.ack();
+        log.info({ durationMs: result.durationMs }, "task ok");
+        return "ok";
+      }
+      // A result that cannot be stored is a failed attempt, not a stuck task.
+      outcome = { ok: false, error: `the output is ${Buffer.byteLength(body)} bytes, over the ${limit}-byte message limit` };
     }
     if (outcome.permanent || attempt >= ctx.maxAttempts) {
       const reason: DeadReason = outcome.permanent ? "rejected" : outcome.timedOut ? "timeout" : "failed";
@@ -97,7 +105,12 @@ export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: strin
     job: INVALID_JOB,
     queue,
     status: "dead",
-    task: { raw: Buffer.from(msg.data).toString("base64"), subject: msg.subject },
+    task: {
+      raw: Buffer.from(msg.data.subarray(0, RAW_KEPT_BYTES)).toString("base64"),
+      bytes: msg.data.length,
+      truncated: msg.data.length > RAW_KEPT_BYTES,
+      subject: msg.subject,
+    },
     reason: "invalid",
     error: problem.slice(0, 2000),
     attempts: 0,
@@ -133,12 +146,13 @@ function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: s
   };
 }
 
-async function publishResult(ctx: SettleContext, r: Result, msg: JsMsg): Promise<void> {
-  await store(ctx, resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id), JSON.stringify(r), `${r.job}.${r.id}`, msg);
+async function publishResult(ctx: SettleContext, r: Result, body: string, msg: JsMsg): Promise<void> {
+  await store(ctx, resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id), body, `${r.job}.${r.id}`, msg);
 }
 
 async function publishDead(ctx: SettleContext, d: DeadLetter, msg: JsMsg): Promise<void> {
-  await store(ctx, deadChannel.subject(ctx.prefix, d.queue, d.job, d.id), JSON.stringify(d), `${d.job}.${d.id}`, msg);
+  const body = deadLetterBody(d, maxBodyBytes(ctx.nc));
+  await store(ctx, deadChannel.subject(ctx.prefix, d.queue, d.job, d.id), body, `${d.job}.${d.id}`, msg);
 }
 
 /** Store an outcome, retrying while the server is away rather than running the task again. */

@@ -78,6 +78,7 @@ export interface Figures {
   name: string;
   tasks: number;
   kills?: number;
+  drains?: number;
   restarts?: number;
   lost: number;
   duplicated: number;
@@ -99,6 +100,7 @@ export async function reportFigures(out: string, expected: string[]): Promise<{ 
 export function printFigures(f: Figures): void {
   const parts = [`tasks ${f.tasks}`];
   if (f.kills !== undefined) parts.push(`kills ${f.kills}`);
+  if (f.drains !== undefined) parts.push(`drains ${f.drains}`);
   if (f.restarts !== undefined) parts.push(`restarts ${f.restarts}`);
   parts.push(`lost ${f.lost}`, `duplicated ${f.duplicated}`, `ran more than once ${f.reran}`, `${f.seconds.toFixed(1)} s`);
   console.log(`chaos ${f.name}: ${parts.join(", ")}`);
