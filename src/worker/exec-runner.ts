@@ -1,5 +1,8 @@
 import { spawn } from "node:child_process";
-import type { AttemptOutcome, Runner } from "./runner.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { AttemptContext, AttemptOutcome, Runner } from "./runner.js";
 import { killGroup, terminateGroup } from "./terminate.js";
 
 export interface ExecOptions {
@@ -9,6 +12,10 @@ export interface ExecOptions {
   killGraceMs?: number;
   /** stdout larger than this fails the attempt (results must fit a NATS message). */
   maxOutputBytes?: number;
+  /** Give the command only PATH, HOME, LANG, the FANOUT_* variables and `passEnv`. */
+  envClean?: boolean;
+  /** With `envClean`: more variables of the worker's environment to pass on. */
+  passEnv?: string[];
 }
 
 const STDERR_TAIL = 4096;
@@ -22,76 +29,94 @@ const MAX_ENV_VALUE = 64 * 1024;
  * exit code and the tail of stderr.
  */
 export function execRunner(options: ExecOptions): Runner {
+  return async (ctx) => {
+    // Each attempt runs in a fresh folder: tasks never see each other's files.
+    const workDir = await mkdtemp(path.join(os.tmpdir(), `fanout-${ctx.task.id.slice(0, 40)}-${ctx.attempt}-`));
+    const outcome = await runIn(workDir, options, ctx);
+    if (outcome.ok) await rm(workDir, { recursive: true, force: true });
+    else ctx.log.warn({ workDir }, "kept the failed attempt's working folder for inspection");
+    return outcome;
+  };
+}
+
+function runIn(workDir: string, options: ExecOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
   const graceMs = options.killGraceMs ?? 5000;
   const maxOutput = options.maxOutputBytes ?? 900 * 1024;
-  return (ctx) =>
-    new Promise<AttemptOutcome>((resolve) => {
-      const { task } = ctx;
-      const taskJson = JSON.stringify(task);
-      const inputText = typeof task.input === "string" ? task.input : JSON.stringify(task.input ?? null);
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        FANOUT_TASK_ID: task.id,
-        FANOUT_JOB: task.job,
-        FANOUT_QUEUE: task.queue,
-        FANOUT_ATTEMPT: String(ctx.attempt),
-        FANOUT_WORKER: ctx.worker,
-        FANOUT_OUTPUT_DIR: ctx.outputDir ?? "",
-      };
-      if (taskJson.length <= MAX_ENV_VALUE) env.FANOUT_TASK = taskJson;
-      if (inputText.length <= MAX_ENV_VALUE) env.FANOUT_INPUT = inputText;
+  return new Promise<AttemptOutcome>((resolve) => {
+    const { task } = ctx;
+    const taskJson = JSON.stringify(task);
+    const inputText = typeof task.input === "string" ? task.input : JSON.stringify(task.input ?? null);
+    const env: NodeJS.ProcessEnv = {
+      ...baseEnv(options),
+      FANOUT_TASK_ID: task.id,
+      FANOUT_JOB: task.job,
+      FANOUT_QUEUE: task.queue,
+      FANOUT_ATTEMPT: String(ctx.attempt),
+      FANOUT_WORKER: ctx.worker,
+      FANOUT_OUTPUT_DIR: ctx.outputDir ?? "",
+      FANOUT_WORK_DIR: workDir,
+    };
+    if (taskJson.length <= MAX_ENV_VALUE) env.FANOUT_TASK = taskJson;
+    if (inputText.length <= MAX_ENV_VALUE) env.FANOUT_INPUT = inputText;
 
-      const child = spawn(options.command, options.args, { env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
-      const stdout: Buffer[] = [];
-      let stdoutBytes = 0;
-      let overflow = false;
-      let stderrTail = "";
-      let timedOut = false;
-      let settled = false;
-      const finish = (outcome: AttemptOutcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        ctx.signal.removeEventListener("abort", onAbort);
-        resolve(outcome);
-      };
+    const child = spawn(options.command, options.args, { env, cwd: workDir, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    const stdout: Buffer[] = [];
+    let stdoutBytes = 0;
+    let overflow = false;
+    let stderrTail = "";
+    let timedOut = false;
+    let settled = false;
+    const finish = (outcome: AttemptOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ctx.signal.removeEventListener("abort", onAbort);
+      resolve(outcome);
+    };
 
-      child.stdout.on("data", (chunk: Buffer) => {
-        stdoutBytes += chunk.length;
-        if (stdoutBytes > maxOutput) overflow = true;
-        else stdout.push(chunk);
-      });
-      child.stderr.on("data", (chunk: Buffer) => {
-        stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL);
-      });
-      // A command that does not read its stdin closes the pipe early: not an error.
-      child.stdin.on("error", () => {});
-      child.stdin.end(taskJson);
-
-      const timer =
-        ctx.timeoutMs !== undefined
-          ? setTimeout(() => {
-              timedOut = true;
-              ctx.log.warn({ timeoutMs: ctx.timeoutMs }, "task timed out, stopping its process group");
-              terminateGroup(child, graceMs);
-            }, ctx.timeoutMs)
-          : undefined;
-      const onAbort = () => killGroup(child);
-      ctx.signal.addEventListener("abort", onAbort, { once: true });
-
-      child.on("error", (err) => finish({ ok: false, error: `cannot run ${options.command}: ${err.message}` }));
-      child.on("close", (code, signal) => {
-        const tail = stderrTail.trim();
-        if (timedOut) return finish({ ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms${tail ? `: ${tail}` : ""}` });
-        if (ctx.signal.aborted) return finish({ ok: false, error: "stopped: the worker is shutting down" });
-        if (code !== 0) {
-          const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-          return finish({ ok: false, error: `${how}${tail ? `: ${tail}` : ""}` });
-        }
-        if (overflow) return finish({ ok: false, error: `stdout was ${stdoutBytes} bytes, over the ${maxOutput}-byte result limit` });
-        finish({ ok: true, output: parseOutput(Buffer.concat(stdout).toString("utf8")) });
-      });
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdoutBytes += chunk.length;
+      if (stdoutBytes > maxOutput) overflow = true;
+      else stdout.push(chunk);
     });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL);
+    });
+    // A command that does not read its stdin closes the pipe early: not an error.
+    child.stdin.on("error", () => {});
+    child.stdin.end(taskJson);
+
+    const timer =
+      ctx.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            ctx.log.warn({ timeoutMs: ctx.timeoutMs }, "task timed out, stopping its process group");
+            terminateGroup(child, graceMs);
+          }, ctx.timeoutMs)
+        : undefined;
+    const onAbort = () => killGroup(child);
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+
+    child.on("error", (err) => finish({ ok: false, error: `cannot run ${options.command}: ${err.message}` }));
+    child.on("close", (code, signal) => {
+      const tail = stderrTail.trim();
+      if (timedOut) return finish({ ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms${tail ? `: ${tail}` : ""}` });
+      if (ctx.signal.aborted) return finish({ ok: false, error: "stopped: the worker is shutting down" });
+      if (code !== 0) {
+        const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+        return finish({ ok: false, error: `${how}${tail ? `: ${tail}` : ""}` });
+      }
+      if (overflow) return finish({ ok: false, error: `stdout was ${stdoutBytes} bytes, over the ${maxOutput}-byte result limit` });
+      finish({ ok: true, output: parseOutput(Buffer.concat(stdout).toString("utf8")) });
+    });
+  });
+}
+
+/** The environment a command starts from: the worker's own, or with `envClean` only what is named. */
+function baseEnv(options: ExecOptions): NodeJS.ProcessEnv {
+  if (!options.envClean) return { ...process.env };
+  const keep = new Set(["PATH", "HOME", "LANG", ...(options.passEnv ?? [])]);
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => keep.has(name) || name.startsWith("FANOUT_")));
 }
 
 /** stdout as JSON when it is JSON, else as text without its final newline. */

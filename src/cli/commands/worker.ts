@@ -22,6 +22,8 @@ interface SubscribeFlags extends ConnectionFlags {
   idleExit?: number;
   backoff: number;
   maxInFlight: number;
+  envClean?: boolean;
+  env: string[];
 }
 
 export function workerCommand(): Command {
@@ -36,6 +38,12 @@ export function workerCommand(): Command {
     .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL on timeout", 0, 600, 5))
     .addOption(new Option("--outputs <dir>", "give each task an output folder, renamed to DIR/<id> on success"))
     .addOption(new Option("--name <name>", "worker name in logs and results (default: host-pid)"))
+    .addOption(new Option("--env-clean", "give the command only PATH, HOME, LANG, FANOUT_* and the --env variables"))
+    .addOption(
+      new Option("--env <name>", "with --env-clean: pass this variable of the worker's environment too (repeatable)")
+        .argParser((name: string, previous: string[]) => [...previous, name])
+        .default([]),
+    )
     .addOption(intOption("--max-tasks <n>", "exit after claiming N tasks", 1, Number.MAX_SAFE_INTEGER))
     .addOption(intOption("--idle-exit <s>", "exit after S seconds with nothing to do", 1, 86400))
     .addOption(intOption("--backoff <ms>", "base delay before retrying a failed task, ms (doubles each attempt)", 0, 3_600_000, WORKER_DEFAULTS.backoffMs))
@@ -43,13 +51,14 @@ export function workerCommand(): Command {
     .action(async (command: string[], flags: SubscribeFlags) => {
       if (command.length === 0) throw new UsageError("give the command to run after --, e.g. `fanout worker subscribe -- ./analyse.sh`");
       const [cmd, ...args] = command as [string, ...string[]];
+      if (flags.env.length && !flags.envClean) throw new UsageError("--env goes with --env-clean (without it the command gets the whole environment)");
       assertRunnable(cmd);
       const name = flags.name ?? `${os.hostname()}-${process.pid}`;
       const log = createLogger();
       const conn = await connect(connectOptions(flags, { name: `fanout-worker ${name}`, longLived: true }));
       const w = await subscribe(conn, {
         queue: flags.queue,
-        runner: execRunner({ command: cmd, args, killGraceMs: flags.killGrace * 1000 }),
+        runner: execRunner({ command: cmd, args, killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env }),
         concurrency: flags.concurrency,
         ackWaitS: flags.ackWait,
         maxAttempts: flags.maxAttempts,
@@ -89,6 +98,7 @@ export function workerCommand(): Command {
     "fanout worker subscribe -- ./analyse.sh",
     "fanout worker subscribe --concurrency 4 --timeout 600 --outputs ./out -- python3 agent.py --model small",
     "fanout worker subscribe --queue agents --idle-exit 30 -- node agent.mjs",
+    "fanout worker subscribe --env-clean --env OPENAI_API_KEY -- python3 agent.py",
   );
   return examples(worker, "fanout worker subscribe -- ./analyse.sh").addCommand(sub);
 }

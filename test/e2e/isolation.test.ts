@@ -1,0 +1,62 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Result } from "../../channels/index.js";
+import { FIXTURES } from "../helpers/cli.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { readReport, terminal } from "./harness.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+type Seen = { secret: string | null; extra: string | null; path: boolean; taskId: string; cwd: string; workDir: string; filesBefore: string[] };
+
+async function runTasks(args: string[], ids: string[]): Promise<{ lines: Awaited<ReturnType<typeof readReport>>; stderr: string }> {
+  const t = await terminal(server);
+  const { job } = await t.publish(await t.jsonl("t.jsonl", ids.map((id) => ({ id, input: 1 }))));
+  const worker = t.start(["worker", "subscribe", "--concurrency", "2", "--max-attempts", "1", "--idle-exit", "2", ...args, "--", process.execPath, path.join(FIXTURES, "env-and-files.mjs")], {
+    SECRET_TOKEN: "hunter2",
+    EXTRA_VAR: "passed",
+  });
+  const out = path.join(t.dir, "r.jsonl");
+  await t.run(["results", "collect", "--job", job, "--out", out]);
+  const ended = await worker.done;
+  return { lines: await readReport(out), stderr: ended.stderr };
+}
+
+const seen = (lines: Awaited<ReturnType<typeof readReport>>, id: string) => (lines.find((l) => l.id === id) as Result).output as Seen;
+
+describe("what a task sees", () => {
+  it("inherits the worker's environment by default", async () => {
+    const { lines } = await runTasks([], ["a"]);
+    expect(seen(lines, "a")).toMatchObject({ secret: "hunter2", extra: "passed", path: true });
+  });
+
+  it("with --env-clean sees only PATH, HOME, LANG, FANOUT_* and the --env names", async () => {
+    const { lines } = await runTasks(["--env-clean", "--env", "EXTRA_VAR"], ["a"]);
+    expect(seen(lines, "a")).toMatchObject({ secret: null, extra: "passed", path: true, taskId: "a" });
+  });
+
+  it("runs each task in its own fresh folder: removed after success, kept after failure", async () => {
+    const { lines, stderr } = await runTasks([], ["a", "b", "c", "fails"]);
+    const ok = ["a", "b", "c"].map((id) => seen(lines, id));
+    expect(new Set(ok.map((s) => s.cwd)).size).toBe(3);
+    expect(ok.every((s) => s.filesBefore.length === 0 && s.cwd === s.workDir)).toBe(true);
+    expect(ok.every((s) => !existsSync(s.cwd))).toBe(true);
+    const kept = /"workDir":"([^"]+)","msg":"kept the failed attempt's working folder/.exec(stderr)?.[1];
+    expect(kept).toBeDefined();
+    expect(existsSync(path.join(kept!, "scratch.txt"))).toBe(true);
+  });
+
+  it("refuses --env without --env-clean", async () => {
+    const t = await terminal(server);
+    const run = await t.run(["worker", "subscribe", "--env", "X", "--", "true"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--env goes with --env-clean/);
+  });
+});
