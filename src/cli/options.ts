@@ -32,6 +32,9 @@ export function withConnection(cmd: Command, queue = true): Command {
     .addOption(new Option("--user <name>", "user name").env("NATS_USER"))
     .addOption(new Option("--password <secret>", "password").env("NATS_PASSWORD"))
     .addOption(new Option("--creds <file>", "NATS .creds file").env("NATS_CREDS"))
+    .addOption(new Option("--tls-ca <file>", "CA certificate to trust for the server's TLS (PEM)").env("NATS_CA"))
+    .addOption(new Option("--tls-cert <file>", "client TLS certificate (PEM)").env("NATS_CERT"))
+    .addOption(new Option("--tls-key <file>", "client TLS key (PEM)").env("NATS_KEY"))
     .addOption(
       new Option("--prefix <prefix>", "subject prefix of every channel")
         .env("FANOUT_PREFIX")
@@ -47,11 +50,15 @@ export interface ConnectionFlags {
   user?: string;
   password?: string;
   creds?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   prefix: string;
 }
 
 export function connectOptions(flags: ConnectionFlags, extra: Partial<ConnectOptions> = {}): ConnectOptions {
-  return { server: flags.server, user: flags.user, password: flags.password, creds: flags.creds, prefix: flags.prefix, ...extra };
+  const { server, user, password, creds, tlsCa, tlsCert, tlsKey, prefix } = flags;
+  return { server, user, password, creds, tlsCa, tlsCert, tlsKey, prefix, ...extra };
 }
 
 /** Machine-readable output: one JSON line on stdout. */

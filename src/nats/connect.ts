@@ -17,6 +17,11 @@ export interface ConnectOptions {
   password?: string;
   /** Path to a .creds file. */
   creds?: string;
+  /** CA certificate(s) to trust for the server's TLS certificate (PEM file). */
+  tlsCa?: string;
+  /** Client certificate and key (PEM files), for servers that verify clients. */
+  tlsCert?: string;
+  tlsKey?: string;
   /** Subject prefix shared by every channel. Default `fanout`. */
   prefix?: string;
   /** Connection name shown in the server's monitoring. */
@@ -56,6 +61,10 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     opts.user = user;
     opts.pass = password;
   }
+  if (options.tlsCa || options.tlsCert || options.tlsKey) {
+    if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new UsageError("--tls-cert and --tls-key go together");
+    opts.tls = { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey };
+  }
   let nc: NatsConnection;
   try {
     nc = await natsConnect(opts);
@@ -77,8 +86,11 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
 }
 
 function describe(err: unknown): string {
-  const e = err as { message?: string; code?: string; cause?: { code?: string } };
-  const code = e.cause?.code ?? e.code;
+  const e = err as { message?: string; code?: string; cause?: { code?: string; message?: string } };
+  const code = e.cause?.code ?? e.code ?? "";
   if (code === "ECONNREFUSED") return "connection refused (is nats-server running? try `fanout server`)";
+  if (/CERT|SSL|TLS/i.test(code) || /certificate|tls/i.test(e.message ?? "")) {
+    return `TLS failed: ${e.cause?.message ?? e.message} (give the server's CA with --tls-ca, and --tls-cert/--tls-key if it verifies clients)`;
+  }
   return e.message ?? String(err);
 }
