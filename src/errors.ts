@@ -46,3 +46,8 @@ export class EnvironmentError extends FanoutError {
 export class PermanentError extends FanoutError {
   override readonly code = "PERMANENT";
 }
+
+/** The server refused an operation to this user (nats.conf permissions). Exit 1. */
+export class PermissionError extends FanoutError {
+  override readonly code = "PERMISSION";
+}

@@ -1,5 +1,6 @@
 import { CommanderError } from "commander";
-import { NoRespondersError, PermissionViolationError, TimeoutError } from "@nats-io/transport-node";
+import { NoRespondersError, TimeoutError } from "@nats-io/transport-node";
+import { permissionRefusal } from "../nats/refusal.js";
 import { FanoutError, PublishIncompleteError } from "../errors.js";
 
 /** Exit codes: 0 done, 1 failure at run time, 2 bad usage or input, 3 cannot reach the server. */
@@ -11,6 +12,7 @@ const BY_CODE: Record<string, number> = {
   SERVER_UNREACHABLE: EXIT.unreachable,
   PUBLISH_INCOMPLETE: EXIT.unreachable,
   ENVIRONMENT: EXIT.failure,
+  PERMISSION: EXIT.failure,
 };
 
 /** The one place where an error becomes one line for the user and one exit code. */
@@ -20,12 +22,16 @@ export function describeError(err: unknown): { line?: string; code: number } {
     return { code: err.exitCode === 0 ? EXIT.ok : EXIT.usage };
   }
   if (err instanceof PublishIncompleteError) return { line: err.message, code: EXIT.unreachable };
+  const refusal = permissionRefusal(err);
+  if (refusal) {
+    const what = err instanceof FanoutError ? `${err.message}: ` : "";
+    return { line: `permission denied: ${what}${refusal.message} (see nats.conf's users; pick one with --user)`, code: EXIT.failure };
+  }
   if (err instanceof FanoutError) return { line: err.message, code: BY_CODE[err.code] ?? EXIT.failure };
   if (err instanceof NoRespondersError) {
     return { line: "the NATS server did not answer a JetStream request: is JetStream enabled (nats-server -js)?", code: EXIT.unreachable };
   }
   if (err instanceof TimeoutError) return { line: "the NATS server did not answer in time (is it reachable?)", code: EXIT.unreachable };
-  if (err instanceof PermissionViolationError) return { line: `permission denied by the NATS server: ${err.message}`, code: EXIT.failure };
   const message = err instanceof Error ? err.message : String(err);
   return { line: `unexpected error: ${message}`, code: EXIT.failure };
 }

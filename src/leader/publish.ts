@@ -6,7 +6,8 @@ import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
-import { ensureStreams, manager } from "../nats/topology.js";
+import { ensureQueueConsumer, ensureStreams, manager } from "../nats/topology.js";
+import { WORKER_DEFAULTS } from "../worker/subscribe.js";
 
 export interface PublishOptions {
   queue: string;
@@ -39,6 +40,8 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const log = options.log ?? silentLogger;
   const jsm = await manager(conn);
   await ensureStreams(jsm, conn.prefix);
+  // The queue's consumer too, so that workers whose user may not create it can start.
+  await ensureQueueConsumer(jsm, conn.prefix, queue, { ackWaitS: WORKER_DEFAULTS.ackWaitS, maxInFlight: WORKER_DEFAULTS.maxInFlight }, () => {}, { createOnly: true });
   const jobs = await JobStore.open(conn);
   const existing = await jobs.get(job);
 

@@ -2,7 +2,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import { deadChannel, queueConsumerName, resultsChannel, streamNames, tasksChannel, type WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
-import { ensureStreams, isNotFound, manager } from "../nats/topology.js";
+import { isNotFound, manager } from "../nats/topology.js";
 
 export interface QueueStatus {
   queue: string;
@@ -40,8 +40,8 @@ export interface FleetStatus {
 /** A snapshot of every queue and job, from stream and consumer state. */
 export async function status(conn: Connection): Promise<FleetStatus> {
   const { prefix } = conn;
+  // Creates nothing: status runs as nats.conf's read-only `tap`.
   const jsm = await manager(conn);
-  await ensureStreams(jsm, prefix);
   const names = streamNames(prefix);
   const waitingBySubject = await subjectCounts(jsm, names.tasks, tasksChannel.all(prefix));
   const deadSubjects = await subjectCounts(jsm, names.dead, deadChannel.all(prefix));
@@ -57,15 +57,19 @@ export async function status(conn: Connection): Promise<FleetStatus> {
   for (const [subject, n] of waitingBySubject) queueStatus(queueOf(subject, 1)!).waiting += n;
   for (const subject of deadSubjects.keys()) queueStatus(queueOf(subject, 1)!).dead++;
   for (const q of [...queues.keys()]) await consumerState(jsm, names.tasks, queueStatus(q));
-  for await (const c of jsm.consumers.list(names.tasks)) {
-    const queue = c.name.startsWith("worker-") ? c.name.slice("worker-".length) : undefined;
-    if (!queue || queues.has(queue)) continue;
-    await consumerState(jsm, names.tasks, queueStatus(queue));
+  try {
+    for await (const c of jsm.consumers.list(names.tasks)) {
+      const queue = c.name.startsWith("worker-") ? c.name.slice("worker-".length) : undefined;
+      if (!queue || queues.has(queue)) continue;
+      await consumerState(jsm, names.tasks, queueStatus(queue));
+    }
+  } catch (err) {
+    if (!isNotFound(err)) throw err; // nothing published yet
   }
 
   const jobs: JobStatus[] = [];
   const jobOf = (subject: string) => subject.split(".")[prefix.split(".").length + 2];
-  for (const m of await (await JobStore.open(conn)).list()) {
+  for (const m of await (await JobStore.open(conn, { readOnly: true })).list()) {
     const count = (subjects: Map<string, number>) => [...subjects.keys()].filter((s) => jobOf(s) === m.job).length;
     jobs.push({ job: m.job, queue: m.queue, total: m.total, ok: count(okSubjects), dead: count(deadSubjects), createdAt: m.createdAt });
   }
@@ -86,8 +90,13 @@ async function consumerState(jsm: JetStreamManager, stream: string, q: QueueStat
 
 /** Message count per subject of a stream, for subjects matching `filter`. */
 async function subjectCounts(jsm: JetStreamManager, stream: string, filter: string): Promise<Map<string, number>> {
-  const info = await jsm.streams.info(stream, { subjects_filter: filter });
-  return new Map(Object.entries(info.state.subjects ?? {}));
+  try {
+    const info = await jsm.streams.info(stream, { subjects_filter: filter });
+    return new Map(Object.entries(info.state.subjects ?? {}));
+  } catch (err) {
+    if (isNotFound(err)) return new Map(); // nothing published yet
+    throw err;
+  }
 }
 
 /** Adds each job's rate and ETA, from the previous snapshot taken `elapsedMs` earlier. */

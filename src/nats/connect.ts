@@ -8,6 +8,7 @@ import {
 } from "@nats-io/transport-node";
 import { DEFAULT_PREFIX } from "../../channels/index.js";
 import { ServerUnreachableError, UsageError } from "../errors.js";
+import { inboxPrefix, isRole, roleCredentials, type Role } from "./roles.js";
 
 /** How to reach the server: the flags of the `nats` CLI, plus the subject prefix. */
 export interface ConnectOptions {
@@ -28,6 +29,8 @@ export interface ConnectOptions {
   name?: string;
   /** Reconnect for ever (workers, collectors) instead of giving up after a few tries. */
   longLived?: boolean;
+  /** The least user of nats.conf the command needs; used when no user is given. */
+  role?: Role;
 }
 
 export const DEFAULT_SERVER = "nats://127.0.0.1:4222";
@@ -37,6 +40,8 @@ export interface Connection {
   nc: NatsConnection;
   prefix: string;
   server: string;
+  /** The user we connected as, if any (named in permission errors). */
+  user?: string;
   close(): Promise<void>;
 }
 
@@ -60,7 +65,14 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
   } else if (user) {
     opts.user = user;
     opts.pass = password;
+  } else if (options.role && roleCredentials(options.role)) {
+    const role = roleCredentials(options.role)!;
+    opts.user = role.user;
+    opts.pass = role.pass;
   }
+  // Replies come to the inbox prefix nats.conf grants the user we connect as.
+  const inboxRole = isRole(opts.user) ? opts.user : opts.user === undefined ? options.role : undefined;
+  if (inboxRole) opts.inboxPrefix = inboxPrefix(inboxRole);
   if (options.tlsCa || options.tlsCert || options.tlsKey) {
     if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new UsageError("--tls-cert and --tls-key go together");
     opts.tls = { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey };
@@ -69,7 +81,8 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
   try {
     nc = await natsConnect(opts);
   } catch (err) {
-    const why = err instanceof AuthorizationError ? "the server refused our credentials" : describe(err);
+    const who = opts.user ? `user ${opts.user}` : "no user (set --user, or FANOUT_<ROLE>_PASSWORD for nats.conf's roles)";
+    const why = err instanceof AuthorizationError ? `the server refused our credentials (${who})` : describe(err);
     throw new ServerUnreachableError(`cannot reach NATS at ${server}: ${why}`, { cause: err });
   }
   let closed = false;
@@ -77,6 +90,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     nc,
     prefix: options.prefix ?? process.env.FANOUT_PREFIX ?? DEFAULT_PREFIX,
     server,
+    user: opts.user,
     async close() {
       if (closed) return;
       closed = true;

@@ -1,15 +1,21 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import { JobManifest, streamNames } from "../../channels/index.js";
 import type { Connection } from "./connect.js";
+import { isNotFound, manager } from "./topology.js";
 
 /** Job manifests in a KV bucket: the total each collector waits for. */
 export class JobStore {
-  private constructor(private readonly kv: KV) {}
+  private constructor(
+    private readonly kv: KV,
+    private readonly conn: Connection,
+  ) {}
 
-  static async open(conn: Connection): Promise<JobStore> {
+  /** Opens the bucket, creating it unless `readOnly` (nats.conf's `tap` may only read). */
+  static async open(conn: Connection, { readOnly = false } = {}): Promise<JobStore> {
     const bucket = streamNames(conn.prefix).jobs;
-    const kv = await new Kvm(conn.nc).create(bucket, { history: 1 });
-    return new JobStore(kv);
+    const kvm = new Kvm(conn.nc);
+    const kv = readOnly ? await kvm.open(bucket) : await kvm.create(bucket, { history: 1 });
+    return new JobStore(kv, conn);
   }
 
   async get(job: string): Promise<JobManifest | undefined> {
@@ -38,9 +44,18 @@ export class JobStore {
     }
   }
 
+  /** Every manifest. Keys come from the bucket's stream info: no consumer, so read-only users can list. */
   async list(): Promise<JobManifest[]> {
+    const bucket = streamNames(this.conn.prefix).jobs;
+    const jsm = await manager(this.conn);
+    const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `$KV.${bucket}.>` }).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined; // no job published yet
+      throw err;
+    });
+    if (!info) return [];
+    const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(`$KV.${bucket}.`.length));
     const out: JobManifest[] = [];
-    for await (const key of await this.kv.keys()) {
+    for (const key of keys) {
       const m = await this.get(key);
       if (m) out.push(m);
     }

@@ -50,26 +50,33 @@ export class LocalNatsServer {
     readonly port: number,
     readonly storeDir: string,
     private readonly extraArgs: string[],
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly config?: string,
   ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(options: { port?: number; storeDir?: string; args?: string[] } = {}): Promise<LocalNatsServer> {
+  /**
+   * With `config`, the server runs that file from inside the temp folder, so a
+   * relative store_dir in it lands there too; port and loopback still apply.
+   */
+  static async start(options: { port?: number; storeDir?: string; args?: string[]; env?: NodeJS.ProcessEnv; config?: string } = {}): Promise<LocalNatsServer> {
     const bin = findNatsServer();
     if (!bin) throw new EnvironmentError(`nats-server is not installed: ${INSTALL_HINT}`);
     const port = options.port ?? (await freePort());
     const storeDir = options.storeDir ?? (await mkdtemp(path.join(os.tmpdir(), "fanout-nats-")));
-    const server = new LocalNatsServer(bin, port, storeDir, options.args ?? []);
+    const server = new LocalNatsServer(bin, port, storeDir, options.args ?? [], { ...process.env, ...options.env }, options.config);
     await server.resume();
     return server;
   }
 
   /** Start the process (again) on the same port and store. */
   async resume(): Promise<void> {
-    const args = ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir, ...this.extraArgs];
-    const child = spawn(this.bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const store = this.config ? ["-c", this.config] : ["-js", "-sd", this.storeDir];
+    const args = ["-a", "127.0.0.1", "-p", String(this.port), ...store, ...this.extraArgs];
+    const child = spawn(this.bin, args, { stdio: ["ignore", "ignore", "pipe"], env: this.env, cwd: this.storeDir });
     let log = "";
     child.stderr!.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
     this.child = child;

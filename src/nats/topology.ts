@@ -12,7 +12,9 @@ import {
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import { deadChannel, queueConsumerName, resultsChannel, streamNames, tasksChannel } from "../../channels/index.js";
+import { PermissionError } from "../errors.js";
 import type { Connection } from "./connect.js";
+import { permissionRefusal } from "./refusal.js";
 
 /**
  * Streams and consumers, created or updated idempotently by whoever connects
@@ -65,6 +67,7 @@ export async function ensureStreams(jsm: JetStreamManager, prefix: string): Prom
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await jsm.streams.add(config).catch((addErr: unknown) => {
+        if (permissionRefusal(addErr)) throw new PermissionError(`stream ${name} does not exist and this user may not create it`, { cause: addErr });
         // Another process created it between our info and add.
         if (!isAlreadyInUse(addErr)) throw addErr;
       });
@@ -79,13 +82,25 @@ export interface QueueConsumerOptions {
   maxInFlight: number;
 }
 
-/** The durable pull consumer shared by every worker of a queue: the queue group. */
+/** The queue's consumer as the server has it: its ack-wait rules the heartbeats. */
+export interface QueueConsumer {
+  name: string;
+  ackWaitMs: number;
+}
+
+/**
+ * The durable pull consumer shared by every worker of a queue: the queue
+ * group. Created if missing; updated when the options differ, unless this user
+ * may not (then the server's settings stand, and `onKept` says so).
+ */
 export async function ensureQueueConsumer(
   jsm: JetStreamManager,
   prefix: string,
   queue: string,
   options: QueueConsumerOptions,
-): Promise<string> {
+  onKept: (why: string) => void = () => {},
+  { createOnly = false } = {},
+): Promise<QueueConsumer> {
   const name = queueConsumerName(queue);
   const config: Partial<ConsumerConfig> = {
     durable_name: name,
@@ -99,19 +114,29 @@ export async function ensureQueueConsumer(
     max_waiting: 4096,
   };
   const stream = streamNames(prefix).tasks;
+  let info;
   try {
-    const info = await jsm.consumers.info(stream, name);
-    const c = info.config;
-    if (c.ack_wait !== config.ack_wait || c.max_ack_pending !== config.max_ack_pending) {
-      await jsm.consumers.update(stream, name, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
-    }
+    info = await jsm.consumers.info(stream, name);
   } catch (err) {
     if (!isNotFound(err)) throw err;
     await jsm.consumers.add(stream, config).catch((addErr: unknown) => {
+      if (permissionRefusal(addErr)) throw new PermissionError(`queue ${queue} has no consumer yet and this user may not create it`, { cause: addErr });
       if (!isAlreadyInUse(addErr)) throw addErr;
     });
+    return { name, ackWaitMs: options.ackWaitS * 1000 };
   }
-  return name;
+  const c = info.config;
+  if (createOnly) return { name, ackWaitMs: (c.ack_wait ?? 30e9) / 1e6 };
+  if (c.ack_wait === config.ack_wait && c.max_ack_pending === config.max_ack_pending) return { name, ackWaitMs: options.ackWaitS * 1000 };
+  try {
+    await jsm.consumers.update(stream, name, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+    return { name, ackWaitMs: options.ackWaitS * 1000 };
+  } catch (err) {
+    if (!permissionRefusal(err)) throw err;
+    const ackWaitMs = (c.ack_wait ?? 30e9) / 1e6;
+    onKept(`this user may not change queue ${queue}'s consumer: keeping its ack-wait ${ackWaitMs / 1000} s and max in flight ${c.max_ack_pending}`);
+    return { name, ackWaitMs };
+  }
 }
 
 // JetStream API error codes (numeric, never the human text).

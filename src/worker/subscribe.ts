@@ -1,9 +1,11 @@
 import os from "node:os";
-import { jetstream, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { streamNames, Task } from "../../channels/index.js";
+import { PermissionError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
-import { ensureQueueConsumer, ensureStreams, manager } from "../nats/topology.js";
+import { ensureQueueConsumer, ensureStreams, manager, type QueueConsumer, type QueueConsumerOptions } from "../nats/topology.js";
+
 import { ClaimLoop } from "./claim-loop.js";
 import { alreadyDone } from "./done-check.js";
 import { announce, keepClaimed } from "./heartbeat.js";
@@ -68,10 +70,10 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   const name = options.name ?? `${os.hostname()}-${process.pid}`;
   const log = (options.log ?? silentLogger).child({ worker: name, queue: options.queue });
   const { concurrency, ackWaitS, maxAttempts, backoffMs, maxInFlight } = { ...WORKER_DEFAULTS, ...definedOnly(options) };
-  const ackWaitMs = ackWaitS * 1000;
   const jsm = await manager(conn);
-  await ensureStreams(jsm, conn.prefix);
-  const consumerName = await ensureQueueConsumer(jsm, conn.prefix, options.queue, { ackWaitS, maxInFlight });
+  const queueConsumer = await setUpQueue(conn, jsm, options.queue, { ackWaitS, maxInFlight }, log);
+  const ackWaitMs = queueConsumer.ackWaitMs;
+  const consumerName = queueConsumer.name;
   const js = jetstream(conn.nc);
   const consumer = await js.consumers.get(streamNames(conn.prefix).tasks, consumerName);
   const outputs = options.outputs ? new OutputFolders(options.outputs) : undefined;
@@ -206,6 +208,23 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       void stop();
     },
   };
+}
+
+/**
+ * The streams and the queue's consumer. A worker whose user may not create
+ * them (nats.conf's `worker`) waits until a leader has, saying so once.
+ */
+async function setUpQueue(conn: Connection, jsm: JetStreamManager, queue: string, options: QueueConsumerOptions, log: Logger): Promise<QueueConsumer> {
+  for (let waited = false; ; waited = true) {
+    try {
+      await ensureStreams(jsm, conn.prefix);
+      return await ensureQueueConsumer(jsm, conn.prefix, queue, options, (why) => log.warn(why));
+    } catch (err) {
+      if (!(err instanceof PermissionError)) throw err;
+      if (!waited) log.info({ why: err.message }, "waiting for a leader to create the queue");
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
 }
 
 /** The options that were given, so that an explicit `undefined` does not hide a default. */

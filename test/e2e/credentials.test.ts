@@ -23,6 +23,6 @@ describe("credentials", () => {
   it("exits 3 with one clear line when the server refuses the credentials", async () => {
     const run = await runCli(["status", "--user", "alice", "--password", "wrong"], { NATS_URL: server.url });
     expect(run.code).toBe(3);
-    expect(run.stderr.trim()).toBe(`fanout: cannot reach NATS at ${server.url}: the server refused our credentials`);
+    expect(run.stderr.trim()).toBe(`fanout: cannot reach NATS at ${server.url}: the server refused our credentials (user alice)`);
   });
 });

@@ -29,7 +29,7 @@ export function leaderCommand(): Command {
     .action(async (file: string | undefined, flags: PublishFlags) => {
       const specs = await readSpecs(file, flags);
       const log = createLogger({ job: flags.job });
-      const conn = await connect(connectOptions(flags, { name: "fanout-leader" }));
+      const conn = await connect(connectOptions(flags, { name: "fanout-leader", role: "leader" }));
       try {
         const started = Date.now();
         const summary = await publishTasks(conn, specs, {

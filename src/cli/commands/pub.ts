@@ -24,7 +24,7 @@ export function pubCommand(): Command {
     .addOption(jobOption("tasks: the job to add the task to (default: a new job)"))
     .action(async (target: string, json: string | undefined, flags: PubFlags) => {
       const text = json === undefined || json === "-" ? (await readInput("-")).trim() : json;
-      const conn = await connect(connectOptions(flags, { name: "fanout-pub" }));
+      const conn = await connect(connectOptions(flags, { name: "fanout-pub", role: "leader" }));
       try {
         printJson(await publishOne(conn, target, text, flags));
       } finally {

@@ -23,7 +23,7 @@ export function resultsCommand(): Command {
     .action(async (flags: CollectFlags) => {
       if (!flags.job && !flags.follow) throw new UsageError("give --job ID (or --follow to collect every job of the queue)");
       const log = createLogger();
-      const conn = await connect(connectOptions(flags, { name: "fanout-collector", longLived: true }));
+      const conn = await connect(connectOptions(flags, { name: "fanout-collector", role: "leader", longLived: true }));
       const stop = new AbortController();
       process.once("SIGINT", () => stop.abort());
       process.once("SIGTERM", () => stop.abort());

@@ -3,6 +3,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { EnvironmentError } from "../../errors.js";
 import { findNatsServer, INSTALL_HINT, portInUse } from "../../nats/server.js";
+import { rolePasswords } from "../../nats/passwords.js";
 import { packageRoot } from "../../package-root.js";
 import { examples, intOption } from "../options.js";
 
@@ -20,8 +21,14 @@ export function serverCommand(): Command {
         );
       }
       const config = path.join(packageRoot(), "nats.conf");
-      process.stderr.write(`fanout: starting nats-server on nats://127.0.0.1:${flags.port} (store: ./.fanout/jetstream); Ctrl-C stops it\n`);
-      const child = spawn(bin, ["-c", config, "-p", String(flags.port)], { stdio: ["ignore", "inherit", "inherit"] });
+      const passwordsFile = path.resolve(".fanout", "passwords.env");
+      const { env, generated } = await rolePasswords(passwordsFile);
+      if (generated.length) process.stderr.write(`fanout: generated passwords for ${generated.join(", ")} in ${passwordsFile}\n`);
+      process.stderr.write(
+        `fanout: starting nats-server on nats://127.0.0.1:${flags.port} (store: ./.fanout/jetstream); Ctrl-C stops it\n` +
+          `fanout: in the shells that run fanout: source ${path.relative(process.cwd(), passwordsFile)}\n`,
+      );
+      const child = spawn(bin, ["-c", config, "-p", String(flags.port)], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, ...env } });
       const forward = (signal: NodeJS.Signals) => child.kill(signal);
       process.on("SIGINT", forward);
       process.on("SIGTERM", forward);

@@ -18,7 +18,7 @@ export function statusCommand(): Command {
     .addOption(new Option("-w, --watch", "refresh until Ctrl-C, adding each job's rate and ETA and the workers heard from"))
     .addOption(intOption("--every <s>", "seconds between refreshes with --watch", 1, 3600, 2))
     .action(async (flags: StatusFlags) => {
-      const conn = await connect(connectOptions(flags, { name: "fanout-status", longLived: flags.watch }));
+      const conn = await connect(connectOptions(flags, { name: "fanout-status", role: "tap", longLived: flags.watch }));
       const show = (s: FleetStatus) => {
         if (flags.json) printJson(s);
         else process.stderr.write(`${process.stderr.isTTY && flags.watch ? "\x1b[2J\x1b[H" : ""}${formatStatus(s)}`);

@@ -16,7 +16,7 @@ export function tapCommand(): Command {
     .addOption(intOption("-n, --count <n>", "exit after N messages", 1, Number.MAX_SAFE_INTEGER))
     .addOption(intOption("-t, --timeout <s>", "exit after S seconds", 1, 7 * 86400))
     .action(async (target: string | undefined, flags: TapFlags) => {
-      const conn = await connect(connectOptions(flags, { name: "fanout-tap", longLived: true }));
+      const conn = await connect(connectOptions(flags, { name: "fanout-tap", role: "tap", longLived: true }));
       const stop = new AbortController();
       process.once("SIGINT", () => stop.abort());
       process.once("SIGTERM", () => stop.abort());

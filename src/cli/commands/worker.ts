@@ -55,7 +55,7 @@ export function workerCommand(): Command {
       assertRunnable(cmd);
       const name = flags.name ?? `${os.hostname()}-${process.pid}`;
       const log = createLogger();
-      const conn = await connect(connectOptions(flags, { name: `fanout-worker ${name}`, longLived: true }));
+      const conn = await connect(connectOptions(flags, { name: `fanout-worker ${name}`, longLived: true, role: "worker" }));
       const w = await subscribe(conn, {
         queue: flags.queue,
         runner: execRunner({ command: cmd, args, killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env }),

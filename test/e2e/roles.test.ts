@@ -1,0 +1,101 @@
+import path from "node:path";
+import { jetstream, jetstreamManager, AckPolicy } from "@nats-io/jetstream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "../../src/nats/connect.js";
+import { permissionRefusal } from "../../src/nats/refusal.js";
+import { LocalNatsServer } from "../../src/nats/server.js";
+import { FIXTURES, lastJson, ROOT, runCli, startCli } from "../helpers/cli.js";
+import { waitFor } from "../helpers/wait.js";
+import { readReport } from "./harness.js";
+
+// These users exist for the default prefix only: nats.conf names the `fanout` subjects.
+const passwords = { FANOUT_LEADER_PASSWORD: "leader-pw", FANOUT_WORKER_PASSWORD: "worker-pw", FANOUT_TAP_PASSWORD: "tap-pw" };
+let server: LocalNatsServer;
+let env: Record<string, string>;
+beforeAll(async () => {
+  server = await LocalNatsServer.start({ config: path.join(ROOT, "nats.conf"), env: passwords });
+  env = { ...passwords, NATS_URL: server.url, FANOUT_PREFIX: "fanout" };
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const as = (user: keyof typeof passwords extends `FANOUT_${infer R}_PASSWORD` ? Lowercase<R> : never) =>
+  connect({ server: server.url, user, password: passwords[`FANOUT_${user.toUpperCase()}_PASSWORD` as keyof typeof passwords] });
+
+/** Whether `op` is refused by the server's permissions (and fails quickly rather than hanging). */
+async function refused(op: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await op();
+    return false;
+  } catch (err) {
+    return permissionRefusal(err) !== undefined;
+  }
+}
+
+describe("nats.conf's users", () => {
+  it("each command, as the least user it needs, does its job", async () => {
+    // A worker started before anything exists waits for a leader to create the queue.
+    const worker = startCli(["worker", "subscribe", "--idle-exit", "4", "--", process.execPath, path.join(FIXTURES, "ok.mjs")], env);
+    await waitFor("the worker to wait for a leader", () => /waiting for a leader to create the queue/.test(worker.stderr()));
+    const tapping = startCli(["tap", "results", "--count", "1", "--timeout", "30"], env);
+    await new Promise((r) => setTimeout(r, 300)); // let the tap subscribe; it exits on --count
+    const published = lastJson(await runCli(["leader", "publish", "--input", '{"id":"role-1","input":1}'], env)) as { job: string };
+    const out = path.join(server.storeDir, "report.jsonl");
+    expect(lastJson(await runCli(["results", "collect", "--job", published.job, "--out", out], env))).toMatchObject({ ok: 1, finalized: true });
+    expect((await readReport(out))[0]).toMatchObject({ id: "role-1", status: "ok" });
+    const st = lastJson(await runCli(["status", "--json"], env)) as { jobs: Array<{ job: string; ok: number }> };
+    expect(st.jobs).toMatchObject([{ job: published.job, ok: 1 }]);
+    expect((await tapping.done).stdout).toMatch(/"subject":"fanout\.results\.default\./);
+    const ended = await worker.done;
+    expect(ended.code).toBe(0);
+    expect(ended.stderr).not.toMatch(/permission/i);
+  });
+
+  it("refuses a worker what it may not do: publish tasks, create or delete streams and consumers", async () => {
+    const w = await as("worker");
+    const jsm = await jetstreamManager(w.nc, { checkAPI: false });
+    expect(await refused(() => jetstream(w.nc).publish("fanout.tasks.default", "{}"))).toBe(true);
+    expect(await refused(() => jsm.streams.add({ name: "EVIL", subjects: ["evil.>"] }))).toBe(true);
+    expect(await refused(() => jsm.streams.delete("FANOUT_TASKS"))).toBe(true);
+    expect(await refused(() => jsm.consumers.add("FANOUT_TASKS", { durable_name: "thief", ack_policy: AckPolicy.Explicit }))).toBe(true);
+    expect(await refused(() => jsm.consumers.delete("FANOUT_TASKS", "worker-default"))).toBe(true);
+    await w.close();
+  });
+
+  it("refuses tap anything but watching and reading", async () => {
+    const t = await as("tap");
+    const jsm = await jetstreamManager(t.nc, { checkAPI: false });
+    expect(await refused(() => jetstream(t.nc).publish("fanout.tasks.default", "{}"))).toBe(true);
+    // A pull is a plain publish: its refusal comes back asynchronously, so check what matters,
+    // that a waiting task stays where it is.
+    await runCli(["leader", "publish", "--input", '{"id":"not-for-tap","input":1}'], env);
+    const consumer = await jetstream(t.nc).consumers.get("FANOUT_TASKS", "worker-default");
+    expect(await consumer.next({ expires: 1000 }).catch(() => null)).toBeNull();
+    const st = lastJson(await runCli(["status", "--json"], env)) as { queues: Array<{ waiting: number }> };
+    expect(st.queues[0]!.waiting).toBe(1);
+    expect(await refused(() => jsm.streams.purge("FANOUT_RESULTS"))).toBe(true);
+    await t.close();
+  });
+
+  it("refuses a leader the workers' part: it cannot forge results", async () => {
+    const l = await as("leader");
+    expect(await refused(() => jetstream(l.nc).publish("fanout.results.default.job.id", "{}"))).toBe(true);
+    await l.close();
+  });
+
+  it("tells the user in one line, exit 1, when a command is refused", async () => {
+    for (const user of ["worker", "tap"]) {
+      const run = await runCli(["pub", "tasks", '{"input":1}', "--user", user, "--password", `${user}-pw`], env);
+      expect(run.code, user).toBe(1);
+      expect(run.stderr.trim().split("\n"), user).toHaveLength(1);
+      expect(run.stderr).toMatch(/^fanout: permission denied: .*Permissions Violation/);
+    }
+  });
+
+  it("tells the user in one line, exit 3, when no password is set", async () => {
+    const run = await runCli(["status"], { NATS_URL: server.url });
+    expect(run.code).toBe(3);
+    expect(run.stderr.trim()).toMatch(/^fanout: cannot reach NATS at .*: the server refused our credentials \(no user/);
+  });
+});
