@@ -35,6 +35,7 @@ export function withConnection(cmd: Command, queue = true): Command {
     .addOption(new Option("--tls-ca <file>", "CA certificate to trust for the server's TLS (PEM)").env("NATS_CA"))
     .addOption(new Option("--tls-cert <file>", "client TLS certificate (PEM)").env("NATS_CERT"))
     .addOption(new Option("--tls-key <file>", "client TLS key (PEM)").env("NATS_KEY"))
+    .addOption(intOption("--replicas <n>", "copies of each stream when creating them (default: 3 on a cluster, else 1)", 1, 5).env("FANOUT_REPLICAS"))
     .addOption(
       new Option("--prefix <prefix>", "subject prefix of every channel")
         .env("FANOUT_PREFIX")
@@ -53,12 +54,13 @@ export interface ConnectionFlags {
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
+  replicas?: number;
   prefix: string;
 }
 
 export function connectOptions(flags: ConnectionFlags, extra: Partial<ConnectOptions> = {}): ConnectOptions {
-  const { server, user, password, creds, tlsCa, tlsCert, tlsKey, prefix } = flags;
-  return { server, user, password, creds, tlsCa, tlsCert, tlsKey, prefix, ...extra };
+  const { server, user, password, creds, tlsCa, tlsCert, tlsKey, replicas, prefix } = flags;
+  return { server, user, password, creds, tlsCa, tlsCert, tlsKey, replicas, prefix, ...extra };
 }
 
 /** Machine-readable output: one JSON line on stdout. */

@@ -39,7 +39,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const job = options.job ?? ulid();
   const log = options.log ?? silentLogger;
   const jsm = await manager(conn);
-  await ensureStreams(jsm, conn.prefix);
+  await ensureStreams(jsm, conn);
   // The queue's consumer too, so that workers whose user may not create it can start.
   await ensureQueueConsumer(jsm, conn.prefix, queue, { ackWaitS: WORKER_DEFAULTS.ackWaitS, maxInFlight: WORKER_DEFAULTS.maxInFlight }, () => {}, { createOnly: true });
   const jobs = await JobStore.open(conn);

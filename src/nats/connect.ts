@@ -29,6 +29,8 @@ export interface ConnectOptions {
   name?: string;
   /** Reconnect for ever (workers, collectors) instead of giving up after a few tries. */
   longLived?: boolean;
+  /** Copies of each stream when creating them (default: 3 if the server is clustered, else 1). */
+  replicas?: number;
   /** The least user of nats.conf the command needs; used when no user is given. */
   role?: Role;
 }
@@ -42,6 +44,8 @@ export interface Connection {
   server: string;
   /** The user we connected as, if any (named in permission errors). */
   user?: string;
+  /** Stream replicas asked for, if any. */
+  replicas?: number;
   close(): Promise<void>;
 }
 
@@ -91,6 +95,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     prefix: options.prefix ?? process.env.FANOUT_PREFIX ?? DEFAULT_PREFIX,
     server,
     user: opts.user,
+    replicas: options.replicas ?? (process.env.FANOUT_REPLICAS ? Number(process.env.FANOUT_REPLICAS) : undefined),
     async close() {
       if (closed) return;
       closed = true;

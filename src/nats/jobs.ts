@@ -1,7 +1,7 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import { JobManifest, streamNames } from "../../channels/index.js";
 import type { Connection } from "./connect.js";
-import { isNotFound, manager } from "./topology.js";
+import { isNotFound, manager, streamReplicas } from "./topology.js";
 
 /** Job manifests in a KV bucket: the total each collector waits for. */
 export class JobStore {
@@ -14,7 +14,7 @@ export class JobStore {
   static async open(conn: Connection, { readOnly = false } = {}): Promise<JobStore> {
     const bucket = streamNames(conn.prefix).jobs;
     const kvm = new Kvm(conn.nc);
-    const kv = readOnly ? await kvm.open(bucket) : await kvm.create(bucket, { history: 1 });
+    const kv = readOnly ? await kvm.open(bucket) : await kvm.create(bucket, { history: 1, replicas: streamReplicas(conn) });
     return new JobStore(kv, conn);
   }
 

@@ -32,9 +32,17 @@ export async function manager(conn: Connection): Promise<JetStreamManager> {
   return jetstreamManager(conn.nc, { checkAPI: false });
 }
 
-export function streamConfigs(prefix: string): Array<Partial<StreamConfig> & { name: string }> {
+/**
+ * Copies kept of each stream: `--replicas` (FANOUT_REPLICAS) when given, else 3
+ * on a clustered server and 1 on a single one.
+ */
+export function streamReplicas(conn: Connection): number {
+  return conn.replicas ?? (conn.nc.info?.cluster ? 3 : 1);
+}
+
+export function streamConfigs(prefix: string, replicas = 1): Array<Partial<StreamConfig> & { name: string }> {
   const names = streamNames(prefix);
-  const base = { storage: StorageType.File, num_replicas: 1, duplicate_window: nanos(DUPLICATE_WINDOW_MS) };
+  const base = { storage: StorageType.File, num_replicas: replicas, duplicate_window: nanos(DUPLICATE_WINDOW_MS) };
   return [
     { ...base, name: names.tasks, subjects: [tasksChannel.all(prefix)], retention: RetentionPolicy.Workqueue },
     {
@@ -59,8 +67,8 @@ export function streamConfigs(prefix: string): Array<Partial<StreamConfig> & { n
 }
 
 /** Create the three streams if missing. Existing streams are left as they are. */
-export async function ensureStreams(jsm: JetStreamManager, prefix: string): Promise<void> {
-  for (const config of streamConfigs(prefix)) {
+export async function ensureStreams(jsm: JetStreamManager, conn: Connection): Promise<void> {
+  for (const config of streamConfigs(conn.prefix, streamReplicas(conn))) {
     const name = config.name;
     try {
       await jsm.streams.info(name);

@@ -41,7 +41,7 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
   if (!job && !(options.follow && options.queue)) throw new UsageError("collect needs --job, or --follow with --queue");
   const log = (options.log ?? silentLogger).child({ job, out });
   const jsm = await manager(conn);
-  await ensureStreams(jsm, conn.prefix);
+  await ensureStreams(jsm, conn);
   const names = streamNames(conn.prefix);
   const durable = job ? `collect-${job}` : `collect-follow-${options.queue}`;
   const sources = [

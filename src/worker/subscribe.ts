@@ -217,7 +217,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
 async function setUpQueue(conn: Connection, jsm: JetStreamManager, queue: string, options: QueueConsumerOptions, log: Logger): Promise<QueueConsumer> {
   for (let waited = false; ; waited = true) {
     try {
-      await ensureStreams(jsm, conn.prefix);
+      await ensureStreams(jsm, conn);
       return await ensureQueueConsumer(jsm, conn.prefix, queue, options, (why) => log.warn(why));
     } catch (err) {
       if (!(err instanceof PermissionError)) throw err;

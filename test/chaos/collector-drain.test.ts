@@ -58,7 +58,9 @@ describe("chaos: collector crashes and graceful drains", () => {
     while (!done) {
       await new Promise((r) => setTimeout(r, 1000));
       if (done) break;
-      const victim = fleet.live()[0]!;
+      // Drain a worker that is up and claiming (one killed while Node loads has nothing to drain).
+      const victim = fleet.live().find((w) => /worker ready/.test(w.stderr()));
+      if (!victim) continue;
       victim.child.kill("SIGTERM");
       fleet.start();
       expect((await victim.done).code).toBe(0);

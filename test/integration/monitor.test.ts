@@ -23,7 +23,7 @@ afterAll(async () => {
 describe("tap", () => {
   it("sees every task published and consumes none of them", async () => {
     const conn = await freshConnection(server);
-    await ensureStreams(await manager(conn), conn.prefix);
+    await ensureStreams(await manager(conn), conn);
     const seen: TapLine[] = [];
     const tapping = tap(conn, { target: "tasks", count: 30, timeoutS: 20 }, (l) => seen.push(l));
     await conn.nc.flush();

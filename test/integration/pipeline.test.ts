@@ -99,7 +99,7 @@ describe("worker and collector", () => {
 
   it("turns garbage on the tasks subject into invalid dead letters and goes on", async () => {
     const conn = await freshConnection(server);
-    await ensureStreams(await manager(conn), conn.prefix);
+    await ensureStreams(await manager(conn), conn);
     const js = jetstream(conn.nc);
     const subject = tasksChannel.subject(conn.prefix, "q");
     for (const junk of ["not json", '{"id":"../x","job":"j","queue":"q","input":1,"createdAt":"t"}', "[]", "\u0000\u0001"]) {

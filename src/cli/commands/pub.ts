@@ -67,7 +67,7 @@ async function publishOne(conn: Connection, target: string, text: string, flags:
           ? channels.progress.subject(conn.prefix, m.queue, m.job!)
           : channels.events.subject(conn.prefix, m.queue);
     if (channel.stream) {
-      await ensureStreams(await manager(conn), conn.prefix);
+      await ensureStreams(await manager(conn), conn);
       const ack = await jetstream(conn.nc).publish(subject, JSON.stringify(parsed.data));
       return { subject, stream: ack.stream, seq: ack.seq };
     }

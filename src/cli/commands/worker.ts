@@ -2,9 +2,9 @@ import os from "node:os";
 import { Command, Option } from "commander";
 import { UsageError } from "../../errors.js";
 import { createLogger } from "../../log.js";
-import { connect } from "../../nats/connect.js";
+import { connect, type Connection } from "../../nats/connect.js";
 import { execRunner } from "../../worker/exec-runner.js";
-import { subscribe, WORKER_DEFAULTS } from "../../worker/subscribe.js";
+import { subscribe, WORKER_DEFAULTS, type Worker } from "../../worker/subscribe.js";
 import { EXIT, exitWith } from "../exit.js";
 import { assertRunnable } from "../find-command.js";
 import { connectOptions, examples, intOption, withConnection, type ConnectionFlags } from "../options.js";
@@ -55,7 +55,30 @@ export function workerCommand(): Command {
       assertRunnable(cmd);
       const name = flags.name ?? `${os.hostname()}-${process.pid}`;
       const log = createLogger();
-      const conn = await connect(connectOptions(flags, { name: `fanout-worker ${name}`, longLived: true, role: "worker" }));
+      const wlog = log.child({ worker: name });
+      // Signals are handled from the start: before the worker exists nothing is claimed, so stop at once.
+      let worker: Worker | undefined;
+      let signals = 0;
+      let conn: Connection | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++;
+        if (!worker) exitWith(EXIT.ok);
+        if (signals === 1) {
+          wlog.info({ signal }, "draining: finishing running tasks (signal again to stop now)");
+          void worker.stop();
+          return;
+        }
+        wlog.warn({ signal }, "stopping now; running tasks go back to the queue");
+        worker.abort();
+        void conn!.nc
+          .flush()
+          .catch(() => {})
+          .finally(() => exitWith(EXIT.interrupted));
+        setTimeout(() => exitWith(EXIT.interrupted), 1000).unref();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      conn = await connect(connectOptions(flags, { name: `fanout-worker ${name}`, longLived: true, role: "worker" }));
       const w = await subscribe(conn, {
         queue: flags.queue,
         runner: execRunner({ command: cmd, args, killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env }),
@@ -71,25 +94,7 @@ export function workerCommand(): Command {
         maxInFlight: flags.maxInFlight,
         log,
       });
-      const wlog = log.child({ worker: name });
-      let signals = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        signals++;
-        if (signals === 1) {
-          wlog.info({ signal }, "draining: finishing running tasks (signal again to stop now)");
-          void w.stop();
-          return;
-        }
-        wlog.warn({ signal }, "stopping now; running tasks go back to the queue");
-        w.abort();
-        void conn.nc
-          .flush()
-          .catch(() => {})
-          .finally(() => exitWith(EXIT.interrupted));
-        setTimeout(() => exitWith(EXIT.interrupted), 1000).unref();
-      };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
+      worker = w;
       await w.done;
       await conn.close();
     });
