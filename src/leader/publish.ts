@@ -6,8 +6,7 @@ import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
-import { ensureQueueConsumer, ensureStreams, manager } from "../nats/topology.js";
-import { WORKER_DEFAULTS } from "../worker/subscribe.js";
+import { ensureQueueConsumer, ensureStreams, manager, QUEUE_CONSUMER_DEFAULTS } from "../nats/topology.js";
 
 export interface PublishOptions {
   queue: string;
@@ -41,7 +40,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const jsm = await manager(conn);
   await ensureStreams(jsm, conn);
   // The queue's consumer too, so that workers whose user may not create it can start.
-  await ensureQueueConsumer(jsm, conn.prefix, queue, { ackWaitS: WORKER_DEFAULTS.ackWaitS, maxInFlight: WORKER_DEFAULTS.maxInFlight }, () => {}, { createOnly: true });
+  await ensureQueueConsumer(jsm, conn.prefix, queue, QUEUE_CONSUMER_DEFAULTS, () => {}, { createOnly: true });
   const jobs = await JobStore.open(conn);
   const existing = await jobs.get(job);
 

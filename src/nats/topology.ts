@@ -83,6 +83,9 @@ export async function ensureStreams(jsm: JetStreamManager, conn: Connection): Pr
   }
 }
 
+/** The queue consumer's settings until a worker asks for others. */
+export const QUEUE_CONSUMER_DEFAULTS = { ackWaitS: 30, maxInFlight: 1000 } as const;
+
 export interface QueueConsumerOptions {
   /** Seconds before an un-acked, un-heartbeated task goes to another worker. */
   ackWaitS: number;

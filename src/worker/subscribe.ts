@@ -1,25 +1,24 @@
 import os from "node:os";
-import { jetstream, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
-import { streamNames, Task } from "../../channels/index.js";
-import { PermissionError } from "../errors.js";
+import { jetstream, type JsMsg } from "@nats-io/jetstream";
+import { streamNames } from "../../channels/index.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
-import { ensureQueueConsumer, ensureStreams, manager, type QueueConsumer, type QueueConsumerOptions } from "../nats/topology.js";
-
+import { manager, QUEUE_CONSUMER_DEFAULTS } from "../nats/topology.js";
 import { ClaimLoop } from "./claim-loop.js";
 import { alreadyDone } from "./done-check.js";
 import { announce, keepClaimed } from "./heartbeat.js";
 import { OutputFolders } from "./outputs.js";
+import { parseTask } from "./parse-task.js";
+import { setUpQueue } from "./queue-setup.js";
 import type { AttemptOutcome, Runner } from "./runner.js";
 import { nakQuietly, settle, settleExhausted, settleInvalid, type SettleContext } from "./settle.js";
 
 /** Defaults of the options below, shared with the CLI's flags. */
 export const WORKER_DEFAULTS = {
+  ...QUEUE_CONSUMER_DEFAULTS,
   concurrency: 1,
-  ackWaitS: 30,
   maxAttempts: 3,
   backoffMs: 1000,
-  maxInFlight: 1000,
 } as const;
 
 /** Options of a worker; defaults in WORKER_DEFAULTS. */
@@ -210,41 +209,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   };
 }
 
-/**
- * The streams and the queue's consumer. A worker whose user may not create
- * them (nats.conf's `worker`) waits until a leader has, saying so once.
- */
-async function setUpQueue(conn: Connection, jsm: JetStreamManager, queue: string, options: QueueConsumerOptions, log: Logger): Promise<QueueConsumer> {
-  for (let waited = false; ; waited = true) {
-    try {
-      await ensureStreams(jsm, conn);
-      return await ensureQueueConsumer(jsm, conn.prefix, queue, options, (why) => log.warn(why));
-    } catch (err) {
-      if (!(err instanceof PermissionError)) throw err;
-      if (!waited) log.info({ why: err.message }, "waiting for a leader to create the queue");
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }
-}
-
 /** The options that were given, so that an explicit `undefined` does not hide a default. */
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** The Task in a message, or why it is not one. */
-function parseTask(data: Uint8Array, queue: string): Task | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(data).toString("utf8"));
-  } catch (err) {
-    return `not JSON: ${(err as Error).message}`;
-  }
-  const parsed = Task.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    return `not a valid Task: ${issue.path.join(".") || "(root)"}: ${issue.message}`;
-  }
-  if (parsed.data.queue !== queue) return `task queue ${parsed.data.queue} arrived on queue ${queue}`;
-  return parsed.data;
 }
