@@ -99,3 +99,13 @@ describe("nats.conf's users", () => {
     expect(run.stderr.trim()).toMatch(/^fanout: cannot reach NATS at .*: the server refused our credentials \(no user/);
   });
 });
+
+describe("shipped configurations", () => {
+  it("nats.conf and the three cluster nodes' configs are valid for nats-server", async () => {
+    const { spawnSync } = await import("node:child_process");
+    for (const file of ["nats.conf", "deploy/cluster/node1.conf", "deploy/cluster/node2.conf", "deploy/cluster/node3.conf"]) {
+      const check = spawnSync("nats-server", ["-c", path.join(ROOT, file), "-t"], { env: { ...process.env, ...passwords }, encoding: "utf8" });
+      expect(check.status, `${file}: ${check.stderr}`).toBe(0);
+    }
+  });
+});
