@@ -46,17 +46,11 @@ export function withConnection(cmd: Command, queue = true): Command {
   return cmd;
 }
 
-export interface ConnectionFlags {
+/** What withConnection's flags parse into: the connect options a user can set, server and prefix defaulted. */
+export type ConnectionFlags = Pick<ConnectOptions, "user" | "password" | "creds" | "tlsCa" | "tlsCert" | "tlsKey" | "replicas"> & {
   server: string;
-  user?: string;
-  password?: string;
-  creds?: string;
-  tlsCa?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  replicas?: number;
   prefix: string;
-}
+};
 
 export function connectOptions(flags: ConnectionFlags, extra: Partial<ConnectOptions> = {}): ConnectOptions {
   const { server, user, password, creds, tlsCa, tlsCert, tlsKey, replicas, prefix } = flags;

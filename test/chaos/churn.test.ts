@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lastJson } from "../helpers/cli.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { terminal } from "../e2e/harness.js";
-import { Fleet, printFigures, recordingCommand, reportFigures } from "./fleet.js";
+import { Fleet, printFigures, publishJob, recordingCommand, reportFigures } from "./fleet.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -19,8 +19,7 @@ describe("chaos: worker churn", () => {
   it("survives a SIGKILL of a random worker every second: every id reported once", async () => {
     const started = Date.now();
     const t = await terminal(server);
-    const ids = Array.from({ length: TASKS }, (_, i) => `churn-${i}`);
-    const { job } = await t.publish(await t.jsonl("t.jsonl", ids.map((id) => ({ id, input: id }))));
+    const { job, ids } = await publishJob(t, "churn", TASKS);
     const fleet = new Fleet(t, ["--concurrency", "8", "--ack-wait", "2", "--max-attempts", "50"], recordingCommand(0.15));
     fleet.start(4);
     const out = path.join(t.dir, "report.jsonl");

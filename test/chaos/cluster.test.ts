@@ -1,5 +1,4 @@
 import path from "node:path";
-import { readFile } from "node:fs/promises";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,7 +6,7 @@ import { lastJson } from "../helpers/cli.js";
 import { TestCluster } from "../helpers/cluster.js";
 import { waitFor } from "../helpers/wait.js";
 import { terminal } from "../e2e/harness.js";
-import { Fleet, printFigures, recordingCommand, reportFigures } from "./fleet.js";
+import { Fleet, lineCount, printFigures, publishJob, recordingCommand, reportFigures } from "./fleet.js";
 
 let cluster: TestCluster;
 beforeAll(async () => {
@@ -18,14 +17,12 @@ afterAll(async () => {
 });
 
 const TASKS = 2000;
-const lineCount = (file: string) => readFile(file, "utf8").then((t) => t.split("\n").filter(Boolean).length, () => 0);
 
 describe("chaos: a three-node cluster", () => {
   it("completes the report after the node leading the tasks stream is SIGKILLed mid-run", async () => {
     const started = Date.now();
     const t = await terminal({ url: cluster.url, env: { NATS_URL: cluster.url }, halt: async () => {}, resume: async () => {}, stop: async () => {} });
-    const ids = Array.from({ length: TASKS }, (_, i) => `cl-${i}`);
-    const { job } = await t.publish(await t.jsonl("t.jsonl", ids.map((id) => ({ id, input: id }))));
+    const { job, ids } = await publishJob(t, "cl", TASKS);
     const nc = await connect({ servers: cluster.url.split(",") });
     const jsm = await jetstreamManager(nc, { checkAPI: false });
     const tasksStream = `${t.env.FANOUT_PREFIX!.toUpperCase()}_TASKS`;

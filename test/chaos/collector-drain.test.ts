@@ -1,11 +1,10 @@
 import path from "node:path";
-import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lastJson } from "../helpers/cli.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import { terminal } from "../e2e/harness.js";
-import { Fleet, printFigures, recordingCommand, reportFigures } from "./fleet.js";
+import { Fleet, lineCount, printFigures, publishJob, recordingCommand, reportFigures } from "./fleet.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -16,14 +15,12 @@ afterAll(async () => {
 });
 
 const TASKS = 2000;
-const lineCount = (file: string) => readFile(file, "utf8").then((t) => t.split("\n").filter(Boolean).length, () => 0);
 
 describe("chaos: collector crashes and graceful drains", () => {
   it("finishes one report after the collector is SIGKILLed twice mid-job", async () => {
     const started = Date.now();
     const t = await terminal(server);
-    const ids = Array.from({ length: TASKS }, (_, i) => `coll-${i}`);
-    const { job } = await t.publish(await t.jsonl("t.jsonl", ids.map((id) => ({ id, input: id }))));
+    const { job, ids } = await publishJob(t, "coll", TASKS);
     const fleet = new Fleet(t, ["--concurrency", "8"], recordingCommand(0.03));
     fleet.start(4);
     const out = path.join(t.dir, "report.jsonl");
@@ -46,8 +43,7 @@ describe("chaos: collector crashes and graceful drains", () => {
   it("drains on SIGTERM: in-flight tasks finish and ack, none runs twice because of it", async () => {
     const started = Date.now();
     const t = await terminal(server);
-    const ids = Array.from({ length: TASKS }, (_, i) => `drain-${i}`);
-    const { job } = await t.publish(await t.jsonl("t.jsonl", ids.map((id) => ({ id, input: id }))));
+    const { job, ids } = await publishJob(t, "drain", TASKS);
     const fleet = new Fleet(t, ["--concurrency", "8"], recordingCommand(0.1));
     fleet.start(4);
     const out = path.join(t.dir, "report.jsonl");

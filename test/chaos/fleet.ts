@@ -4,6 +4,16 @@ import path from "node:path";
 import type { CliProcess } from "../helpers/cli.js";
 import { idsOnce, readReport, type Terminal } from "../e2e/harness.js";
 
+export { lineCount } from "../e2e/harness.js";
+
+/** Publishes `count` tasks with ids `<name>-<n>`, through the CLI; returns the job and the ids. */
+export async function publishJob(t: Terminal, name: string, count: number): Promise<{ job: string; ids: string[] }> {
+  const ids = Array.from({ length: count }, (_, i) => `${name}-${i}`);
+  const { job } = await t.publish(await t.jsonl(`${name}.jsonl`, ids.map((id) => ({ id, input: id }))));
+  return { job, ids };
+}
+
+
 /**
  * A task command that records each run (one line with the task id per run in
  * $RUN_LOG), works for `SLEEP` seconds, then answers. A shell here is the

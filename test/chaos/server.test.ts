@@ -4,7 +4,7 @@ import { lastJson } from "../helpers/cli.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import { terminal } from "../e2e/harness.js";
-import { Fleet, printFigures, recordingCommand, reportFigures } from "./fleet.js";
+import { Fleet, lineCount, printFigures, publishJob, recordingCommand, reportFigures } from "./fleet.js";
 
 let server: TestServer;
 beforeEach(async () => {
@@ -15,14 +15,12 @@ afterEach(async () => {
 });
 
 const TASKS = 2000;
-const lineCount = async (file: string) => (await import("node:fs/promises")).readFile(file, "utf8").then((t) => t.split("\n").filter(Boolean).length, () => 0);
 
 describe("chaos: the server goes away", () => {
   it("recovers from a server restart mid-run: workers and collector reconnect, nothing lost or doubled", async () => {
     const started = Date.now();
     const t = await terminal(server);
-    const ids = Array.from({ length: TASKS }, (_, i) => `restart-${i}`);
-    const { job } = await t.publish(await t.jsonl("t.jsonl", ids.map((id) => ({ id, input: id }))));
+    const { job, ids } = await publishJob(t, "restart", TASKS);
     const fleet = new Fleet(t, ["--concurrency", "8", "--ack-wait", "3"], recordingCommand(0.05));
     fleet.start(4);
     const out = path.join(t.dir, "report.jsonl");
@@ -43,8 +41,7 @@ describe("chaos: the server goes away", () => {
   it("keeps re-runs near zero after a SIGKILL of the server: redelivered tasks already done are acked, not run", async () => {
     const started = Date.now();
     const t = await terminal(server);
-    const ids = Array.from({ length: TASKS }, (_, i) => `sigkill-${i}`);
-    const { job } = await t.publish(await t.jsonl("t.jsonl", ids.map((id) => ({ id, input: id }))));
+    const { job, ids } = await publishJob(t, "sigkill", TASKS);
     // Few slots but quick tasks: few are caught mid-run by the kill, many acks fall in the window it loses.
     const fleet = new Fleet(t, ["--concurrency", "2", "--ack-wait", "3"], recordingCommand(0));
     fleet.start(4);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { processAlive, waitFor } from "../helpers/wait.js";
-import { idsOnce, readReport, terminal } from "./harness.js";
+import { idsOnce, lineCount, readReport, terminal } from "./harness.js";
 
 const node = process.execPath;
 const fixture = (name: string) => path.join(FIXTURES, name);
@@ -17,7 +17,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const lineCount = async (file: string) => (existsSync(file) ? (await readFile(file, "utf8")).split("\n").filter(Boolean).length : 0);
 
 describe("faults, from a terminal", () => {
   it("loses nothing when a worker is killed with SIGKILL mid-task", async () => {

@@ -51,3 +51,8 @@ export function idsOnce(lines: ReportLine[]): string[] {
   if (repeated.length) throw new Error(`ids reported more than once: ${repeated.slice(0, 5).join(", ")}`);
   return ids.sort();
 }
+
+/** Lines in a file so far (0 while it does not exist): how far a report or run log has got. */
+export async function lineCount(file: string): Promise<number> {
+  return readFile(file, "utf8").then((text) => text.split("\n").filter(Boolean).length, () => 0);
+}
