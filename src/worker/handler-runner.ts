@@ -9,6 +9,8 @@ export interface HandlerContext {
   /** Aborted on timeout or forced exit. */
   signal: AbortSignal;
   outputDir?: string;
+  /** Report how far the task got (0 to 1); also keeps the claim alive. */
+  progress: AttemptContext["progress"];
   log: AttemptContext["log"];
 }
 
@@ -30,7 +32,7 @@ export function handlerRunner(handler: Handler): Runner {
       }, ctx.timeoutMs);
     });
     try {
-      const run = handler(ctx.task, { attempt: ctx.attempt, worker: ctx.worker, signal, outputDir: ctx.outputDir, log: ctx.log });
+      const run = handler(ctx.task, { attempt: ctx.attempt, worker: ctx.worker, signal, outputDir: ctx.outputDir, progress: ctx.progress, log: ctx.log });
       const output = await Promise.race([run, timedOut]);
       if (output === TIMED_OUT) {
         return { ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms` };
@@ -38,9 +40,17 @@ export function handlerRunner(handler: Handler): Runner {
       return { ok: true, output: output ?? null };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      return { ok: false, error: message, permanent: err instanceof PermanentError };
+      return { ok: false, error: message, permanent: isPermanent(err) };
     } finally {
       clearTimeout(timer);
     }
   };
+}
+
+/**
+ * A handler's "never retry": fanout's PermanentError, or any error named
+ * `PermanentError` (a module that cannot import fanout can throw its own).
+ */
+function isPermanent(err: unknown): boolean {
+  return err instanceof PermanentError || (err instanceof Error && err.name === "PermanentError");
 }

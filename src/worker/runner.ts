@@ -13,6 +13,8 @@ export interface AttemptContext {
   timeoutMs?: number;
   /** The attempt's private output folder, when `--outputs` is set. */
   outputDir?: string;
+  /** Report how far the task got (0 to 1): published on the progress channel, and a heartbeat. */
+  progress: (fraction: number, note?: string) => void;
   log: Logger;
 }
 

@@ -1,6 +1,7 @@
 import os from "node:os";
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
-import { streamNames } from "../../channels/index.js";
+import { progressChannel, streamNames, type Progress, type Task } from "../../channels/index.js";
+import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { manager, QUEUE_CONSUMER_DEFAULTS } from "../nats/topology.js";
@@ -10,6 +11,7 @@ import { announce, keepClaimed } from "./heartbeat.js";
 import { OutputFolders } from "./outputs.js";
 import { parseTask } from "./parse-task.js";
 import { setUpQueue } from "./queue-setup.js";
+import { handlerRunner, type Handler } from "./handler-runner.js";
 import type { AttemptOutcome, Runner } from "./runner.js";
 import { nakQuietly, settle, settleExhausted, settleInvalid, type SettleContext } from "./settle.js";
 
@@ -24,7 +26,10 @@ export const WORKER_DEFAULTS = {
 /** Options of a worker; defaults in WORKER_DEFAULTS. */
 export interface WorkerOptions {
   queue: string;
-  runner: Runner;
+  /** How each task runs: a command (execRunner) or a handler (handlerRunner). Or give `handler`. */
+  runner?: Runner;
+  /** An in-process handler, instead of `runner`. */
+  handler?: Handler;
   /** Tasks run at once by this worker. Default 1. */
   concurrency?: number;
   /** Seconds before a silent claim goes to another worker. Default 30. */
@@ -69,6 +74,9 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   const name = options.name ?? `${os.hostname()}-${process.pid}`;
   const log = (options.log ?? silentLogger).child({ worker: name, queue: options.queue });
   const { concurrency, ackWaitS, maxAttempts, backoffMs, maxInFlight } = { ...WORKER_DEFAULTS, ...definedOnly(options) };
+  const chosen = options.runner ?? (options.handler ? handlerRunner(options.handler) : undefined);
+  if (!chosen) throw new UsageError("subscribe needs a runner or a handler");
+  const runner: Runner = chosen;
   const jsm = await manager(conn);
   const queueConsumer = await setUpQueue(conn, jsm, options.queue, { ackWaitS, maxInFlight }, log);
   const ackWaitMs = queueConsumer.ackWaitMs;
@@ -136,13 +144,14 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     try {
       const outputDir = outputs ? await outputs.begin(task.id, attempt) : undefined;
       tlog.debug("task started");
-      outcome = await options.runner({
+      outcome = await runner({
         task,
         attempt,
         worker: name,
         signal: abort.signal,
         timeoutMs: task.timeoutMs ?? (options.timeoutS !== undefined ? options.timeoutS * 1000 : undefined),
         outputDir,
+        progress: (fraction, note) => reportProgress(task, fraction, note, msg),
         log: tlog,
       });
       if (outputs && outputDir) {
@@ -157,6 +166,17 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     if (settled === "ok") stats.ok++;
     else if (settled === "dead") stats.dead++;
     else stats.retried++;
+  }
+
+  /** A task's progress goes out on its channel, and counts as a heartbeat for its claim. */
+  function reportProgress(task: Task, fraction: number, note: string | undefined, msg: JsMsg): void {
+    const update: Progress = { id: task.id, job: task.job, queue: task.queue, worker: name, fraction: Math.min(1, Math.max(0, fraction)), note, at: new Date().toISOString() };
+    try {
+      conn.nc.publish(progressChannel.subject(conn.prefix, task.queue, task.job), JSON.stringify(update));
+      msg.working();
+    } catch {
+      // Disconnected: progress is best effort.
+    }
   }
 
   const stopAnnouncing = announce(conn.nc, conn.prefix, () => ({

@@ -15,7 +15,7 @@ const fixture = (name: string) => path.join(FIXTURES, name);
 
 function ctx(input: unknown, extra: Partial<AttemptContext> = {}): AttemptContext {
   const task: Task = { id: "t-1", job: "j1", queue: "q", input, createdAt: new Date().toISOString() };
-  return { task, attempt: 2, worker: "w1", signal: new AbortController().signal, log: silentLogger, ...extra };
+  return { task, attempt: 2, worker: "w1", signal: new AbortController().signal, progress: () => {}, log: silentLogger, ...extra };
 }
 
 

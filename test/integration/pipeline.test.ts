@@ -54,7 +54,7 @@ describe("worker and collector", () => {
       return { doubled: (task.input as number) * 2 };
     };
     const { job } = await publishTasks(conn, Array.from({ length: 200 }, (_, i) => ({ input: i })), { queue: "q" });
-    const workers = await Promise.all([1, 2].map((n) => subscribe(conn, { queue: "q", runner: handlerRunner(handler), concurrency: 8, name: `w${n}` })));
+    const workers = await Promise.all([1, 2].map((n) => subscribe(conn, { queue: "q", handler, concurrency: 8, name: `w${n}` })));
     const out = await tmpReport();
     const summary = await collect(conn, { job, out });
     expect(summary).toMatchObject({ job, total: 200, ok: 200, dead: 0, finalized: true });

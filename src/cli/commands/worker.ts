@@ -4,6 +4,9 @@ import { UsageError } from "../../errors.js";
 import { createLogger } from "../../log.js";
 import { connect, type Connection } from "../../nats/connect.js";
 import { execRunner } from "../../worker/exec-runner.js";
+import { handlerRunner } from "../../worker/handler-runner.js";
+import { loadHandler } from "../../worker/handler-module.js";
+import type { Runner } from "../../worker/runner.js";
 import { subscribe, WORKER_DEFAULTS, type Worker } from "../../worker/subscribe.js";
 import { EXIT, exitWith } from "../exit.js";
 import { assertRunnable } from "../find-command.js";
@@ -24,12 +27,13 @@ interface SubscribeFlags extends ConnectionFlags {
   maxInFlight: number;
   envClean?: boolean;
   env: string[];
+  module?: string;
 }
 
 export function workerCommand(): Command {
   const worker = new Command("worker").description("claim a queue's tasks and run a command on each");
   const sub = withConnection(new Command("subscribe"))
-    .description("join the queue and run CMD once per task (task JSON on stdin and in FANOUT_TASK)")
+    .description("join the queue and run CMD once per task (task JSON on stdin and in FANOUT_TASK), or an in-process --module")
     .argument("[command...]", "the command and its arguments, after --")
     .addOption(intOption("-c, --concurrency <n>", "tasks run at once by this worker", 1, 1024, WORKER_DEFAULTS.concurrency))
     .addOption(intOption("--ack-wait <s>", "seconds before a silent task goes to another worker", 1, 3600, WORKER_DEFAULTS.ackWaitS))
@@ -37,6 +41,7 @@ export function workerCommand(): Command {
     .addOption(intOption("--timeout <s>", "per-task time limit, seconds (kills the process group)", 1, 7 * 86400))
     .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL on timeout", 0, 600, 5))
     .addOption(new Option("--outputs <dir>", "give each task an output folder, renamed to DIR/<id> on success"))
+    .addOption(new Option("--module <file>", "run tasks in this process: a JS module whose default export is async (task, ctx) => output"))
     .addOption(new Option("--name <name>", "worker name in logs and results (default: host-pid)"))
     .addOption(new Option("--env-clean", "give the command only PATH, HOME, LANG, FANOUT_* and the --env variables"))
     .addOption(
@@ -49,10 +54,7 @@ export function workerCommand(): Command {
     .addOption(intOption("--backoff <ms>", "base delay before retrying a failed task, ms (doubles each attempt)", 0, 3_600_000, WORKER_DEFAULTS.backoffMs))
     .addOption(intOption("--max-in-flight <n>", "fleet-wide cap on tasks in flight on this queue", 1, 1_000_000, WORKER_DEFAULTS.maxInFlight))
     .action(async (command: string[], flags: SubscribeFlags) => {
-      if (command.length === 0) throw new UsageError("give the command to run after --, e.g. `fanout worker subscribe -- ./analyse.sh`");
-      const [cmd, ...args] = command as [string, ...string[]];
-      if (flags.env.length && !flags.envClean) throw new UsageError("--env goes with --env-clean (without it the command gets the whole environment)");
-      assertRunnable(cmd);
+      const runner = await chooseRunner(command, flags);
       const name = flags.name ?? `${os.hostname()}-${process.pid}`;
       const log = createLogger();
       const wlog = log.child({ worker: name });
@@ -81,7 +83,7 @@ export function workerCommand(): Command {
       conn = await connect(connectOptions(flags, { name: `fanout-worker ${name}`, longLived: true, role: "worker" }));
       const w = await subscribe(conn, {
         queue: flags.queue,
-        runner: execRunner({ command: cmd, args, killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env }),
+        runner,
         concurrency: flags.concurrency,
         ackWaitS: flags.ackWait,
         maxAttempts: flags.maxAttempts,
@@ -104,6 +106,20 @@ export function workerCommand(): Command {
     "fanout worker subscribe --concurrency 4 --timeout 600 --outputs ./out -- python3 agent.py --model small",
     "fanout worker subscribe --queue agents --idle-exit 30 -- node agent.mjs",
     "fanout worker subscribe --env-clean --env OPENAI_API_KEY -- python3 agent.py",
+    "fanout worker subscribe --module ./handler.mjs --concurrency 16",
   );
   return examples(worker, "fanout worker subscribe -- ./analyse.sh").addCommand(sub);
+}
+
+/** A command run per task, or a handler module run in this process: exactly one. */
+async function chooseRunner(command: string[], flags: SubscribeFlags): Promise<Runner> {
+  if (flags.module !== undefined) {
+    if (command.length) throw new UsageError("give either --module FILE or a command after --, not both");
+    return handlerRunner(await loadHandler(flags.module));
+  }
+  if (command.length === 0) throw new UsageError("give the command to run after --, e.g. `fanout worker subscribe -- ./analyse.sh`, or --module FILE");
+  const [cmd, ...args] = command as [string, ...string[]];
+  if (flags.env.length && !flags.envClean) throw new UsageError("--env goes with --env-clean (without it the command gets the whole environment)");
+  assertRunnable(cmd);
+  return execRunner({ command: cmd, args, killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env });
 }
