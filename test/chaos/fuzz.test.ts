@@ -1,22 +1,16 @@
 import path from "node:path";
 import { jetstream } from "@nats-io/jetstream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { tasksChannel } from "../../channels/index.js";
 import { connect } from "../../src/nats/connect.js";
 import { status } from "../../src/monitor/status.js";
 import { collect } from "../../src/results/collect.js";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { useTestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import { readReport, terminal } from "../e2e/harness.js";
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useTestServer();
 
 /** A small seeded PRNG (mulberry32), so a failing run can be replayed from its seed. */
 function prng(seed: number) {

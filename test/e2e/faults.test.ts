@@ -1,21 +1,15 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { useTestServer } from "../helpers/server.js";
 import { processAlive, waitFor } from "../helpers/wait.js";
 import { idsOnce, lineCount, readReport, terminal } from "./harness.js";
 
 const node = process.execPath;
 const fixture = (name: string) => path.join(FIXTURES, name);
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useTestServer();
 
 
 describe("faults, from a terminal", () => {

@@ -2,20 +2,14 @@ import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freePort } from "../../src/nats/server.js";
 import { FIXTURES, lastJson, runCli } from "../helpers/cli.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { useTestServer } from "../helpers/server.js";
 import { idsOnce, readReport, terminal } from "./harness.js";
 
 const node = process.execPath;
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useTestServer();
 
 describe("the flow, from a terminal", () => {
   it("publishes a JSONL file, runs it on three workers, and writes one complete report", async () => {

@@ -1,18 +1,12 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Result } from "../../channels/index.js";
 import { FIXTURES } from "../helpers/cli.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { useTestServer } from "../helpers/server.js";
 import { readReport, terminal } from "./harness.js";
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useTestServer();
 
 type Seen = { secret: string | null; extra: string | null; path: boolean; taskId: string; cwd: string; workDir: string; filesBefore: string[] };
 

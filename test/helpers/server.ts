@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "vitest";
 import { LocalNatsServer, findNatsServer, INSTALL_HINT } from "../../src/nats/server.js";
 
 /**
@@ -67,5 +68,40 @@ async function startDockerServer(): Promise<TestServer> {
     stop: async () => {
       await started.stop();
     },
+  };
+}
+
+/**
+ * One throwaway server for the calling test file: started before its tests,
+ * stopped after them. The returned object stands for it.
+ */
+export function useTestServer(): TestServer {
+  let started: TestServer | undefined;
+  const get = () => {
+    if (!started) throw new Error("the test server starts in beforeAll");
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startTestServer();
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  return {
+    get url() {
+      return get().url;
+    },
+    get user() {
+      return get().user;
+    },
+    get password() {
+      return get().password;
+    },
+    get env() {
+      return get().env;
+    },
+    halt: (hard) => get().halt(hard),
+    resume: () => get().resume(),
+    stop: () => get().stop(),
   };
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { publishTasks } from "../../src/leader/publish.js";
 import { status } from "../../src/monitor/status.js";
 import { tap, type TapLine } from "../../src/monitor/tap.js";
@@ -6,19 +6,13 @@ import { ensureStreams, manager } from "../../src/nats/topology.js";
 import { collect } from "../../src/results/collect.js";
 import { handlerRunner } from "../../src/worker/handler-runner.js";
 import { subscribe } from "../../src/worker/subscribe.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { useTestServer } from "../helpers/server.js";
 import { freshConnection, storedCount } from "./harness.js";
 import os from "node:os";
 import path from "node:path";
 import { mkdtemp } from "node:fs/promises";
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useTestServer();
 
 describe("tap", () => {
   it("sees every task published and consumes none of them", async () => {

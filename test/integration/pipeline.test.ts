@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { jetstream } from "@nats-io/jetstream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { queueConsumerName, resultsChannel, streamNames, tasksChannel, type ReportLine, type Result } from "../../channels/index.js";
 import { PermanentError } from "../../src/errors.js";
 import { publishTasks } from "../../src/leader/publish.js";
@@ -11,17 +11,11 @@ import { ensureStreams, manager } from "../../src/nats/topology.js";
 import { collect } from "../../src/results/collect.js";
 import { handlerRunner, type Handler } from "../../src/worker/handler-runner.js";
 import { subscribe } from "../../src/worker/subscribe.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { useTestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import { freshConnection, storedCount, workerThatVanishes } from "./harness.js";
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useTestServer();
 
 async function reportOf(file: string): Promise<ReportLine[]> {
   return (await readFile(file, "utf8")).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as ReportLine);
