@@ -4,23 +4,37 @@ import { pathToFileURL } from "node:url";
 import { UsageError } from "../errors.js";
 import type { Handler } from "./handler-runner.js";
 
+const TYPESCRIPT = /\.[cm]?tsx?$/;
+
 /**
- * Loads an in-process handler: a JavaScript module whose default export is
- * `async (task, ctx) => output`. TypeScript modules load where Node can strip
- * types (22.6 or newer); elsewhere they are refused with a clear line.
+ * Loads an in-process handler: a JavaScript or TypeScript module whose default
+ * export is `async (task, ctx) => output`. TypeScript is compiled on import by
+ * tsx, so it works on every supported Node.
  */
 export async function loadHandler(file: string): Promise<Handler> {
   const full = path.resolve(file);
   if (!existsSync(full)) throw new UsageError(`--module ${file}: no such file`);
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(full).href)) as { default?: unknown };
+    mod = (await importModule(full)) as { default?: unknown };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ERR_UNKNOWN_FILE_EXTENSION") {
-      throw new UsageError(`--module ${file}: this Node (${process.version}) cannot load TypeScript; compile it to JavaScript, or use Node 22.6 or newer`);
-    }
     throw new UsageError(`--module ${file}: cannot load it: ${(err as Error).message}`, { cause: err });
   }
-  if (typeof mod.default !== "function") throw new UsageError(`--module ${file}: its default export must be a function (task, ctx) => output`);
-  return mod.default as Handler;
+  const handler = defaultExport(mod);
+  if (typeof handler !== "function") throw new UsageError(`--module ${file}: its default export must be a function (task, ctx) => output`);
+  return handler as Handler;
+}
+
+async function importModule(full: string): Promise<unknown> {
+  if (!TYPESCRIPT.test(full)) return import(pathToFileURL(full).href);
+  const { tsImport } = await import("tsx/esm/api");
+  return tsImport(pathToFileURL(full).href, import.meta.url);
+}
+
+/** The default export; a TypeScript file compiled as CommonJS nests it one level down. */
+function defaultExport(mod: { default?: unknown }): unknown {
+  const first = mod.default;
+  if (typeof first === "function") return first;
+  if (first && typeof first === "object" && "default" in first) return (first as { default: unknown }).default;
+  return first;
 }

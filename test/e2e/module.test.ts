@@ -24,6 +24,18 @@ describe("worker subscribe --module", () => {
     expect((await worker.done).code).toBe(0);
   });
 
+  it("runs a TypeScript module, with fanout's own PermanentError", async () => {
+    const t = await terminal(server);
+    const { job } = await t.publish(await t.jsonl("t.jsonl", [{ id: "a", input: "quiet" }, { id: "p", input: "poison" }]));
+    const worker = t.start(["worker", "subscribe", "--module", path.join(FIXTURES, "handler-typed.ts"), "--idle-exit", "2"]);
+    const out = path.join(t.dir, "r.jsonl");
+    expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ ok: 1, dead: 1 });
+    const lines = await readReport(out);
+    expect(lines.find((l) => l.id === "a")).toMatchObject({ status: "ok", output: { loud: "QUIET", attempt: 1 } });
+    expect(lines.find((l) => l.id === "p")).toMatchObject({ status: "dead", reason: "rejected", error: "poison is never retried" });
+    expect((await worker.done).code).toBe(0);
+  });
+
   it("refuses a module without a default-exported function, a missing file, and a module with a command", async () => {
     const t = await terminal(server);
     const cases: Array<[string[], RegExp]> = [

@@ -41,7 +41,7 @@ export function workerCommand(): Command {
     .addOption(intOption("--timeout <s>", "per-task time limit, seconds (kills the process group)", 1, 7 * 86400))
     .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL on timeout", 0, 600, 5))
     .addOption(new Option("--outputs <dir>", "give each task an output folder, renamed to DIR/<id> on success"))
-    .addOption(new Option("--module <file>", "run tasks in this process: a JS module whose default export is async (task, ctx) => output"))
+    .addOption(new Option("--module <file>", "run tasks in this process: a JS or TS module whose default export is async (task, ctx) => output"))
     .addOption(new Option("--name <name>", "worker name in logs and results (default: host-pid)"))
     .addOption(new Option("--env-clean", "give the command only PATH, HOME, LANG, FANOUT_* and the --env variables"))
     .addOption(
