@@ -8,6 +8,7 @@ export { dirSpecs } from "./leader/dir-source.js";
 export { publishTasks, type PublishOptions, type PublishSummary } from "./leader/publish.js";
 export { subscribe, type Worker, type WorkerOptions, type WorkerStats } from "./worker/subscribe.js";
 export { execRunner, type ExecOptions } from "./worker/exec-runner.js";
+export { ndjsonRunner, type NdjsonOptions } from "./worker/ndjson-runner.js";
 export { handlerRunner, type Handler, type HandlerContext } from "./worker/handler-runner.js";
 export type { AttemptContext, AttemptOutcome, Runner } from "./worker/runner.js";
 export { collect, type CollectOptions, type CollectSummary } from "./results/collect.js";

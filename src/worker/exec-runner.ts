@@ -2,20 +2,17 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { baseEnv, type CommandEnvOptions } from "./command-env.js";
 import type { AttemptContext, AttemptOutcome, Runner } from "./runner.js";
 import { killGroup, terminateGroup } from "./terminate.js";
 
-export interface ExecOptions {
+export interface ExecOptions extends CommandEnvOptions {
   command: string;
   args: string[];
   /** SIGTERM → SIGKILL grace on timeout, in ms. */
   killGraceMs?: number;
   /** stdout larger than this fails the attempt (results must fit a NATS message). */
   maxOutputBytes?: number;
-  /** Give the command only PATH, HOME, LANG, the FANOUT_* variables and `passEnv`. */
-  envClean?: boolean;
-  /** With `envClean`: more variables of the worker's environment to pass on. */
-  passEnv?: string[];
 }
 
 const STDERR_TAIL = 4096;
@@ -110,13 +107,6 @@ function runIn(workDir: string, options: ExecOptions, ctx: AttemptContext): Prom
       finish({ ok: true, output: parseOutput(Buffer.concat(stdout).toString("utf8")) });
     });
   });
-}
-
-/** The environment a command starts from: the worker's own, or with `envClean` only what is named. */
-function baseEnv(options: ExecOptions): NodeJS.ProcessEnv {
-  if (!options.envClean) return { ...process.env };
-  const keep = new Set(["PATH", "HOME", "LANG", ...(options.passEnv ?? [])]);
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => keep.has(name) || name.startsWith("FANOUT_")));
 }
 
 /** stdout as JSON when it is JSON, else as text without its final newline. */

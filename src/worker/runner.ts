@@ -23,5 +23,9 @@ export type AttemptOutcome =
   | { ok: true; output: unknown }
   | { ok: false; error: string; timedOut?: boolean; permanent?: boolean };
 
-/** Runs one attempt of one task. Never throws: every ending is an outcome. */
-export type Runner = (ctx: AttemptContext) => Promise<AttemptOutcome>;
+/**
+ * Runs one attempt of one task. Never throws: every ending is an outcome. A
+ * runner with a process behind it has `close`, called once the worker has
+ * settled its last task.
+ */
+export type Runner = ((ctx: AttemptContext) => Promise<AttemptOutcome>) & { close?: () => Promise<void> };

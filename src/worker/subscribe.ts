@@ -204,6 +204,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       clearInterval(idleTimer);
       await looping;
       await Promise.all(inFlight);
+      await runner.close?.();
       stopAnnouncing();
       log.info({ ok: stats.ok, dead: stats.dead, retried: stats.retried, skipped: stats.skipped }, "worker stopped");
       return stats;

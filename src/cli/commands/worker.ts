@@ -1,11 +1,12 @@
 import os from "node:os";
 import { Command, Option } from "commander";
 import { UsageError } from "../../errors.js";
-import { createLogger } from "../../log.js";
+import { createLogger, type Logger } from "../../log.js";
 import { connect, type Connection } from "../../nats/connect.js";
 import { execRunner } from "../../worker/exec-runner.js";
 import { handlerRunner } from "../../worker/handler-runner.js";
 import { loadHandler } from "../../worker/handler-module.js";
+import { ndjsonRunner } from "../../worker/ndjson-runner.js";
 import type { Runner } from "../../worker/runner.js";
 import { subscribe, WORKER_DEFAULTS, type Worker } from "../../worker/subscribe.js";
 import { EXIT, exitWith } from "../exit.js";
@@ -28,6 +29,7 @@ interface SubscribeFlags extends ConnectionFlags {
   envClean?: boolean;
   env: string[];
   module?: string;
+  ndjson?: boolean;
 }
 
 export function workerCommand(): Command {
@@ -42,6 +44,7 @@ export function workerCommand(): Command {
     .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL on timeout", 0, 600, 5))
     .addOption(new Option("--outputs <dir>", "give each task an output folder, renamed to DIR/<id> on success"))
     .addOption(new Option("--module <file>", "run tasks in this process: a JS or TS module whose default export is async (task, ctx) => output"))
+    .addOption(new Option("--ndjson", "start CMD once and keep it: a task JSON per line on its stdin, an answer per line on its stdout"))
     .addOption(new Option("--name <name>", "worker name in logs and results (default: host-pid)"))
     .addOption(new Option("--env-clean", "give the command only PATH, HOME, LANG, FANOUT_* and the --env variables"))
     .addOption(
@@ -54,9 +57,9 @@ export function workerCommand(): Command {
     .addOption(intOption("--backoff <ms>", "base delay before retrying a failed task, ms (doubles each attempt)", 0, 3_600_000, WORKER_DEFAULTS.backoffMs))
     .addOption(intOption("--max-in-flight <n>", "fleet-wide cap on tasks in flight on this queue", 1, 1_000_000, WORKER_DEFAULTS.maxInFlight))
     .action(async (command: string[], flags: SubscribeFlags) => {
-      const runner = await chooseRunner(command, flags);
       const name = flags.name ?? `${os.hostname()}-${process.pid}`;
       const log = createLogger();
+      const runner = await chooseRunner(command, flags, name, log);
       const wlog = log.child({ worker: name });
       // Signals are handled from the start: before the worker exists nothing is claimed, so stop at once.
       let worker: Worker | undefined;
@@ -107,19 +110,22 @@ export function workerCommand(): Command {
     "fanout worker subscribe --queue agents --idle-exit 30 -- node agent.mjs",
     "fanout worker subscribe --env-clean --env OPENAI_API_KEY -- python3 agent.py",
     "fanout worker subscribe --module ./handler.mjs --concurrency 16",
+    "fanout worker subscribe --ndjson --concurrency 8 -- python3 examples/ndjson-agent.py",
   );
   return examples(worker, "fanout worker subscribe -- ./analyse.sh").addCommand(sub);
 }
 
-/** A command run per task, or a handler module run in this process: exactly one. */
-async function chooseRunner(command: string[], flags: SubscribeFlags): Promise<Runner> {
+/** A command run per task, one long-lived --ndjson command, or a handler module run in this process: exactly one. */
+async function chooseRunner(command: string[], flags: SubscribeFlags, worker: string, log: Logger): Promise<Runner> {
   if (flags.module !== undefined) {
     if (command.length) throw new UsageError("give either --module FILE or a command after --, not both");
+    if (flags.ndjson) throw new UsageError("--ndjson runs a command; it does not go with --module");
     return handlerRunner(await loadHandler(flags.module));
   }
   if (command.length === 0) throw new UsageError("give the command to run after --, e.g. `fanout worker subscribe -- ./analyse.sh`, or --module FILE");
   const [cmd, ...args] = command as [string, ...string[]];
   if (flags.env.length && !flags.envClean) throw new UsageError("--env goes with --env-clean (without it the command gets the whole environment)");
   assertRunnable(cmd);
+  if (flags.ndjson) return ndjsonRunner({ command: cmd, args, worker, log: log.child({ worker }), killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env });
   return execRunner({ command: cmd, args, killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env });
 }

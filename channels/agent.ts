@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { Task } from "./tasks.js";
+
+/**
+ * `worker subscribe --ndjson`: one line on the agent's stdin per attempt. The
+ * Task, with its attempt number and, under `--outputs`, its output folder.
+ */
+export const AgentRequest = Task.extend({
+  attempt: z.number().int().positive(),
+  outputDir: z.string().optional(),
+});
+export type AgentRequest = z.infer<typeof AgentRequest>;
+
+/**
+ * One line on the agent's stdout, matched to its task by `id`:
+ * `{"id","output"}` ends the attempt well; `{"id","error","retry"?}` fails it
+ * (`"retry": false` dead-letters it at once, reason `rejected`);
+ * `{"id","progress","note"?}` reports progress and keeps the claim alive.
+ */
+export const AgentAnswer = z.object({
+  id: z.string(),
+  output: z.unknown().optional(),
+  error: z.string().optional(),
+  retry: z.boolean().optional(),
+  progress: z.number().optional(),
+  note: z.string().optional(),
+});
+export type AgentAnswer = z.infer<typeof AgentAnswer>;

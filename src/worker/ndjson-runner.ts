@@ -1,0 +1,175 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { AgentAnswer, type AgentRequest } from "../../channels/index.js";
+import type { Logger } from "../log.js";
+import { baseEnv, type CommandEnvOptions } from "./command-env.js";
+import { LineSplitter } from "./line-splitter.js";
+import type { AttemptContext, AttemptOutcome, Runner } from "./runner.js";
+import { killGroup, terminateGroup } from "./terminate.js";
+
+export interface NdjsonOptions extends CommandEnvOptions {
+  command: string;
+  args: string[];
+  /** The worker's name, given to the agent as FANOUT_WORKER. */
+  worker: string;
+  /** On close: how long the agent has to exit after its stdin ends, before SIGTERM, then SIGKILL. */
+  killGraceMs?: number;
+  log: Logger;
+}
+
+interface Waiting {
+  ctx: AttemptContext;
+  finish: (outcome: AttemptOutcome) => void;
+}
+
+const STDERR_TAIL = 4096;
+/** An agent that dies sooner than this after starting is crash-looping: its restarts are spaced out. */
+const QUICK_CRASH_MS = 5000;
+const MAX_RESTART_DELAY_MS = 30_000;
+
+/**
+ * Runs one long-lived agent process that serves many tasks: a task per line
+ * on its stdin, an answer per line on its stdout, matched by id, as many in
+ * flight as the worker's concurrency. If the agent dies, the attempts in
+ * flight fail (and are retried as usual) and the next task starts it again.
+ */
+export function ndjsonRunner(options: NdjsonOptions): Runner {
+  const agent = new NdjsonAgent(options);
+  return Object.assign((ctx: AttemptContext) => agent.run(ctx), { close: () => agent.close() });
+}
+
+class NdjsonAgent {
+  private child?: ChildProcessWithoutNullStreams;
+  private exited?: Promise<void>;
+  private startedAt = 0;
+  private quickCrashes = 0;
+  private closed = false;
+  private stderrTail = "";
+  private readonly waiting = new Map<string, Waiting[]>();
+
+  constructor(private readonly o: NdjsonOptions) {
+    process.once("exit", () => this.child && killGroup(this.child));
+  }
+
+  async run(ctx: AttemptContext): Promise<AttemptOutcome> {
+    if (this.closed) return { ok: false, error: "stopped: the worker is shutting down" };
+    const child = await this.started(ctx.signal);
+    if (!child) return { ok: false, error: "stopped: the worker is shutting down" };
+    const { task } = ctx;
+    return new Promise<AttemptOutcome>((resolve) => {
+      const entry: Waiting = { ctx, finish: (outcome) => done(outcome) };
+      const timer =
+        ctx.timeoutMs !== undefined
+          ? setTimeout(() => done({ ok: false, timedOut: true, error: `no answer from the agent after ${ctx.timeoutMs} ms` }), ctx.timeoutMs)
+          : undefined;
+      const onAbort = () => done({ ok: false, error: "stopped: the worker is shutting down" });
+      const done = (outcome: AttemptOutcome) => {
+        clearTimeout(timer);
+        ctx.signal.removeEventListener("abort", onAbort);
+        this.forget(task.id, entry);
+        resolve(outcome);
+      };
+      ctx.signal.addEventListener("abort", onAbort, { once: true });
+      const queue = this.waiting.get(task.id);
+      if (queue) queue.push(entry);
+      else this.waiting.set(task.id, [entry]);
+      const request: AgentRequest = { ...task, attempt: ctx.attempt, outputDir: ctx.outputDir };
+      child.stdin.write(`${JSON.stringify(request)}\n`);
+    });
+  }
+
+  /** Ends the agent's stdin, gives it the grace to exit, then stops its process group. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const child = this.child;
+    if (!child || !this.exited) return;
+    child.stdin.end();
+    const grace = this.o.killGraceMs ?? 5000;
+    const timer = setTimeout(() => terminateGroup(child, grace), grace);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** The running agent, started (or restarted, spaced out if it keeps crashing) when needed. */
+  private async started(signal: AbortSignal): Promise<ChildProcessWithoutNullStreams | undefined> {
+    while (!this.child) {
+      const delay = this.quickCrashes === 0 ? 0 : Math.min(MAX_RESTART_DELAY_MS, 500 * 2 ** (this.quickCrashes - 1));
+      const wakeAt = this.startedAt + delay;
+      if (Date.now() < wakeAt) {
+        await new Promise((r) => setTimeout(r, wakeAt - Date.now()));
+        continue;
+      }
+      if (signal.aborted || this.closed) return undefined;
+      this.spawn();
+    }
+    return this.child;
+  }
+
+  private spawn(): void {
+    const { command, args, log } = this.o;
+    const env = { ...baseEnv(this.o), FANOUT_WORKER: this.o.worker, FANOUT_PROTOCOL: "ndjson" };
+    // Its own process group: a Ctrl-C at the terminal drains the worker, which then ends the agent's stdin.
+    const child = spawn(command, args, { env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    this.child = child;
+    this.startedAt = Date.now();
+    this.stderrTail = "";
+    log.info({ command, pid: child.pid }, "agent started");
+    const lines = new LineSplitter((line) => this.answer(line));
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => lines.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL);
+    });
+    child.stdin.on("error", () => {}); // a dead agent's pipe: its exit fails the attempts
+    let failure: string | undefined;
+    child.on("error", (err) => (failure = `cannot run ${command}: ${err.message}`));
+    this.exited = new Promise<void>((resolve) => {
+      child.on("close", (code, signal) => {
+        const how = failure ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
+        this.exitedWith(child, how);
+        resolve();
+      });
+    });
+  }
+
+  private exitedWith(child: ChildProcessWithoutNullStreams, how: string): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    const lived = Date.now() - this.startedAt;
+    this.quickCrashes = lived < QUICK_CRASH_MS && !this.closed ? this.quickCrashes + 1 : 0;
+    const tail = this.stderrTail.trim().split("\n").slice(-5).join("\n");
+    const error = `the agent ended (${how}) with this task in flight${tail ? `: ${tail}` : ""}`;
+    const inFlight = [...this.waiting.values()].flat();
+    if (!this.closed || inFlight.length) {
+      this.o.log.warn({ how, inFlight: inFlight.length, livedMs: lived }, this.closed ? "agent stopped" : "agent ended; it restarts with the next task");
+    }
+    for (const w of inFlight) w.finish({ ok: false, error });
+  }
+
+  private answer(line: string): void {
+    if (line.trim() === "") return;
+    let parsed: AgentAnswer;
+    try {
+      parsed = AgentAnswer.parse(JSON.parse(line));
+    } catch {
+      this.o.log.warn({ line: line.slice(0, 200) }, "agent printed a line that is not an answer; ignored");
+      return;
+    }
+    const entry = this.waiting.get(parsed.id)?.[0];
+    if (!entry) {
+      this.o.log.warn({ taskId: parsed.id }, "agent answered a task that is not waiting (timed out, or unknown); ignored");
+      return;
+    }
+    if (parsed.error !== undefined) return entry.finish({ ok: false, error: parsed.error, permanent: parsed.retry === false });
+    if (parsed.progress !== undefined && !("output" in parsed)) return entry.ctx.progress(parsed.progress, parsed.note);
+    entry.finish({ ok: true, output: parsed.output ?? null });
+  }
+
+  private forget(id: string, entry: Waiting): void {
+    const queue = this.waiting.get(id);
+    if (!queue) return;
+    const rest = queue.filter((w) => w !== entry);
+    if (rest.length) this.waiting.set(id, rest);
+    else this.waiting.delete(id);
+  }
+}
