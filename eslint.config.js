@@ -2,7 +2,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config({
-  files: ["src/**/*.ts", "channels/**/*.ts", "test/**/*.ts"],
+  files: ["src/**/*.ts", "channels/**/*.ts", "test/**/*.ts", "bench/**/*.ts"],
   languageOptions: { parser: tseslint.parser, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
   plugins: { "@typescript-eslint": tseslint.plugin },
   rules: {

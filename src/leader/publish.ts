@@ -1,7 +1,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { ulid } from "ulid";
-import { eventsChannel, Task, tasksChannel, type JobEvent, type TaskSpec } from "../../channels/index.js";
-import { PublishIncompleteError } from "../errors.js";
+import { eventsChannel, jobProblem, queueProblem, tasksChannel, type Task, type JobEvent, type TaskSpec } from "../../channels/index.js";
+import { PublishIncompleteError, UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
@@ -36,6 +36,8 @@ export interface PublishSummary {
 export async function publishTasks(conn: Connection, specs: TaskSpec[], options: PublishOptions): Promise<PublishSummary> {
   const { queue } = options;
   const job = options.job ?? ulid();
+  const problem = queueProblem(queue) ?? jobProblem(job);
+  if (problem) throw new UsageError(`cannot publish to queue ${queue}, job ${job}: ${problem}`);
   const log = options.log ?? silentLogger;
   const jsm = await manager(conn);
   await ensureStreams(jsm, conn);
@@ -47,15 +49,14 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const js = jetstream(conn.nc);
   const subject = tasksChannel.subject(conn.prefix, queue);
   const createdAt = new Date().toISOString();
-  const tasks: Task[] = specs.map((s) =>
-    Task.parse({ id: s.id ?? ulid(), job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta }),
-  );
+  // Specs were validated when read, and job and queue by their options: a Task by construction.
+  const tasks: Task[] = specs.map((s) => ({ id: s.id ?? ulid(), job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta }));
 
   let published = 0;
   let duplicates = 0;
   const pool = new Set<Promise<void>>();
   let failure: unknown;
-  const window = options.window ?? 256;
+  const window = options.window ?? 1024;
   const giveUpMs = options.giveUpMs ?? 30_000;
   let lastProgress = Date.now();
   for (const task of tasks) {

@@ -89,8 +89,8 @@ export const QUEUE_CONSUMER_DEFAULTS = { ackWaitS: 30, maxInFlight: 1000 } as co
 export interface QueueConsumerOptions {
   /** Seconds before an un-acked, un-heartbeated task goes to another worker. */
   ackWaitS: number;
-  /** Fleet-wide cap on tasks in flight. */
-  maxInFlight: number;
+  /** Fleet-wide cap on tasks in flight (max_ack_pending). Unset: the consumer's own stands (1000 when created). */
+  maxInFlight?: number;
 }
 
 /** The queue's consumer as the server has it: its ack-wait rules the heartbeats. */
@@ -121,7 +121,7 @@ export async function ensureQueueConsumer(
     ack_wait: nanos(options.ackWaitS * 1000),
     // Unlimited: the worker decides dead letters from the delivery count.
     max_deliver: -1,
-    max_ack_pending: options.maxInFlight,
+    max_ack_pending: options.maxInFlight ?? QUEUE_CONSUMER_DEFAULTS.maxInFlight,
     max_waiting: 4096,
   };
   const stream = streamNames(prefix).tasks;
@@ -138,9 +138,10 @@ export async function ensureQueueConsumer(
   }
   const c = info.config;
   if (createOnly) return { name, ackWaitMs: (c.ack_wait ?? 30e9) / 1e6 };
-  if (c.ack_wait === config.ack_wait && c.max_ack_pending === config.max_ack_pending) return { name, ackWaitMs: options.ackWaitS * 1000 };
+  const maxAckPending = options.maxInFlight ?? c.max_ack_pending;
+  if (c.ack_wait === config.ack_wait && c.max_ack_pending === maxAckPending) return { name, ackWaitMs: options.ackWaitS * 1000 };
   try {
-    await jsm.consumers.update(stream, name, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+    await jsm.consumers.update(stream, name, { ack_wait: config.ack_wait, max_ack_pending: maxAckPending });
     return { name, ackWaitMs: options.ackWaitS * 1000 };
   } catch (err) {
     if (!permissionRefusal(err)) throw err;

@@ -1,13 +1,11 @@
-import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
-import { nanos } from "@nats-io/transport-node";
-import { deadChannel, eventsChannel, ReportLine, resultsChannel, streamNames, type JobEvent } from "../../channels/index.js";
+import { DeliverPolicy, jetstream, type ConsumerMessages } from "@nats-io/jetstream";
+import { deadChannel, eventsChannel, resultsChannel, streamNames, type JobEvent } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
 import { ensureStreams, manager } from "../nats/topology.js";
-import { ReportWriter } from "./report-writer.js";
-import { jsonOf } from "../nats/decode.js";
+import { reportEntry, ReportWriter, type Entry } from "./report-writer.js";
 
 export interface CollectOptions {
   /** The job to report. Required unless `follow` is set with a queue. */
@@ -31,9 +29,13 @@ export interface CollectSummary {
   finalized: boolean;
 }
 
+/** Lines read but not yet written, at most: beyond this, reading waits for the disk. */
+const MAX_UNWRITTEN = 20_000;
+
 /**
- * Writes a job's results and dead letters into one JSONL report through two
- * durable consumers, acking each message only after its line is written. When
+ * Writes a job's results and dead letters into one JSONL report, read from
+ * the start of their streams by ordered consumers (no acks: the report file
+ * itself is how far we got, and its ids drop what was already written). When
  * ok + dead reaches the manifest's total it finalizes the report.
  */
 export async function collect(conn: Connection, options: CollectOptions): Promise<CollectSummary> {
@@ -43,29 +45,10 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
   const jsm = await manager(conn);
   await ensureStreams(jsm, conn);
   const names = streamNames(conn.prefix);
-  const durable = job ? `collect-${job}` : `collect-follow-${options.queue}`;
   const sources = [
     { stream: names.results, filter: job ? resultsChannel.ofJob(conn.prefix, job) : resultsChannel.ofQueue(conn.prefix, options.queue!) },
     { stream: names.dead, filter: job ? deadChannel.ofJob(conn.prefix, job) : deadChannel.ofQueue(conn.prefix, options.queue!) },
   ];
-  for (const s of sources) {
-    await jsm.consumers
-      .add(s.stream, {
-        durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subject: s.filter,
-        // A collector acks within milliseconds of writing; a killed one's messages return quickly.
-        ack_wait: nanos(10_000),
-        max_ack_pending: 20_000,
-      })
-      .catch(async (err: unknown) => {
-        // Already there from an earlier run: resume it.
-        await jsm.consumers.info(s.stream, durable).catch(() => {
-          throw err;
-        });
-      });
-  }
 
   const writer = await ReportWriter.open(out);
   const jobs = await JobStore.open(conn);
@@ -80,21 +63,21 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
   const stopWatch = job ? await jobs.watch(job, (m) => ((total = m.total), (queue = m.queue), checkDone())) : () => {};
   options.signal?.addEventListener("abort", () => finished(), { once: true });
 
-  // Write what has arrived in one go, then ack each message.
-  let pending: Array<{ msg: JsMsg; line: ReportLine | undefined }> = [];
+  // Write what has arrived in one go; readers wait while too much is unwritten.
+  let pending: Entry[] = [];
+  let unwritten = 0;
   let flushing = Promise.resolve();
   const flush = () => {
     const batch = pending;
     pending = [];
     flushing = flushing
       .then(async () => {
-        const lines = batch.flatMap((b) => (b.line ? [b.line] : []));
-        await writer.append(lines);
-        for (const b of batch) b.msg.ack();
+        await writer.append(batch);
+        unwritten -= batch.length;
         checkDone();
       })
       .catch((err: unknown) => {
-        // A write failed (disk full?): nothing more is acked; stop with the error.
+        // A write failed (disk full?): stop with the error; the partial report resumes later.
         failure ??= err;
         finished();
       });
@@ -102,18 +85,24 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
   const js = jetstream(conn.nc);
   const iterators: ConsumerMessages[] = [];
   for (const s of sources) {
-    const consumer = await js.consumers.get(s.stream, durable);
+    // Promise 1, no task lost: results stay in their stream (limits retention);
+    // every run reads the job's from the start, so a restart misses nothing.
+    const consumer = await js.consumers.get(s.stream, { filter_subjects: s.filter, deliver_policy: DeliverPolicy.All });
     const it = await consumer.consume({ max_messages: 1000 });
     iterators.push(it);
     void (async () => {
       for await (const msg of it) {
-        const parsed = ReportLine.safeParse(jsonOf(msg.data));
-        if (!parsed.success) log.warn({ subject: msg.subject }, "skipping a message that is not a report line");
+        const entry = reportEntry(msg.data);
+        if (!entry) {
+          log.warn({ subject: msg.subject }, "skipping a message that is not a report line");
+          continue;
+        }
         if (pending.length === 0) setImmediate(flush);
-        pending.push({ msg, line: parsed.success ? parsed.data : undefined });
+        pending.push(entry);
+        if (++unwritten >= MAX_UNWRITTEN) await flushing;
       }
     })().catch((err: unknown) => {
-      // The consumer is gone (deleted, or the stream lost): stop, leaving the partial report to resume.
+      // The stream is gone: stop, leaving the partial report to resume.
       failure ??= err;
       finished();
     });
@@ -140,7 +129,6 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
     return { job: job ?? null, out, total, ok: writer.ok, dead: writer.dead, finalized: false };
   }
   await writer.finalize();
-  for (const s of sources) await jsm.consumers.delete(s.stream, durable).catch(() => {});
   const event: JobEvent = { type: "finalized", job: job!, queue, total: total!, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, event.queue), JSON.stringify(event));
   log.info({ ok: writer.ok, dead: writer.dead, total }, "report complete");

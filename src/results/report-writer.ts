@@ -43,9 +43,8 @@ export class ReportWriter {
     if (end < Buffer.byteLength(partialText)) await truncate(partial, Buffer.byteLength(partialText.slice(0, end)));
     const w = await writer(await open(partial, "a"));
     for (const line of partialText.slice(0, end).split("\n")) {
-      if (line === "") continue;
-      const parsed = ReportLine.safeParse(JSON.parse(line));
-      if (parsed.success) w.remember(parsed.data);
+      const entry = line === "" ? undefined : reportEntry(line);
+      if (entry) w.remember(entry);
     }
     return w;
   }
@@ -56,15 +55,15 @@ export class ReportWriter {
 
   // Promise 2, none reported twice: a line is written only for an id not yet
   // in the report; redeliveries and repeated outcomes are dropped here.
-  /** Appends the lines whose ids are new; resolves with how many, once written (not yet fsynced). */
-  append(lines: ReportLine[]): Promise<number> {
+  /** Appends the entries whose ids are new; resolves with how many, once written (not yet fsynced). */
+  append(entries: Entry[]): Promise<number> {
     const step = this.chain.then(async () => {
-      const fresh = new Map<string, ReportLine>();
-      for (const line of lines) if (!this.seen.has(key(line))) fresh.set(key(line), line);
+      const fresh = new Map<string, Entry>();
+      for (const e of entries) if (!this.seen.has(e.key)) fresh.set(e.key, e);
       if (fresh.size === 0) return 0;
-      const text = [...fresh.values()].map((l) => JSON.stringify(l)).join("\n") + "\n";
+      const text = [...fresh.values()].map((e) => e.text).join("\n") + "\n";
       await this.fh.write(text);
-      for (const line of fresh.values()) this.remember(line);
+      for (const e of fresh.values()) this.remember(e);
       return fresh.size;
     });
     this.chain = step.then(() => undefined);
@@ -90,13 +89,35 @@ export class ReportWriter {
     await this.fh.close().catch(() => {});
   }
 
-  private remember(line: ReportLine): void {
-    this.seen.add(key(line));
-    if (line.status === "ok") this.ok++;
+  private remember(entry: Entry): void {
+    this.seen.add(entry.key);
+    if (entry.status === "ok") this.ok++;
     else this.dead++;
   }
 }
 
-function key(line: ReportLine): string {
-  return `${line.job}/${line.id}`;
+/** One report line, ready to write: its dedupe key, its status and its text. */
+export interface Entry {
+  key: string;
+  status: ReportLine["status"];
+  text: string;
+}
+
+/**
+ * A stored Result or DeadLetter as a report entry, or undefined when it is not
+ * one. The stored JSON is written as it came when it is one line, sparing a
+ * second serialization per task.
+ */
+export function reportEntry(data: Uint8Array | string): Entry | undefined {
+  const text = typeof data === "string" ? data : Buffer.from(data).toString("utf8");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = ReportLine.safeParse(value);
+  if (!parsed.success) return undefined;
+  const line = parsed.data;
+  return { key: `${line.job}/${line.id}`, status: line.status, text: text.includes("\n") ? JSON.stringify(line) : text };
 }

@@ -20,7 +20,9 @@ const PULL_HEARTBEAT_MS = 1000;
 /**
  * Pulls exactly as many messages as there are free slots: never more, so no
  * message waits in this process while its ack clock ticks. Several pulls may
- * be outstanding at once, together never asking for more than is free.
+ * be outstanding at once, together never asking for more than is free; while
+ * one is, the next waits for a quarter of the slots to be free, so a busy
+ * worker pulls in batches rather than once per task.
  */
 export class ClaimLoop {
   private inUse = 0;
@@ -31,7 +33,12 @@ export class ClaimLoop {
   private readonly batches = new Set<ConsumerMessages>();
   private readonly pending = new Set<Promise<void>>();
 
-  constructor(private readonly o: ClaimLoopOptions) {}
+  /** Free slots worth a pull of their own while another pull is outstanding. */
+  private readonly batch: number;
+
+  constructor(private readonly o: ClaimLoopOptions) {
+    this.batch = Math.max(1, Math.ceil(o.capacity / 4));
+  }
 
   get running(): number {
     return this.inUse;
@@ -55,7 +62,8 @@ export class ClaimLoop {
     while (!this.stopped) {
       let want = this.o.capacity - this.inUse - this.requested;
       if (this.o.maxClaims !== undefined) want = Math.min(want, this.o.maxClaims - this.claimed - this.requested);
-      if (want <= 0) {
+      // Batched: with a pull already waiting, ask again only once a batch of slots is free.
+      if (want <= 0 || (this.requested > 0 && want < this.batch)) {
         await new Promise<void>((r) => (this.wake = r));
         continue;
       }

@@ -4,9 +4,7 @@ import { deadChannel, resultsChannel, streamNames, type Task } from "../../chann
 /**
  * Whether a task's Result or DeadLetter is already stored: one direct get of
  * the last message on its subject in each stream, both at once. A task whose
- * ack was lost is acked again instead of run again. Checked on every delivery,
- * not only redeliveries: after a SIGKILL of the server (2.9.10) a task can
- * come back with its delivery count reset to 1.
+ * ack was lost is acked again instead of run again.
  */
 export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: Task): Promise<boolean> {
   const names = streamNames(prefix);
@@ -18,4 +16,27 @@ export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: T
     checks.map(([stream, subject]) => jsm.direct.getMessage(stream, { last_by_subj: subject }).catch(() => null)),
   );
   return found.some((stored) => stored !== null);
+}
+
+/** After a lost connection, every delivery is checked for this long, not only redeliveries. */
+export const SUSPECT_WINDOW_MS = 120_000;
+
+/**
+ * When a delivery needs the done-check. A redelivery always does. A first
+ * delivery does only within SUSPECT_WINDOW_MS of losing the server: a SIGKILL
+ * of 2.9.10 loses acks and resets delivery counts to 1, so tasks done just
+ * before it come back looking new. Checking every delivery always cost two
+ * requests per task, most of a no-op task's time (bench/).
+ */
+export class DoneCheckPolicy {
+  private suspectUntil = 0;
+
+  /** The connection was lost (or regained): deliveries may be stale for a while. */
+  suspect(now = Date.now()): void {
+    this.suspectUntil = now + SUSPECT_WINDOW_MS;
+  }
+
+  needed(attempt: number, now = Date.now()): boolean {
+    return attempt > 1 || now < this.suspectUntil;
+  }
 }

@@ -21,11 +21,12 @@ const TIMED_OUT = Symbol("timed out");
 
 export function handlerRunner(handler: Handler): Runner {
   return async (ctx) => {
-    const timeout = new AbortController();
-    const signal = AbortSignal.any([ctx.signal, timeout.signal]);
+    // Without a time limit the worker's own signal will do: no signal or timer per task.
+    const timeout = ctx.timeoutMs === undefined ? undefined : new AbortController();
+    const signal = timeout ? AbortSignal.any([ctx.signal, timeout.signal]) : ctx.signal;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
-      if (ctx.timeoutMs === undefined) return;
+      if (!timeout) return;
       timer = setTimeout(() => {
         timeout.abort();
         resolve(TIMED_OUT);

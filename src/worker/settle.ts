@@ -11,6 +11,7 @@ import {
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
+import { sameTurn } from "../nats/same-turn.js";
 import { retryDelayMs } from "./backoff.js";
 import { deadLetterBody, maxBodyBytes, RAW_KEPT_BYTES } from "./fit.js";
 import type { AttemptOutcome } from "./runner.js";
@@ -61,7 +62,9 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
       const body = JSON.stringify(result);
       const limit = maxBodyBytes(ctx.nc);
       if (Buffer.byteLength(body) <= limit) {
+        await sameTurn();
         await publishResult(ctx, result, body, msg);
+        await sameTurn();
         msg.ack();
         log.info({ durationMs: result.durationMs }, "task ok");
         return "ok";

@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { manager, QUEUE_CONSUMER_DEFAULTS } from "../nats/topology.js";
 import { ClaimLoop } from "./claim-loop.js";
-import { alreadyDone } from "./done-check.js";
+import { alreadyDone, DoneCheckPolicy } from "./done-check.js";
 import { announce, keepClaimed } from "./heartbeat.js";
 import { OutputFolders } from "./outputs.js";
 import { parseTask } from "./parse-task.js";
@@ -17,7 +17,7 @@ import { nakQuietly, settle, settleExhausted, settleInvalid, type SettleContext 
 
 /** Defaults of the options below, shared with the CLI's flags. */
 export const WORKER_DEFAULTS = {
-  ...QUEUE_CONSUMER_DEFAULTS,
+  ackWaitS: QUEUE_CONSUMER_DEFAULTS.ackWaitS,
   concurrency: 1,
   maxAttempts: 3,
   backoffMs: 1000,
@@ -47,7 +47,7 @@ export interface WorkerOptions {
   idleExitS?: number;
   /** Base delay of the retry backoff, ms. Default 1000. */
   backoffMs?: number;
-  /** Fleet-wide cap on tasks in flight (the consumer's max_ack_pending). Default 1000. */
+  /** Fleet-wide cap on tasks in flight (the consumer's max_ack_pending). Unset: the queue's stands (1000 when new). */
   maxInFlight?: number;
   log?: Logger;
 }
@@ -73,7 +73,8 @@ export interface Worker {
 export async function subscribe(conn: Connection, options: WorkerOptions): Promise<Worker> {
   const name = options.name ?? `${os.hostname()}-${process.pid}`;
   const log = (options.log ?? silentLogger).child({ worker: name, queue: options.queue });
-  const { concurrency, ackWaitS, maxAttempts, backoffMs, maxInFlight } = { ...WORKER_DEFAULTS, ...definedOnly(options) };
+  const { concurrency, ackWaitS, maxAttempts, backoffMs } = { ...WORKER_DEFAULTS, ...definedOnly(options) };
+  const { maxInFlight } = options;
   const chosen = options.runner ?? (options.handler ? handlerRunner(options.handler) : undefined);
   if (!chosen) throw new UsageError("subscribe needs a runner or a handler");
   const runner: Runner = chosen;
@@ -100,6 +101,10 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   /** Messages claimed and not yet settled, so a forced exit can hand them back at once. */
   const claimed = new Set<JsMsg>();
   let lastActivity = Date.now();
+  const doneCheck = new DoneCheckPolicy();
+  void (async () => {
+    for await (const s of conn.nc.status()) if (s.type === "disconnect" || s.type === "reconnect") doneCheck.suspect();
+  })().catch(() => {});
 
   const loop = new ClaimLoop({
     consumer,
@@ -131,7 +136,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     if (typeof task === "string") return settleInvalid(settleCtx, msg, options.queue, task);
     if (attempt > settleCtx.maxAttempts) return settleExhausted(settleCtx, msg, task, attempt);
     const tlog = log.child({ taskId: task.id, job: task.job, attempt });
-    if (await alreadyDone(jsm, conn.prefix, task)) {
+    if (doneCheck.needed(attempt) && (await alreadyDone(jsm, conn.prefix, task))) {
       msg.ack();
       stats.skipped++;
       tlog.info("already done on an earlier delivery; acked without running");

@@ -198,6 +198,22 @@ describe("claims", () => {
     await conn.close();
   });
 
+  it("caps the whole fleet at --max-in-flight; a worker that does not give it keeps the queue's", async () => {
+    const conn = await freshConnection(server);
+    await publishTasks(conn, Array.from({ length: 10 }, (_, i) => ({ input: i })), { queue: "q" });
+    let running = 0;
+    const hang = handlerRunner(() => (running++, new Promise(() => {})));
+    const first = await subscribe(conn, { queue: "q", concurrency: 3, maxInFlight: 4, runner: hang });
+    const second = await subscribe(conn, { queue: "q", concurrency: 3, runner: hang });
+    await waitFor("four tasks running", () => running === 4);
+    await new Promise((r) => setTimeout(r, 500)); // time for a fifth, were the cap not kept
+    const info = await (await manager(conn)).consumers.info(streamNames(conn.prefix).tasks, queueConsumerName("q"));
+    expect([running, info.config.max_ack_pending, info.num_ack_pending]).toEqual([4, 4, 4]);
+    first.abort();
+    second.abort();
+    await conn.close();
+  });
+
   it("keeps a task that runs longer than --ack-wait on its worker (in-progress acks)", async () => {
     const conn = await freshConnection(server);
     const { job } = await publishTasks(conn, [{ id: "slow", input: 1 }], { queue: "q" });

@@ -25,7 +25,7 @@ interface SubscribeFlags extends ConnectionFlags {
   maxTasks?: number;
   idleExit?: number;
   backoff: number;
-  maxInFlight: number;
+  maxInFlight?: number;
   envClean?: boolean;
   env: string[];
   module?: string;
@@ -55,7 +55,7 @@ export function workerCommand(): Command {
     .addOption(intOption("--max-tasks <n>", "exit after claiming N tasks", 1, Number.MAX_SAFE_INTEGER))
     .addOption(intOption("--idle-exit <s>", "exit after S seconds with nothing to do", 1, 86400))
     .addOption(intOption("--backoff <ms>", "base delay before retrying a failed task, ms (doubles each attempt)", 0, 3_600_000, WORKER_DEFAULTS.backoffMs))
-    .addOption(intOption("--max-in-flight <n>", "fleet-wide cap on tasks in flight on this queue", 1, 1_000_000, WORKER_DEFAULTS.maxInFlight))
+    .addOption(intOption("--max-in-flight <n>", "fleet-wide cap on tasks claimed and not yet settled on this queue (default: the queue's own, 1000 when new)", 1, 1_000_000))
     .action(async (command: string[], flags: SubscribeFlags) => {
       const name = flags.name ?? `${os.hostname()}-${process.pid}`;
       const log = createLogger();

@@ -3,14 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ReportLine } from "../../../channels/index.js";
-import { ReportWriter } from "../../../src/results/report-writer.js";
+import { reportEntry, ReportWriter, type Entry } from "../../../src/results/report-writer.js";
 
-const ok = (id: string, job = "j"): ReportLine => ({
-  id, job, queue: "q", status: "ok", output: id, worker: "w", attempts: 1, startedAt: "s", finishedAt: "f", durationMs: 1,
-});
-const dead = (id: string): ReportLine => ({
-  id, job: "j", queue: "q", status: "dead", task: {}, reason: "failed", error: "e", attempts: 3, worker: "w", deadAt: "d",
-});
+const entry = (line: ReportLine): Entry => reportEntry(JSON.stringify(line))!;
+const ok = (id: string, job = "j"): Entry =>
+  entry({ id, job, queue: "q", status: "ok", output: id, worker: "w", attempts: 1, startedAt: "s", finishedAt: "f", durationMs: 1 });
+const dead = (id: string): Entry =>
+  entry({ id, job: "j", queue: "q", status: "dead", task: {}, reason: "failed", error: "e", attempts: 3, worker: "w", deadAt: "d" });
 
 async function tmpOut() {
   return path.join(await mkdtemp(path.join(os.tmpdir(), "fanout-report-")), "report.jsonl");
@@ -63,5 +62,15 @@ describe("ReportWriter", () => {
     const out = await tmpOut();
     await writeFile(out, "");
     await expect(ReportWriter.open(out)).rejects.toThrow(/already exists/);
+  });
+});
+
+describe("reportEntry", () => {
+  it("keeps a one-line stored outcome as it came, re-serializes a multi-line one, and refuses what is not an outcome", () => {
+    const line = { id: "a", job: "j", queue: "q", status: "ok", output: 1, worker: "w", attempts: 1, startedAt: "s", finishedAt: "f", durationMs: 1 };
+    expect(reportEntry(JSON.stringify(line))).toEqual({ key: "j/a", status: "ok", text: JSON.stringify(line) });
+    expect(reportEntry(JSON.stringify(line, null, 2))!.text).toBe(JSON.stringify(line));
+    expect(reportEntry("not json")).toBeUndefined();
+    expect(reportEntry(JSON.stringify({ id: "a" }))).toBeUndefined();
   });
 });

@@ -1,0 +1,96 @@
+// `npm run bench`: fanout side by side with raw nats.js (and node) code doing
+// the same operations, on a private nats-server, in alternating rounds.
+// BENCH_ROUNDS (default 3) and BENCH_SCALE (default 1, a fraction shrinks
+// every task count) tune it; BENCH_ONLY=publish,exec,... runs some rows.
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Bench } from "./context.js";
+import { ROOT } from "./harness.js";
+import { latencyRound } from "./latency.js";
+import { memoryRound, synthesizeJob } from "./memory.js";
+import { markdownTable, summarize, type RowSpec } from "./table.js";
+import { endToEndRound, execRound, ndjsonRound, publishRound, scaleRound, type Sample } from "./throughput.js";
+
+const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3));
+const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const ONLY = process.env.BENCH_ONLY?.split(",");
+const size = (n: number) => Math.max(10, Math.round(n * SCALE));
+/** In-process handlers run this many tasks at once per worker. */
+const CONCURRENCY = 256;
+
+const N = {
+  publish: size(100_000),
+  e2e: size(50_000),
+  exec: size(2_000),
+  ndjson: size(10_000),
+  spawned: size(200),
+  latency: size(2_000),
+  scale: size(20_000),
+  memory: size(1_000_000),
+};
+const count = (n: number) => n.toLocaleString("en-US");
+
+const SPECS: RowSpec[] = [
+  { row: "publish", what: `\`leader publish\` of ${count(N.publish)} tasks from JSONL vs a pipelined publisher`, unit: "tasks/s", minRatio: 0.8 },
+  { row: "end to end", what: `${count(N.e2e)} tasks, no-op \`--module\` (c=${CONCURRENCY}) into a finalized report vs 16 consume → publish → ack loops`, unit: "tasks/s", minRatio: 1.0 },
+  { row: "exec", what: `${count(N.exec)} tasks of /bin/true at c=4 vs a spawn loop at c=4`, unit: "tasks/s", minRatio: 0.9 },
+  { row: "ndjson", what: `Node echo agent: ${count(N.ndjson)} tasks \`--ndjson\` (c=4) vs ${count(N.spawned)} spawned per task (c=4)`, unit: "tasks/s", minRatio: 50 },
+  { row: "latency p50", what: `publish → handler start, ${count(N.latency)} tasks at 200/s, idle workers, vs a raw consumer`, unit: "ms" },
+  { row: "latency p99", what: "the same, 99th percentile", unit: "ms", maxValue: 25 },
+  { row: "scale: 1 worker", what: `${count(N.scale)} tasks, no-op \`--module\`, 1 worker process vs the raw loop`, unit: "tasks/s" },
+  { row: "scale: 2 workers", what: "the same, 2 worker processes", unit: "tasks/s" },
+  { row: "scale: 4 workers", what: "the same, 4 worker processes", unit: "tasks/s" },
+  { row: "memory", what: `peak RSS of \`results collect\` finalizing ${count(N.memory)} tasks vs a raw reader to a file`, unit: "MB", maxValue: 150 },
+];
+
+type Part = { name: string; prepare?: (b: Bench) => Promise<void>; round: (b: Bench, r: number) => Promise<Sample[]> };
+const PARTS: Part[] = [
+  { name: "publish", round: (b, r) => publishRound(b, r, N.publish) },
+  { name: "e2e", round: (b, r) => endToEndRound(b, r, N.e2e, CONCURRENCY) },
+  { name: "exec", round: (b, r) => execRound(b, r, N.exec) },
+  { name: "ndjson", round: (b, r) => ndjsonRound(b, r, N.ndjson, N.spawned) },
+  { name: "latency", round: (b, r) => latencyRound(b, r, N.latency, 200) },
+  { name: "scale", round: (b, r) => scaleRound(b, r, N.scale, CONCURRENCY) },
+  // Last: its million results stay in the store for its rounds.
+  { name: "memory", prepare: (b) => synthesizeJob(b, N.memory, say), round: (b, r) => memoryRound(b, r, N.memory) },
+];
+
+function say(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  const natsServer = execFileSync("nats-server", ["--version"], { encoding: "utf8" }).trim();
+  const version = (pkg: string) => (JSON.parse(readFileSync(path.join(ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
+  return [
+    `- machine: ${cpus.length} × ${cpus[0]?.model ?? "unknown CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}`,
+    `- versions: Node ${process.version}, ${natsServer}, @nats-io/jetstream ${version("@nats-io/jetstream")}, @nats-io/transport-node ${version("@nats-io/transport-node")}`,
+    `- rounds: ${ROUNDS}, alternating which side runs first; figures are medians, ratios the median of the per-round ratios; every fanout report was checked (each id once, all ok) before any figure was kept`,
+  ].join("\n");
+}
+
+const bench = await Bench.open();
+const samples: Sample[] = [];
+try {
+  for (const part of PARTS) {
+    if (ONLY && !ONLY.includes(part.name)) continue;
+    say(`${part.name}:`);
+    await part.prepare?.(bench);
+    for (let r = 0; r < ROUNDS; r++) {
+      const got = await part.round(bench, r);
+      say(`  round ${r + 1}: ${got.map((s) => `${s.row} fanout ${s.fanout.toFixed(1)} raw ${s.raw.toFixed(1)} (${(s.fanout / s.raw).toFixed(2)}×)`).join("; ")}`);
+      samples.push(...got);
+    }
+  }
+} finally {
+  await bench.close();
+}
+
+const table = markdownTable(summarize(SPECS, samples));
+console.log(table);
+const when = new Date().toISOString().slice(0, 16).replace("T", " ");
+const results = `# Benchmark results\n\nWritten by \`npm run bench\` on ${when} UTC${SCALE !== 1 ? ` at BENCH_SCALE=${SCALE}` : ""}.\n\n${machine()}\n\n${table}\n`;
+if (!ONLY) writeFileSync(path.join(ROOT, "bench", "RESULTS.md"), results);

@@ -1,0 +1,120 @@
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { checkReport, RAW_PREFIX, type Bench } from "./context.js";
+import { FIXTURES, lastJson, RAW, run } from "./harness.js";
+
+/** One round's figure for one row of the table: fanout's and the raw baseline's. */
+export interface Sample {
+  row: string;
+  fanout: number;
+  raw: number;
+}
+
+/** Runs the raw baseline and fanout in turn, swapping which goes first each round. */
+export async function inTurn<A, B>(round: number, raw: () => Promise<A>, fanout: () => Promise<B>): Promise<[A, B]> {
+  if (round % 2 === 0) {
+    const a = await raw();
+    return [a, await fanout()];
+  }
+  const b = await fanout();
+  return [await raw(), b];
+}
+
+const perSecond = (n: number, ms: number) => (n / ms) * 1000;
+
+/** `leader publish` of a JSONL file vs a raw pipelined publisher of the same file. */
+export async function publishRound(b: Bench, round: number, n: number): Promise<Sample[]> {
+  const file = await b.tasksFile("publish.jsonl", n);
+  const [raw, fanout] = await inTurn(
+    round,
+    async () => {
+      const { subject } = await b.rawQueue("pub");
+      const r = await run(process.execPath, [RAW, "publish", b.server.url, subject, `raw-pub-${Date.now()}`, file], b.env);
+      if (lastJson<{ published: number }>(r).published !== n) throw new Error("raw publish: count");
+      await b.purge();
+      return perSecond(n, r.ms);
+    },
+    async () => {
+      const r = await b.fanout(["leader", "publish", file, "--queue", "pub"]);
+      if (lastJson<{ published: number }>(r).published !== n) throw new Error(`leader publish: published ${r.stdout}`);
+      await b.purge();
+      return perSecond(n, r.ms);
+    },
+  );
+  return [{ row: "publish", fanout, raw }];
+}
+
+/**
+ * Tasks through fanout into a finalized, checked report: the collector and
+ * `processes` workers start together; the time runs until the report is final.
+ */
+export async function fanoutThrough(b: Bench, queue: string, n: number, workerArgs: string[], processes = 1): Promise<{ ms: number; outputs: unknown[] }> {
+  const job = await b.publish(await b.tasksFile(`${queue}.jsonl`, n), queue);
+  const out = path.join(b.dir, `${queue}-${job}.jsonl`);
+  const collector = b.startFanout(["results", "collect", "--job", job, "--out", out]);
+  const workers = Array.from({ length: processes }, (_, i) => b.startFanout(["worker", "subscribe", "--queue", queue, "--name", `w${i}`, ...workerArgs]));
+  const collected = await collector.done;
+  for (const w of workers) w.kill();
+  await Promise.all(workers.map((w) => w.done));
+  if (collected.code !== 0) throw new Error(`collector exited ${collected.code}: ${collected.stderr}`);
+  const outputs = await checkReport(out, n);
+  await rm(out);
+  await b.purge();
+  return { ms: collected.ms, outputs };
+}
+
+/** The raw consume → publish result → ack loop over `n` tasks published beforehand. */
+export async function rawThrough(b: Bench, queue: string, n: number): Promise<number> {
+  const q = await b.rawQueue(queue);
+  await run(process.execPath, [RAW, "publish", b.server.url, q.subject, `raw-${queue}-${Date.now()}`, await b.tasksFile(`${queue}.jsonl`, n)], b.env);
+  const r = await run(process.execPath, [RAW, "consume", b.server.url, q.stream, q.consumer, String(n), `${RAW_PREFIX}.results.${queue}`], b.env);
+  await b.purge();
+  return perSecond(n, r.ms);
+}
+
+const NOOP = ["--module", path.join(FIXTURES, "noop.mjs")];
+
+/** A no-op in-process handler end to end vs the raw loop. */
+export async function endToEndRound(b: Bench, round: number, n: number, concurrency: number): Promise<Sample[]> {
+  const [raw, fanout] = await inTurn(
+    round,
+    () => rawThrough(b, "e2e", n),
+    async () => perSecond(n, (await fanoutThrough(b, "e2e", n, [...NOOP, "--concurrency", String(concurrency)])).ms),
+  );
+  return [{ row: "end to end", fanout, raw }];
+}
+
+/** 1, 2 and 4 worker processes, each against the raw loop of the same round. */
+export async function scaleRound(b: Bench, round: number, n: number, concurrency: number): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (const processes of [1, 2, 4]) {
+    const [raw, fanout] = await inTurn(
+      round + processes,
+      () => rawThrough(b, "scale", n),
+      async () => perSecond(n, (await fanoutThrough(b, "scale", n, [...NOOP, "--concurrency", String(concurrency)], processes)).ms),
+    );
+    samples.push({ row: `scale: ${processes} worker${processes > 1 ? "s" : ""}`, fanout, raw });
+  }
+  return samples;
+}
+
+/** `/bin/true` per task at concurrency 4 vs a raw spawn loop at concurrency 4. */
+export async function execRound(b: Bench, round: number, n: number): Promise<Sample[]> {
+  const [raw, fanout] = await inTurn(
+    round,
+    async () => perSecond(n, (await run(process.execPath, [RAW, "spawn", String(n), "4", "/bin/true"], b.env)).ms),
+    async () => perSecond(n, (await fanoutThrough(b, "exec", n, ["--concurrency", "4", "--", "/bin/true"])).ms),
+  );
+  return [{ row: "exec", fanout, raw }];
+}
+
+/** A Node echo agent kept alive under `--ndjson` vs the same agent spawned per task, both at concurrency 4. */
+export async function ndjsonRound(b: Bench, round: number, n: number, spawned: number): Promise<Sample[]> {
+  const agent = path.join(FIXTURES, "echo-agent.mjs");
+  const [raw, fanout] = await inTurn(
+    round,
+    async () => perSecond(spawned, (await run(process.execPath, [RAW, "spawn", String(spawned), "4", process.execPath, agent], b.env)).ms),
+    async () => perSecond(n, (await fanoutThrough(b, "ndjson", n, ["--ndjson", "--concurrency", "4", "--", process.execPath, agent])).ms),
+  );
+  return [{ row: "ndjson", fanout, raw }];
+}
