@@ -30,7 +30,7 @@ export interface CollectSummary {
 }
 
 /** Lines read but not yet written, at most: beyond this, reading waits for the disk. */
-const MAX_UNWRITTEN = 20_000;
+const MAX_UNWRITTEN = 2_000;
 
 /**
  * Writes a job's results and dead letters into one JSONL report, read from

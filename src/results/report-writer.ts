@@ -2,6 +2,7 @@ import { open, readFile, rename, stat, truncate, type FileHandle } from "node:fs
 import path from "node:path";
 import { ReportLine } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
+import { CompactStringSet } from "./compact-set.js";
 
 /**
  * The report file: lines are appended to `<out>.partial`, each task id at
@@ -10,7 +11,7 @@ import { UsageError } from "../errors.js";
  * ids already written and drops a torn last line.
  */
 export class ReportWriter {
-  private readonly seen = new Set<string>();
+  private readonly seen = new CompactStringSet();
   private chain: Promise<void> = Promise.resolve();
   ok = 0;
   dead = 0;
