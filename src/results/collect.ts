@@ -1,4 +1,5 @@
-import { DeliverPolicy, jetstream, type ConsumerMessages } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
 import { deadChannel, eventsChannel, resultsChannel, streamNames, type JobEvent } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
@@ -29,13 +30,11 @@ export interface CollectSummary {
   finalized: boolean;
 }
 
-/** Lines read but not yet written, at most: beyond this, reading waits for the disk. */
 const MAX_UNWRITTEN = 2_000;
 
 /**
- * Writes a job's results and dead letters into one JSONL report, read from
- * the start of their streams by ordered consumers (no acks: the report file
- * itself is how far we got, and its ids drop what was already written). When
+ * Writes a job's results and dead letters into one JSONL report through two
+ * durable consumers, acking each message only after its line is written. When
  * ok + dead reaches the manifest's total it finalizes the report.
  */
 export async function collect(conn: Connection, options: CollectOptions): Promise<CollectSummary> {
@@ -45,10 +44,30 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
   const jsm = await manager(conn);
   await ensureStreams(jsm, conn);
   const names = streamNames(conn.prefix);
+  const durable = job ? `collect-${job}` : `collect-follow-${options.queue}`;
   const sources = [
     { stream: names.results, filter: job ? resultsChannel.ofJob(conn.prefix, job) : resultsChannel.ofQueue(conn.prefix, options.queue!) },
     { stream: names.dead, filter: job ? deadChannel.ofJob(conn.prefix, job) : deadChannel.ofQueue(conn.prefix, options.queue!) },
   ];
+  for (const s of sources) {
+    await jsm.consumers
+      .add(s.stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: s.filter,
+        // A collector acks within milliseconds of writing; a killed one's messages return quickly.
+        ack_wait: nanos(10_000),
+        // Lines read but not yet written and acked, at most: beyond this the server waits for the disk.
+        max_ack_pending: MAX_UNWRITTEN,
+      })
+      .catch(async (err: unknown) => {
+        // Already there from an earlier run: resume it.
+        await jsm.consumers.info(s.stream, durable).catch(() => {
+          throw err;
+        });
+      });
+  }
 
   const writer = await ReportWriter.open(out);
   const jobs = await JobStore.open(conn);
@@ -63,21 +82,20 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
   const stopWatch = job ? await jobs.watch(job, (m) => ((total = m.total), (queue = m.queue), checkDone())) : () => {};
   options.signal?.addEventListener("abort", () => finished(), { once: true });
 
-  // Write what has arrived in one go; readers wait while too much is unwritten.
-  let pending: Entry[] = [];
-  let unwritten = 0;
+  // Write what has arrived in one go, then ack each message.
+  let pending: Array<{ msg: JsMsg; entry: Entry | undefined }> = [];
   let flushing = Promise.resolve();
   const flush = () => {
     const batch = pending;
     pending = [];
     flushing = flushing
       .then(async () => {
-        await writer.append(batch);
-        unwritten -= batch.length;
+        await writer.append(batch.flatMap((b) => (b.entry ? [b.entry] : [])));
+        for (const b of batch) b.msg.ack();
         checkDone();
       })
       .catch((err: unknown) => {
-        // A write failed (disk full?): stop with the error; the partial report resumes later.
+        // A write failed (disk full?): nothing more is acked; stop with the error.
         failure ??= err;
         finished();
       });
@@ -85,24 +103,18 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
   const js = jetstream(conn.nc);
   const iterators: ConsumerMessages[] = [];
   for (const s of sources) {
-    // Promise 1, no task lost: results stay in their stream (limits retention);
-    // every run reads the job's from the start, so a restart misses nothing.
-    const consumer = await js.consumers.get(s.stream, { filter_subjects: s.filter, deliver_policy: DeliverPolicy.All });
+    const consumer = await js.consumers.get(s.stream, durable);
     const it = await consumer.consume({ max_messages: 1000 });
     iterators.push(it);
     void (async () => {
       for await (const msg of it) {
         const entry = reportEntry(msg.data);
-        if (!entry) {
-          log.warn({ subject: msg.subject }, "skipping a message that is not a report line");
-          continue;
-        }
+        if (!entry) log.warn({ subject: msg.subject }, "skipping a message that is not a report line");
         if (pending.length === 0) setImmediate(flush);
-        pending.push(entry);
-        if (++unwritten >= MAX_UNWRITTEN) await flushing;
+        pending.push({ msg, entry });
       }
     })().catch((err: unknown) => {
-      // The stream is gone: stop, leaving the partial report to resume.
+      // The consumer is gone (deleted, or the stream lost): stop, leaving the partial report to resume.
       failure ??= err;
       finished();
     });
@@ -129,6 +141,7 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
     return { job: job ?? null, out, total, ok: writer.ok, dead: writer.dead, finalized: false };
   }
   await writer.finalize();
+  for (const s of sources) await jsm.consumers.delete(s.stream, durable).catch(() => {});
   const event: JobEvent = { type: "finalized", job: job!, queue, total: total!, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, event.queue), JSON.stringify(event));
   log.info({ ok: writer.ok, dead: writer.dead, total }, "report complete");
