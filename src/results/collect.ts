@@ -30,7 +30,7 @@ export interface CollectSummary {
   finalized: boolean;
 }
 
-const MAX_UNWRITTEN = 2_000;
+const MAX_UNWRITTEN = 1_000;
 
 /**
  * Writes a job's results and dead letters into one JSONL report through two
@@ -104,7 +104,7 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
   const iterators: ConsumerMessages[] = [];
   for (const s of sources) {
     const consumer = await js.consumers.get(s.stream, durable);
-    const it = await consumer.consume({ max_messages: 1000 });
+    const it = await consumer.consume({ max_messages: 500 });
     iterators.push(it);
     void (async () => {
       for await (const msg of it) {
