@@ -15,6 +15,8 @@ export const RAW_PREFIX = "raw";
 
 /** A private server, a scratch folder and connections for setting the stage between timed runs. */
 export class Bench {
+  private readonly files = new Map<string, Promise<string>>();
+
   private constructor(
     readonly server: LocalNatsServer,
     readonly dir: string,
@@ -45,12 +47,16 @@ export class Bench {
     return start(FANOUT, args, this.env);
   }
 
-  /** A JSONL file of `n` task specs with ids t0..t(n-1). */
-  async tasksFile(name: string, n: number): Promise<string> {
-    const file = path.join(this.dir, name);
-    const lines = Array.from({ length: n }, (_, i) => JSON.stringify({ id: `t${i}`, input: { n: i, text: "a short document to analyse" } }));
-    await writeFile(file, lines.join("\n") + "\n");
-    return file;
+  /** A JSONL file of `n` task specs with ids t0..t(n-1), written once and reused by every round. */
+  tasksFile(name: string, n: number): Promise<string> {
+    const file = path.join(this.dir, `${n}-${name}`);
+    let written = this.files.get(file);
+    if (!written) {
+      const lines = Array.from({ length: n }, (_, i) => JSON.stringify({ id: `t${i}`, input: { n: i, text: "a short document to analyse" } }));
+      written = writeFile(file, lines.join("\n") + "\n").then(() => file);
+      this.files.set(file, written);
+    }
+    return written;
   }
 
   /** `leader publish` (untimed), returning the job id. */

@@ -30,6 +30,7 @@ export interface CollectSummary {
   finalized: boolean;
 }
 
+/** Lines read but not yet written and acked, at most (the durables' max_ack_pending). */
 const MAX_UNWRITTEN = 1_000;
 
 /**
@@ -58,7 +59,7 @@ export async function collect(conn: Connection, options: CollectOptions): Promis
         filter_subject: s.filter,
         // A collector acks within milliseconds of writing; a killed one's messages return quickly.
         ack_wait: nanos(10_000),
-        // Lines read but not yet written and acked, at most: beyond this the server waits for the disk.
+        // Beyond this the server waits for the disk: what bounds the collector's memory.
         max_ack_pending: MAX_UNWRITTEN,
       })
       .catch(async (err: unknown) => {

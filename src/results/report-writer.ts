@@ -2,6 +2,7 @@ import { open, readFile, rename, stat, truncate, type FileHandle } from "node:fs
 import path from "node:path";
 import { ReportLine } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
+import { jsonOf } from "../nats/decode.js";
 import { CompactStringSet } from "./compact-set.js";
 
 /**
@@ -111,13 +112,7 @@ export interface Entry {
  */
 export function reportEntry(data: Uint8Array | string): Entry | undefined {
   const text = typeof data === "string" ? data : Buffer.from(data).toString("utf8");
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = ReportLine.safeParse(value);
+  const parsed = ReportLine.safeParse(jsonOf(text));
   if (!parsed.success) return undefined;
   const line = parsed.data;
   return { key: `${line.job}/${line.id}`, status: line.status, text: text.includes("\n") ? JSON.stringify(line) : text };

@@ -43,7 +43,7 @@ async function removeFolder(dir: string): Promise<void> {
   await rmdir(dir).catch(() => rm(dir, { recursive: true, force: true }));
 }
 
-function runIn(workDir: string, baseEnv: NodeJS.ProcessEnv, options: ExecOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
+function runIn(workDir: string, commandEnv: NodeJS.ProcessEnv, options: ExecOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
   const graceMs = options.killGraceMs ?? 5000;
   const maxOutput = options.maxOutputBytes ?? 900 * 1024;
   return new Promise<AttemptOutcome>((resolve) => {
@@ -51,7 +51,7 @@ function runIn(workDir: string, baseEnv: NodeJS.ProcessEnv, options: ExecOptions
     const taskJson = JSON.stringify(task);
     const inputText = typeof task.input === "string" ? task.input : JSON.stringify(task.input ?? null);
     const env: NodeJS.ProcessEnv = {
-      ...baseEnv,
+      ...commandEnv,
       FANOUT_TASK_ID: task.id,
       FANOUT_JOB: task.job,
       FANOUT_QUEUE: task.queue,

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { AgentAnswer, type AgentRequest } from "../../channels/index.js";
 import type { Logger } from "../log.js";
+import { jsonOf } from "../nats/decode.js";
 import { baseEnv, type CommandEnvOptions } from "./command-env.js";
 import { LineSplitter } from "./line-splitter.js";
 import type { AttemptContext, AttemptOutcome, Runner } from "./runner.js";
@@ -148,13 +149,12 @@ class NdjsonAgent {
 
   private answer(line: string): void {
     if (line.trim() === "") return;
-    let parsed: AgentAnswer;
-    try {
-      parsed = AgentAnswer.parse(JSON.parse(line));
-    } catch {
+    const answer = AgentAnswer.safeParse(jsonOf(line));
+    if (!answer.success) {
       this.o.log.warn({ line: line.slice(0, 200) }, "agent printed a line that is not an answer; ignored");
       return;
     }
+    const parsed = answer.data;
     const entry = this.waiting.get(parsed.id)?.[0];
     if (!entry) {
       this.o.log.warn({ taskId: parsed.id }, "agent answered a task that is not waiting (timed out, or unknown); ignored");
