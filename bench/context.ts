@@ -6,7 +6,8 @@ import readline from "node:readline";
 import { streamNames, type ReportLine } from "../channels/index.js";
 import { connect, type Connection } from "../src/nats/connect.js";
 import { LocalNatsServer } from "../src/nats/server.js";
-import { ensureQueueConsumer, ensureStreams, manager, QUEUE_CONSUMER_DEFAULTS } from "../src/nats/topology.js";
+import { ensureQueueConsumer } from "../src/nats/queue-consumer.js";
+import { ensureStreams, manager } from "../src/nats/topology.js";
 import { FANOUT, lastJson, run, start, type Run, type Started } from "./harness.js";
 
 /** fanout's channels live under this prefix; the raw baselines under RAW_PREFIX, in streams of the same config. */
@@ -64,10 +65,10 @@ export class Bench {
     return lastJson<{ job: string }>(await this.fanout(["leader", "publish", file, "--queue", queue])).job;
   }
 
-  /** The raw baseline's queue: the same consumer config as fanout's, on the raw prefix. */
+  /** The raw baseline's queue: the same consumer config as fanout's, on the raw prefix; tasks go to `<subject>.<job>.<id>`. */
   async rawQueue(queue: string): Promise<{ stream: string; consumer: string; subject: string }> {
     const jsm = await manager(this.rawConn);
-    const { name } = await ensureQueueConsumer(jsm, RAW_PREFIX, queue, QUEUE_CONSUMER_DEFAULTS, () => {});
+    const { name } = await ensureQueueConsumer(jsm, RAW_PREFIX, queue);
     return { stream: streamNames(RAW_PREFIX).tasks, consumer: name, subject: `${RAW_PREFIX}.tasks.${queue}` };
   }
 

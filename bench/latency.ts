@@ -3,7 +3,8 @@ import path from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { tasksChannel, type Task } from "../channels/index.js";
 import { JobStore } from "../src/nats/jobs.js";
-import { ensureQueueConsumer, manager, QUEUE_CONSUMER_DEFAULTS } from "../src/nats/topology.js";
+import { ensureQueueConsumer } from "../src/nats/queue-consumer.js";
+import { manager } from "../src/nats/topology.js";
 import { checkReport, PREFIX, type Bench } from "./context.js";
 import { FIXTURES, lastJson, percentile, RAW, start } from "./harness.js";
 import { inTurn, type Sample } from "./throughput.js";
@@ -15,7 +16,7 @@ const SETTLE_MS = 2000;
  * Publishes `n` tasks at `rate` a second onto a queue subject, each carrying
  * the time it was sent, so the receiver can tell how long it took to start it.
  */
-async function paced(b: Bench, subject: string, job: string, queue: string, n: number, rate: number): Promise<void> {
+async function paced(b: Bench, subject: (job: string, id: string) => string, job: string, queue: string, n: number, rate: number): Promise<void> {
   const js = jetstream(b.conn.nc);
   const began = Date.now();
   const acks: Array<Promise<unknown>> = [];
@@ -23,7 +24,7 @@ async function paced(b: Bench, subject: string, job: string, queue: string, n: n
     const due = began + (i * 1000) / rate;
     if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
     const task: Task = { id: `t${i}`, job, queue, input: { sentAt: Date.now() }, createdAt: new Date().toISOString() };
-    acks.push(js.publish(subject, JSON.stringify(task), { msgID: `${job}.${task.id}` }));
+    acks.push(js.publish(subject(job, task.id), JSON.stringify(task), { msgID: `${job}.${task.id}` }));
   }
   await Promise.all(acks);
 }
@@ -36,7 +37,7 @@ export async function latencyRound(b: Bench, round: number, n: number, rate: num
       const q = await b.rawQueue("latency");
       const receiver = start(process.execPath, [RAW, "latency", b.server.url, q.stream, q.consumer, String(n)], b.env);
       await new Promise((r) => setTimeout(r, SETTLE_MS));
-      await paced(b, q.subject, `raw${round}`, "latency", n, rate);
+      await paced(b, (job, id) => `${q.subject}.${job}.${id}`, `raw${round}`, "latency", n, rate);
       const r = await receiver.done;
       await b.purge();
       return lastJson<{ latencies: number[] }>(r).latencies;
@@ -44,13 +45,13 @@ export async function latencyRound(b: Bench, round: number, n: number, rate: num
     async () => {
       const queue = "latency";
       const job = `lat${round}`;
-      await ensureQueueConsumer(await manager(b.conn), PREFIX, queue, QUEUE_CONSUMER_DEFAULTS);
-      await (await JobStore.open(b.conn)).add(job, queue, n);
+      await ensureQueueConsumer(await manager(b.conn), PREFIX, queue);
+      await (await JobStore.open(b.conn)).record(job, queue, n);
       const out = path.join(b.dir, `latency-${round}.jsonl`);
       const collector = b.startFanout(["results", "collect", "--job", job, "--out", out]);
       const worker = b.startFanout(["worker", "subscribe", "--queue", queue, "--module", path.join(FIXTURES, "latency.mjs"), "--concurrency", "4"]);
       await new Promise((r) => setTimeout(r, SETTLE_MS));
-      await paced(b, tasksChannel.subject(PREFIX, queue), job, queue, n, rate);
+      await paced(b, (j, id) => tasksChannel.subject(PREFIX, queue, j, id), job, queue, n, rate);
       await collector.done;
       worker.kill();
       await worker.done;

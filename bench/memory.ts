@@ -35,7 +35,7 @@ export async function synthesizeJob(b: Bench, n: number, say: (line: string) => 
     if (i % 100_000 === 0 && i > 0) say(`  synthesized ${i} of ${n} results`);
   }
   await Promise.all(window);
-  await (await JobStore.open(b.conn)).add(JOB, QUEUE, n);
+  await (await JobStore.open(b.conn)).record(JOB, QUEUE, n);
 }
 
 /** Peak resident memory of `results collect` finalizing the job vs a raw reader writing the same messages to a file. */

@@ -2,7 +2,7 @@
 // the same operations as fanout, run as their own process, as fanout is, and
 // with the same connection option fanout found (noAsyncTraces), so the
 // baseline is the best of hand-written code, not the naive default.
-//   raw.js publish URL SUBJECT JOB FILE       pipelined publisher of a JSONL file, with msg ids
+//   raw.js publish URL SUBJECT JOB FILE       pipelined publisher of a JSONL file to SUBJECT.JOB.ID, with msg ids
 //   raw.js consume URL STREAM CONSUMER N RESULTS  16 consume loops: publish result, await PubAck, ack
 //   raw.js spawn N CONCURRENCY CMD ARG...     spawn loop, the task JSON on stdin
 //   raw.js latency URL STREAM CONSUMER N      consume N, printing publish → receipt latencies
@@ -24,7 +24,7 @@ async function publish(url: string, subject: string, job: string, file: string):
     if (!line) continue;
     const spec = JSON.parse(line) as { id: string; input: unknown };
     const task = { id: spec.id, job, queue: "bench", input: spec.input, createdAt };
-    const p = js.publish(subject, JSON.stringify(task), { msgID: `${job}.${spec.id}` });
+    const p = js.publish(`${subject}.${job}.${spec.id}`, JSON.stringify(task), { msgID: `${job}.${spec.id}` });
     window.add(p);
     void p.finally(() => window.delete(p));
     if (window.size >= 1024) await Promise.race(window);

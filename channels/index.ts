@@ -12,6 +12,7 @@ export * from "./dead.js";
 export * from "./progress.js";
 export * from "./events.js";
 export * from "./jobs.js";
+export * from "./queues.js";
 export * from "./agent.js";
 
 /** Every channel by name, for `pub` and `tap`. */

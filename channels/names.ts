@@ -7,7 +7,12 @@ import { z } from "zod";
 
 export const DEFAULT_PREFIX = "fanout";
 
-/** Stream names are fixed; several teams share an account through the prefix. */
+/**
+ * Stream and bucket names; several teams share an account through the prefix.
+ * Names fold case and turn "-" and "." into "_", so two prefixes can map to
+ * the same names: topology.ts refuses the second (a stream's subjects say
+ * whose it is).
+ */
 export function streamNames(prefix: string) {
   const p = prefix.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
   return {
@@ -15,7 +20,23 @@ export function streamNames(prefix: string) {
     results: `${p}_RESULTS`,
     dead: `${p}_DEAD`,
     jobs: `${p}_JOBS`,
+    queues: `${p}_QUEUES`,
   } as const;
+}
+
+/** Where a task or its outcome lives: `<prefix>.<channel>.<queue>.<job>.<id>`. */
+export interface TaskAddress {
+  queue: string;
+  job: string;
+  id: string;
+}
+
+/** The queue, job and id a tasks, results or dead subject names, or undefined when it names none. */
+export function taskAddress(prefix: string, subject: string): TaskAddress | undefined {
+  const tokens = subject.split(".").slice(prefix.split(".").length + 1);
+  if (tokens.length < 3) return undefined;
+  const [queue, job, ...id] = tokens as [string, string, ...string[]];
+  return { queue, job, id: id.join(".") };
 }
 
 const QUEUE_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -69,4 +90,9 @@ export const JobId = z.string().superRefine((job, ctx) => {
 /** The durable pull consumer that is the queue group of one queue. */
 export function queueConsumerName(queue: string): string {
   return `worker-${queue}`;
+}
+
+/** The queue whose group a consumer of the tasks stream is, or undefined for any other consumer. */
+export function queueOfConsumer(name: string): string | undefined {
+  return name.startsWith("worker-") ? name.slice("worker-".length) : undefined;
 }

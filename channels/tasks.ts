@@ -1,14 +1,16 @@
 import { z } from "zod";
 import { JobId, QueueName, TaskId } from "./names.js";
 
-/** One unit of work. Published with header `Nats-Msg-Id: <job>.<id>`: ids are unique within a job. */
+/**
+ * One unit of work, on the subject `<prefix>.tasks.<queue>.<job>.<id>`, with
+ * header `Nats-Msg-Id: <job>.<id>`: an id is one task of its job.
+ */
 export const Task = z.object({
   id: TaskId,
   job: JobId,
   queue: QueueName,
   input: z.unknown(),
   createdAt: z.string(),
-  attempt: z.number().int().positive().optional(),
   timeoutMs: z.number().int().positive().optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
 });
@@ -25,11 +27,19 @@ export const TaskSpec = z
   .strict();
 export type TaskSpec = z.infer<typeof TaskSpec>;
 
-/** Tasks of a queue: `<prefix>.tasks.<queue>`, stored in the WorkQueue stream. */
+/**
+ * Tasks: `<prefix>.tasks.<queue>.<job>.<id>`, stored in the WorkQueue stream.
+ * The id in the subject makes the ids a job has waiting one stream-info
+ * request away, and a waiting job purgeable by subject.
+ */
 export const tasksChannel = {
   name: "tasks",
   stream: "tasks",
   schema: Task,
-  subject: (prefix: string, queue: string) => `${prefix}.tasks.${queue}`,
+  subject: (prefix: string, queue: string, job: string, id: string) => `${prefix}.tasks.${queue}.${job}.${id}`,
+  ofJob: (prefix: string, queue: string, job: string) => `${prefix}.tasks.${queue}.${job}.>`,
+  ofQueue: (prefix: string, queue: string) => `${prefix}.tasks.${queue}.*.>`,
+  /** What the stream stores: nothing without a queue, a job and an id. */
+  stored: (prefix: string) => `${prefix}.tasks.*.*.>`,
   all: (prefix: string) => `${prefix}.tasks.>`,
 } as const;

@@ -37,6 +37,11 @@ export class PublishIncompleteError extends FanoutError {
   }
 }
 
+/** The server refused a task of a publish run; `confirmed` tasks are safely queued. Exit 1. */
+export class PublishRefusedError extends FanoutError {
+  override readonly code = "PUBLISH_REFUSED";
+}
+
 /** Something needed on this machine is missing or taken (nats-server, a port). Exit 1. */
 export class EnvironmentError extends FanoutError {
   override readonly code = "ENVIRONMENT";

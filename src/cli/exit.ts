@@ -11,6 +11,7 @@ const BY_CODE: Record<string, number> = {
   INVALID_INPUT: EXIT.usage,
   SERVER_UNREACHABLE: EXIT.unreachable,
   PUBLISH_INCOMPLETE: EXIT.unreachable,
+  PUBLISH_REFUSED: EXIT.failure,
   ENVIRONMENT: EXIT.failure,
   PERMISSION: EXIT.failure,
 };

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { demoCommand } from "./commands/demo.js";
 import { leaderCommand } from "./commands/leader.js";
 import { pubCommand } from "./commands/pub.js";
+import { queueCommand } from "./commands/queue.js";
 import { resultsCommand } from "./commands/results.js";
 import { serverCommand } from "./commands/server.js";
 import { statusCommand } from "./commands/status.js";
@@ -15,7 +16,7 @@ function program(): Command {
     .description("run one big job as many small tasks on many machines, over NATS JetStream")
     .version("0.1.0")
     .showHelpAfterError("(add --help for usage)");
-  for (const cmd of [leaderCommand(), workerCommand(), resultsCommand(), pubCommand(), tapCommand(), statusCommand(), serverCommand(), demoCommand()]) {
+  for (const cmd of [leaderCommand(), workerCommand(), resultsCommand(), queueCommand(), pubCommand(), tapCommand(), statusCommand(), serverCommand(), demoCommand()]) {
     root.addCommand(cmd);
   }
   examples(

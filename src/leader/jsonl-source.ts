@@ -1,21 +1,25 @@
 import { TaskSpec } from "../../channels/index.js";
 import { InvalidInputError } from "../errors.js";
+import type { SpecSource } from "./task-ids.js";
 
 /**
  * Parses JSONL text into task specs, validating every line before anything is
  * published. A line that is an object with an `input` key is a task spec
  * `{id?, input, timeoutMs?, meta?}`; any other JSON value is the input itself.
- * Blank lines are skipped. The first bad line throws, naming its line number.
+ * Blank lines are skipped. The first bad line throws, naming its line number;
+ * `source` keeps each spec's line for later messages.
  */
-export function parseJsonl(text: string, source = "input"): TaskSpec[] {
+export function parseJsonl(text: string, name = "input"): { specs: TaskSpec[]; source: SpecSource } {
   const specs: TaskSpec[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.replace(/\r$/, "");
+  const lines: number[] = [];
+  const all = text.split("\n");
+  for (let i = 0; i < all.length; i++) {
+    const line = all[i]!.replace(/\r$/, "");
     if (line.trim() === "") continue;
-    specs.push(parseLine(line, `${source}:${i + 1}`));
+    specs.push(parseLine(line, `${name}:${i + 1}`));
+    lines.push(i + 1);
   }
-  return specs;
+  return { specs, source: { name, lines } };
 }
 
 /** One JSON value as a task spec; `where` names it in errors (`file:line`). */

@@ -1,17 +1,22 @@
 import { jetstream } from "@nats-io/jetstream";
 import { ulid } from "ulid";
-import { eventsChannel, jobProblem, queueProblem, tasksChannel, type Task, type JobEvent, type TaskSpec } from "../../channels/index.js";
-import { PublishIncompleteError, UsageError } from "../errors.js";
+import { eventsChannel, jobProblem, queueProblem, tasksChannel, type JobEvent, type Task, type TaskSpec } from "../../channels/index.js";
+import { InvalidInputError, PublishIncompleteError, PublishRefusedError, UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
+import { jobIds } from "../nats/job-ids.js";
 import { JobStore } from "../nats/jobs.js";
-import { publishUntilAcked } from "../nats/publish-until-acked.js";
-import { ensureQueueConsumer, ensureStreams, manager, QUEUE_CONSUMER_DEFAULTS } from "../nats/topology.js";
+import { isTransient, publishUntilAcked } from "../nats/publish-until-acked.js";
+import { ensureQueueConsumer } from "../nats/queue-consumer.js";
+import { ensureStreams, manager } from "../nats/topology.js";
+import { specAt, withIds, type SpecSource } from "./task-ids.js";
 
 export interface PublishOptions {
   queue: string;
   /** Add to this job; default a new ULID. */
   job?: string;
+  /** Where the specs came from, to name them in errors (`FILE:LINE`). */
+  source?: SpecSource;
   /** Publishes in flight at once. */
   window?: number;
   /** Give up on a task after this long without a PubAck (it is retried meanwhile). */
@@ -24,53 +29,73 @@ export interface PublishOptions {
 export interface PublishSummary {
   job: string;
   queue: string;
+  /** Tasks queued by this run. */
   published: number;
+  /** Tasks of this run the job had already: queued, done or dead. */
   duplicates: number;
+  /** Distinct tasks of the job, this run's and earlier ones'. */
+  total: number;
 }
+
+/** Room for the `Nats-Msg-Id` header and the protocol around a task's body. */
+const HEADER_BYTES = 300;
 
 /**
  * Publishes one task per spec, pipelined (a bounded window of publishes in
- * flight), each with `Nats-Msg-Id: <job>.<id>` so a repeat in the duplicate
- * window is dropped by the server. Then adds the new tasks to the job's manifest.
+ * flight), on `<prefix>.tasks.<queue>.<job>.<id>` with `Nats-Msg-Id:
+ * <job>.<id>`. Ids the job already has on the server are skipped, so a re-run
+ * queues only what is missing; the job's total is its distinct ids.
  */
 export async function publishTasks(conn: Connection, specs: TaskSpec[], options: PublishOptions): Promise<PublishSummary> {
   const { queue } = options;
   const job = options.job ?? ulid();
   const problem = queueProblem(queue) ?? jobProblem(job);
   if (problem) throw new UsageError(`cannot publish to queue ${queue}, job ${job}: ${problem}`);
-  const log = options.log ?? silentLogger;
+  const source = options.source ?? { name: "task" };
+  const createdAt = new Date().toISOString();
+  // Specs were validated when read, and job and queue above: a Task by construction.
+  const tasks: Task[] = withIds(specs, source).map((s) => ({ id: s.id, job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta }));
+  const bodies = tasks.map((t) => JSON.stringify(t));
+  assertFits(bodies, conn.nc.info?.max_payload, source);
+
   const jsm = await manager(conn);
   await ensureStreams(jsm, conn);
   // The queue's consumer too, so that workers whose user may not create it can start.
-  await ensureQueueConsumer(jsm, conn.prefix, queue, QUEUE_CONSUMER_DEFAULTS, () => {}, { createOnly: true });
+  await ensureQueueConsumer(jsm, conn.prefix, queue);
   const jobs = await JobStore.open(conn);
-  const existing = await jobs.get(job);
+  const manifest = await jobs.get(job);
+  if (manifest && manifest.queue !== queue) throw new UsageError(`job ${job} is on queue ${manifest.queue}, not ${queue}`);
+  // A job named by the caller may hold tasks already (an earlier run, or one
+  // that failed part-way): those are not queued again, whenever they came.
+  const held = options.job ? await jobIds(jsm, conn.prefix, queue, job) : new Set<string>();
 
   const js = jetstream(conn.nc);
-  const subject = tasksChannel.subject(conn.prefix, queue);
-  const createdAt = new Date().toISOString();
-  // Specs were validated when read, and job and queue by their options: a Task by construction.
-  const tasks: Task[] = specs.map((s) => ({ id: s.id ?? ulid(), job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta }));
-
+  const log = options.log ?? silentLogger;
   let published = 0;
-  let duplicates = 0;
+  let skipped = 0;
+  let repeated = 0;
+  let sent = 0;
   const pool = new Set<Promise<void>>();
   let failure: unknown;
   const window = options.window ?? 1024;
-  const giveUpMs = options.giveUpMs ?? 30_000;
   let lastProgress = Date.now();
-  for (const task of tasks) {
+  for (const [i, task] of tasks.entries()) {
     if (failure) break;
-    const p = publishUntilAcked(conn.nc, js, subject, JSON.stringify(task), taskMsgId(task), {
-      giveUpMs,
-      onRetry: (attempt, err) => log.debug({ taskId: task.id, attempt, err: (err as Error).message }, "publish not confirmed, retrying"),
+    if (held.has(task.id)) {
+      skipped++;
+      continue;
+    }
+    sent++;
+    const p = publishUntilAcked(conn.nc, js, tasksChannel.subject(conn.prefix, queue, job, task.id), bodies[i]!, `${job}.${task.id}`, {
+      giveUpMs: options.giveUpMs ?? 30_000,
+      onRetry: (attempt, err) => log.debug({ taskId: task.id, attempt, err }, "publish not confirmed, retrying"),
     }).then(
       (ack) => {
-        if (ack.duplicate) duplicates++;
+        if (ack.duplicate) repeated++;
         else published++;
         if (Date.now() - lastProgress >= 1000) {
           lastProgress = Date.now();
-          options.onProgress?.(published + duplicates, tasks.length);
+          options.onProgress?.(published + repeated + skipped, tasks.length);
         }
       },
       (err: unknown) => {
@@ -83,26 +108,68 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   }
   await Promise.all(pool);
   if (failure) {
-    const confirmed = published + duplicates;
-    throw new PublishIncompleteError(
-      `lost the server after ${confirmed} of ${tasks.length} tasks were confirmed; ` +
-        `re-run the same command with --job ${job} (ids make it safe)`,
-      confirmed,
-      { cause: failure },
-    );
+    const confirmed = published + repeated + skipped;
+    throw await incomplete(failure, { conn, job, queue, tasks, confirmed, unconfirmed: sent - published - repeated });
   }
-  // A re-run of a publish that failed before its manifest was written finds its
-  // earlier tasks as duplicates: they belong to this job's total too.
-  const manifest = await jobs.add(job, queue, existing ? published : published + duplicates);
-  const event: JobEvent = { type: "published", job, queue, total: manifest.total, at: new Date().toISOString() };
+
+  const total = options.job ? (await jobIds(jsm, conn.prefix, queue, job)).size : tasks.length;
+  const recorded = await jobs.record(job, queue, total);
+  const event: JobEvent = { type: "published", job, queue, total: recorded.total, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, queue), JSON.stringify(event));
-  return { job, queue, published, duplicates };
+  return { job, queue, published, duplicates: skipped + repeated, total: recorded.total };
+}
+
+/** Every task fits one message on this server, or the run is refused before anything is published. */
+function assertFits(bodies: string[], maxPayload: number | undefined, source: SpecSource): void {
+  if (maxPayload === undefined) return;
+  for (const [i, body] of bodies.entries()) {
+    const bytes = Buffer.byteLength(body) + HEADER_BYTES;
+    if (bytes > maxPayload) throw new InvalidInputError(`${specAt(source, i)}: task is ${megabytes(bytes)}, over the server's max_payload of ${megabytes(maxPayload)}`);
+  }
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1).replace(/\.0$/, "")} MB`;
+}
+
+interface Progress {
+  conn: Connection;
+  job: string;
+  queue: string;
+  tasks: Task[];
+  /** Tasks stored, by PubAck or because the job held them already. */
+  confirmed: number;
+  /** Publishes sent whose PubAck never came: stored or not. */
+  unconfirmed: number;
 }
 
 /**
- * The dedupe key of a task: its id within its job. A repeat inside a job (a
- * re-run with --job) is a duplicate; the same id in a new job is a new task.
+ * The error for a run that stopped part-way. With the server lost, it says
+ * what the server holds when it can still be asked, else what was confirmed
+ * and how many more may be stored: a re-run with --job queues the rest.
  */
-export function taskMsgId(task: Task): string {
-  return `${task.job}.${task.id}`;
+async function incomplete(failure: unknown, p: Progress): Promise<Error> {
+  const rerun = `re-run the same command with --job ${p.job} to publish the rest (tasks the server holds are skipped)`;
+  if (!p.conn.nc.isClosed() && !isTransient(failure)) {
+    const why = failure instanceof Error ? failure.message : String(failure);
+    return new PublishRefusedError(`the server refused a task (${why}) after ${p.confirmed} of ${p.tasks.length} were confirmed; ${rerun}`, { cause: failure });
+  }
+  const held = await heldBy(p);
+  const what =
+    held === undefined
+      ? `${p.confirmed} of ${p.tasks.length} tasks were confirmed and up to ${p.unconfirmed} more may be stored`
+      : `the server holds ${held} of the ${p.tasks.length} tasks`;
+  return new PublishIncompleteError(`lost the server part-way: ${what}; ${rerun}`, p.confirmed, { cause: failure });
+}
+
+/** How many of the run's tasks the server holds, if it still answers within a few seconds. */
+async function heldBy(p: Progress): Promise<number | undefined> {
+  if (p.conn.nc.isClosed()) return undefined;
+  const counting = manager(p.conn)
+    .then((jsm) => jobIds(jsm, p.conn.prefix, p.queue, p.job))
+    .then((ids) => p.tasks.filter((t) => ids.has(t.id)).length);
+  const timeout = new Promise<undefined>((resolve) => {
+    setTimeout(() => resolve(undefined), 5000).unref();
+  });
+  return Promise.race([counting, timeout]).catch(() => undefined);
 }

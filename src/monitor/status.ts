@@ -1,7 +1,9 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { deadChannel, queueConsumerName, resultsChannel, streamNames, tasksChannel, type WorkerHeartbeat } from "../../channels/index.js";
+import { deadChannel, queueConsumerName, queueOfConsumer, resultsChannel, streamNames, taskAddress, type WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
+import { describeQueueConsumer } from "../nats/queue-consumer.js";
+import { assertOurs } from "../nats/stream-owner.js";
 import { isNotFound, manager } from "../nats/topology.js";
 
 export interface QueueStatus {
@@ -14,6 +16,10 @@ export interface QueueStatus {
   redelivered: number;
   /** Distinct tasks in the dead channel. */
   dead: number;
+  /** Seconds a running task may go without a heartbeat (the consumer's ack wait). */
+  ackWaitS?: number;
+  /** Fleet-wide cap on tasks in flight (the consumer's max_ack_pending). */
+  maxInFlight?: number;
 }
 
 export interface JobStatus {
@@ -43,10 +49,9 @@ export async function status(conn: Connection): Promise<FleetStatus> {
   // Creates nothing: status runs as nats.conf's read-only `tap`.
   const jsm = await manager(conn);
   const names = streamNames(prefix);
-  const waitingBySubject = await subjectCounts(jsm, names.tasks, tasksChannel.all(prefix));
-  const deadSubjects = await subjectCounts(jsm, names.dead, deadChannel.all(prefix));
-  const okSubjects = await subjectCounts(jsm, names.results, resultsChannel.all(prefix));
-  const queueOf = (subject: string, skip: number) => subject.split(".")[prefix.split(".").length + skip];
+  const deadSubjects = await subjectCounts(jsm, prefix, names.dead, deadChannel.all(prefix));
+  const okSubjects = await subjectCounts(jsm, prefix, names.results, resultsChannel.all(prefix));
+  const addresses = (subjects: Map<string, number>) => [...subjects.keys()].flatMap((s) => taskAddress(prefix, s) ?? []);
 
   const queues = new Map<string, QueueStatus>();
   const queueStatus = (queue: string) => {
@@ -54,44 +59,52 @@ export async function status(conn: Connection): Promise<FleetStatus> {
     if (!q) queues.set(queue, (q = { queue, waiting: 0, inFlight: 0, redelivered: 0, dead: 0 }));
     return q;
   };
-  for (const [subject, n] of waitingBySubject) queueStatus(queueOf(subject, 1)!).waiting += n;
-  for (const subject of deadSubjects.keys()) queueStatus(queueOf(subject, 1)!).dead++;
-  for (const q of [...queues.keys()]) await consumerState(jsm, names.tasks, queueStatus(q));
+  for (const a of addresses(deadSubjects)) queueStatus(a.queue).dead++;
   try {
     for await (const c of jsm.consumers.list(names.tasks)) {
-      const queue = c.name.startsWith("worker-") ? c.name.slice("worker-".length) : undefined;
-      if (!queue || queues.has(queue)) continue;
-      await consumerState(jsm, names.tasks, queueStatus(queue));
+      const queue = queueOfConsumer(c.name);
+      if (queue) queueStatus(queue);
     }
   } catch (err) {
     if (!isNotFound(err)) throw err; // nothing published yet
   }
+  for (const q of queues.values()) await consumerState(jsm, prefix, q);
 
   const jobs: JobStatus[] = [];
-  const jobOf = (subject: string) => subject.split(".")[prefix.split(".").length + 2];
+  const okByJob = countBy(addresses(okSubjects).map((a) => a.job));
+  const deadByJob = countBy(addresses(deadSubjects).map((a) => a.job));
   for (const m of await (await JobStore.open(conn, { readOnly: true })).list()) {
-    const count = (subjects: Map<string, number>) => [...subjects.keys()].filter((s) => jobOf(s) === m.job).length;
-    jobs.push({ job: m.job, queue: m.queue, total: m.total, ok: count(okSubjects), dead: count(deadSubjects), createdAt: m.createdAt });
+    jobs.push({ job: m.job, queue: m.queue, total: m.total, ok: okByJob.get(m.job) ?? 0, dead: deadByJob.get(m.job) ?? 0, createdAt: m.createdAt });
   }
   jobs.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   return { server: conn.server, queues: [...queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)), jobs };
 }
 
-async function consumerState(jsm: JetStreamManager, stream: string, q: QueueStatus): Promise<void> {
+function countBy(keys: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+  return counts;
+}
+
+async function consumerState(jsm: JetStreamManager, prefix: string, q: QueueStatus): Promise<void> {
   try {
-    const info = await jsm.consumers.info(stream, queueConsumerName(q.queue));
+    const info = await jsm.consumers.info(streamNames(prefix).tasks, queueConsumerName(q.queue));
     q.waiting = info.num_pending;
     q.inFlight = info.num_ack_pending;
     q.redelivered = info.num_redelivered;
+    const settings = describeQueueConsumer(info);
+    q.ackWaitS = settings.ackWaitMs / 1000;
+    q.maxInFlight = settings.maxInFlight;
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
 }
 
-/** Message count per subject of a stream, for subjects matching `filter`. */
-async function subjectCounts(jsm: JetStreamManager, stream: string, filter: string): Promise<Map<string, number>> {
+/** Message count per subject of one of the prefix's streams, for subjects matching `filter`. */
+async function subjectCounts(jsm: JetStreamManager, prefix: string, stream: string, filter: string): Promise<Map<string, number>> {
   try {
     const info = await jsm.streams.info(stream, { subjects_filter: filter });
+    assertOurs(prefix, info.config.subjects);
     return new Map(Object.entries(info.state.subjects ?? {}));
   } catch (err) {
     if (isNotFound(err)) return new Map(); // nothing published yet
@@ -121,7 +134,10 @@ export function formatStatus(s: FleetStatus): string {
   const parts = [`server ${s.server}`, ""];
   parts.push(
     s.queues.length
-      ? rows(["QUEUE", "WAITING", "IN FLIGHT", "REDELIVERED", "DEAD"], s.queues.map((q) => [q.queue, q.waiting, q.inFlight, q.redelivered, q.dead]))
+      ? rows(
+          ["QUEUE", "WAITING", "IN FLIGHT", "REDELIVERED", "DEAD", "ACK WAIT"],
+          s.queues.map((q) => [q.queue, q.waiting, q.inFlight, q.redelivered, q.dead, q.ackWaitS === undefined ? "-" : `${q.ackWaitS}s`]),
+        )
       : "no queues yet",
   );
   parts.push("");

@@ -24,15 +24,19 @@ export class JobStore {
     return JobManifest.parse(entry.json());
   }
 
-  /** Add `count` tasks to a job's total, creating the manifest if needed (compare-and-set). */
-  async add(job: string, queue: string, count: number): Promise<JobManifest> {
+  /**
+   * Records that the job has `total` distinct tasks on `queue`, creating its
+   * manifest if needed (compare-and-set). A total never goes down: of two
+   * publishers of one job, the one that counted last saw every task.
+   */
+  async record(job: string, queue: string, total: number): Promise<JobManifest> {
     for (;;) {
       const entry = await this.kv.get(job);
       const now = new Date().toISOString();
       const current = entry?.operation === "PUT" ? JobManifest.parse(entry.json()) : undefined;
       const next: JobManifest = current
-        ? { ...current, total: current.total + count, updatedAt: now }
-        : { job, queue, total: count, createdAt: now, updatedAt: now };
+        ? { ...current, total: Math.max(current.total, total), updatedAt: now }
+        : { job, queue, total, createdAt: now, updatedAt: now };
       try {
         if (entry) await this.kv.update(job, JSON.stringify(next), entry.revision);
         else await this.kv.create(job, JSON.stringify(next));
@@ -76,7 +80,8 @@ export class JobStore {
   }
 }
 
-function isWrongRevision(err: unknown): boolean {
+/** A compare-and-set write lost to another writer. */
+export function isWrongRevision(err: unknown): boolean {
   const e = err as { code?: number; message?: string; cause?: unknown };
   // 10071: wrong last sequence; a create over an existing key reports the same.
   if (e.code === 10071) return true;

@@ -1,24 +1,23 @@
 import {
-  AckPolicy,
-  DeliverPolicy,
   DiscardPolicy,
   JetStreamApiError,
   jetstreamManager,
   RetentionPolicy,
   StorageType,
-  type ConsumerConfig,
   type JetStreamManager,
   type StreamConfig,
 } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
-import { deadChannel, queueConsumerName, resultsChannel, streamNames, tasksChannel } from "../../channels/index.js";
+import { deadChannel, resultsChannel, streamNames, tasksChannel } from "../../channels/index.js";
 import { PermissionError } from "../errors.js";
 import type { Connection } from "./connect.js";
 import { permissionRefusal } from "./refusal.js";
+import { assertOurs } from "./stream-owner.js";
 
 /**
- * Streams and consumers, created or updated idempotently by whoever connects
- * first (leader, worker, collector): nobody needs a setup step.
+ * Streams and buckets, created idempotently by whoever connects first
+ * (leader, worker, collector): nobody needs a setup step.
  */
 
 const DAY_NS = nanos(24 * 60 * 60 * 1000);
@@ -40,38 +39,26 @@ export function streamReplicas(conn: Connection): number {
   return conn.replicas ?? (conn.nc.info?.cluster ? 3 : 1);
 }
 
-export function streamConfigs(prefix: string, replicas = 1): Array<Partial<StreamConfig> & { name: string }> {
+export function streamConfigs(prefix: string, replicas = 1): Array<Partial<StreamConfig> & { name: string; subjects: string[] }> {
   const names = streamNames(prefix);
   const base = { storage: StorageType.File, num_replicas: replicas, duplicate_window: nanos(DUPLICATE_WINDOW_MS) };
+  const outcomes = { ...base, retention: RetentionPolicy.Limits, max_age: KEEP_NS, allow_direct: true, discard: DiscardPolicy.Old };
   return [
-    { ...base, name: names.tasks, subjects: [tasksChannel.all(prefix)], retention: RetentionPolicy.Workqueue },
-    {
-      ...base,
-      name: names.results,
-      subjects: [resultsChannel.all(prefix)],
-      retention: RetentionPolicy.Limits,
-      max_age: KEEP_NS,
-      allow_direct: true,
-      discard: DiscardPolicy.Old,
-    },
-    {
-      ...base,
-      name: names.dead,
-      subjects: [deadChannel.all(prefix)],
-      retention: RetentionPolicy.Limits,
-      max_age: KEEP_NS,
-      allow_direct: true,
-      discard: DiscardPolicy.Old,
-    },
+    { ...base, name: names.tasks, subjects: [tasksChannel.stored(prefix)], retention: RetentionPolicy.Workqueue },
+    { ...outcomes, name: names.results, subjects: [resultsChannel.all(prefix)] },
+    { ...outcomes, name: names.dead, subjects: [deadChannel.all(prefix)] },
   ];
 }
 
-/** Create the three streams if missing. Existing streams are left as they are. */
+/**
+ * Create the three streams and the queues bucket if missing; existing ones
+ * are left as they are, once their subjects show they are this prefix's.
+ */
 export async function ensureStreams(jsm: JetStreamManager, conn: Connection): Promise<void> {
   for (const config of streamConfigs(conn.prefix, streamReplicas(conn))) {
     const name = config.name;
     try {
-      await jsm.streams.info(name);
+      assertOurs(conn.prefix, (await jsm.streams.info(name)).config.subjects);
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await jsm.streams.add(config).catch((addErr: unknown) => {
@@ -81,73 +68,19 @@ export async function ensureStreams(jsm: JetStreamManager, conn: Connection): Pr
       });
     }
   }
+  await ensureBucket(jsm, conn, streamNames(conn.prefix).queues);
 }
 
-/** The queue consumer's settings until a worker asks for others. */
-export const QUEUE_CONSUMER_DEFAULTS = { ackWaitS: 30, maxInFlight: 1000 } as const;
-
-export interface QueueConsumerOptions {
-  /** Seconds before an un-acked, un-heartbeated task goes to another worker. */
-  ackWaitS: number;
-  /** Fleet-wide cap on tasks in flight (max_ack_pending). Unset: the consumer's own stands (1000 when created). */
-  maxInFlight?: number;
-}
-
-/** The queue's consumer as the server has it: its ack-wait rules the heartbeats. */
-export interface QueueConsumer {
-  name: string;
-  ackWaitMs: number;
-}
-
-/**
- * The durable pull consumer shared by every worker of a queue: the queue
- * group. Created if missing; updated when the options differ, unless this user
- * may not (then the server's settings stand, and `onKept` says so).
- */
-export async function ensureQueueConsumer(
-  jsm: JetStreamManager,
-  prefix: string,
-  queue: string,
-  options: QueueConsumerOptions,
-  onKept: (why: string) => void = () => {},
-  { createOnly = false } = {},
-): Promise<QueueConsumer> {
-  const name = queueConsumerName(queue);
-  const config: Partial<ConsumerConfig> = {
-    durable_name: name,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    filter_subject: tasksChannel.subject(prefix, queue),
-    ack_wait: nanos(options.ackWaitS * 1000),
-    // Unlimited: the worker decides dead letters from the delivery count.
-    max_deliver: -1,
-    max_ack_pending: options.maxInFlight ?? QUEUE_CONSUMER_DEFAULTS.maxInFlight,
-    max_waiting: 4096,
-  };
-  const stream = streamNames(prefix).tasks;
-  let info;
+/** A KV bucket holding the latest value of each key. */
+export async function ensureBucket(jsm: JetStreamManager, conn: Connection, bucket: string): Promise<void> {
   try {
-    info = await jsm.consumers.info(stream, name);
+    await jsm.streams.info(`KV_${bucket}`);
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await jsm.consumers.add(stream, config).catch((addErr: unknown) => {
-      if (permissionRefusal(addErr)) throw new PermissionError(`queue ${queue} has no consumer yet and this user may not create it`, { cause: addErr });
-      if (!isAlreadyInUse(addErr)) throw addErr;
+    await new Kvm(conn.nc).create(bucket, { history: 1, replicas: streamReplicas(conn) }).catch((addErr: unknown) => {
+      if (permissionRefusal(addErr)) throw new PermissionError(`bucket ${bucket} does not exist and this user may not create it`, { cause: addErr });
+      throw addErr;
     });
-    return { name, ackWaitMs: options.ackWaitS * 1000 };
-  }
-  const c = info.config;
-  if (createOnly) return { name, ackWaitMs: (c.ack_wait ?? 30e9) / 1e6 };
-  const maxAckPending = options.maxInFlight ?? c.max_ack_pending;
-  if (c.ack_wait === config.ack_wait && c.max_ack_pending === maxAckPending) return { name, ackWaitMs: options.ackWaitS * 1000 };
-  try {
-    await jsm.consumers.update(stream, name, { ack_wait: config.ack_wait, max_ack_pending: maxAckPending });
-    return { name, ackWaitMs: options.ackWaitS * 1000 };
-  } catch (err) {
-    if (!permissionRefusal(err)) throw err;
-    const ackWaitMs = (c.ack_wait ?? 30e9) / 1e6;
-    onKept(`this user may not change queue ${queue}'s consumer: keeping its ack-wait ${ackWaitMs / 1000} s and max in flight ${c.max_ack_pending}`);
-    return { name, ackWaitMs };
   }
 }
 
@@ -162,7 +95,7 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof JetStreamApiError && [STREAM_NOT_FOUND, CONSUMER_NOT_FOUND].includes(err.code);
 }
 
-function isAlreadyInUse(err: unknown): boolean {
+export function isAlreadyInUse(err: unknown): boolean {
   return (
     err instanceof JetStreamApiError &&
     [STREAM_NAME_IN_USE, CONSUMER_ALREADY_EXISTS, CONSUMER_NAME_EXISTS].includes(err.code)

@@ -3,20 +3,60 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { eventsChannel, type WorkerHeartbeat } from "../../channels/index.js";
 
 /**
- * While a task runs, tell the server it is still being worked on every
- * ack-wait/3, so a slow but live task is never taken from its worker, while a
- * dead worker's task goes to another within ack-wait.
+ * Keeps running tasks claimed: an in-progress ack for each every third of
+ * the queue's ack wait, so a slow but live task is never taken from its
+ * worker, while a dead worker's tasks go to another within the ack wait. One
+ * timer serves every running task; a shorter ack wait takes effect at once.
  */
-export function keepClaimed(msg: JsMsg, ackWaitMs: number): () => void {
-  const beat = () => {
-    try {
-      msg.working();
-    } catch {
-      // Disconnected: the claim may lapse and the task go elsewhere, which is safe.
+export class ClaimKeeper {
+  private readonly held = new Set<JsMsg>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private ackWaitMs: number) {}
+
+  get ackWait(): number {
+    return this.ackWaitMs;
+  }
+
+  /** Keep `msg` claimed until the returned function is called. */
+  keep(msg: JsMsg): () => void {
+    this.held.add(msg);
+    this.timer ??= setInterval(() => this.beat(), this.intervalMs());
+    return () => {
+      this.held.delete(msg);
+      if (this.held.size === 0) this.stop();
+    };
+  }
+
+  /** The queue's ack wait changed: beat now if it got shorter, and from now on at a third of it. */
+  setAckWait(ms: number): void {
+    const shorter = ms < this.ackWaitMs;
+    this.ackWaitMs = ms;
+    if (shorter) this.beat();
+    if (this.timer) {
+      this.stop();
+      this.timer = setInterval(() => this.beat(), this.intervalMs());
     }
-  };
-  const timer = setInterval(beat, Math.max(100, Math.floor(ackWaitMs / 3)));
-  return () => clearInterval(timer);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private intervalMs(): number {
+    return Math.max(100, Math.floor(this.ackWaitMs / 3));
+  }
+
+  private beat(): void {
+    for (const msg of this.held) {
+      try {
+        msg.working();
+      } catch {
+        // Disconnected: the claim may lapse and the task go elsewhere, which is safe.
+      }
+    }
+  }
 }
 
 export const FLEET_HEARTBEAT_MS = 2000;

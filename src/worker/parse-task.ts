@@ -1,7 +1,7 @@
-import { Task } from "../../channels/index.js";
+import { Task, taskAddress } from "../../channels/index.js";
 
-/** The Task in a message, or why it is not one. */
-export function parseTask(data: Uint8Array, queue: string): Task | string {
+/** The Task in a message, or why it is not one. The body must agree with the subject it came on. */
+export function parseTask(prefix: string, subject: string, data: Uint8Array, queue: string): Task | string {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(data).toString("utf8"));
@@ -13,6 +13,9 @@ export function parseTask(data: Uint8Array, queue: string): Task | string {
     const issue = parsed.error.issues[0]!;
     return `not a valid Task: ${issue.path.join(".") || "(root)"}: ${issue.message}`;
   }
-  if (parsed.data.queue !== queue) return `task queue ${parsed.data.queue} arrived on queue ${queue}`;
-  return parsed.data;
+  const task = parsed.data;
+  if (task.queue !== queue) return `task queue ${task.queue} arrived on queue ${queue}`;
+  const address = taskAddress(prefix, subject);
+  if (address?.job !== task.job || address.id !== task.id) return `task ${task.job}/${task.id} arrived on subject ${subject}`;
+  return task;
 }

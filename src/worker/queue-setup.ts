@@ -2,7 +2,8 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import { PermissionError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
-import { ensureQueueConsumer, ensureStreams, type QueueConsumer, type QueueConsumerOptions } from "../nats/topology.js";
+import { ensureQueueConsumer, type QueueConsumer, type QueueConsumerOptions } from "../nats/queue-consumer.js";
+import { ensureStreams } from "../nats/topology.js";
 
 /**
  * The streams and the queue's consumer. A worker whose user may not create
@@ -20,4 +21,3 @@ export async function setUpQueue(conn: Connection, jsm: JetStreamManager, queue:
     }
   }
 }
-

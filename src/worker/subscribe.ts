@@ -1,23 +1,24 @@
 import os from "node:os";
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
-import { progressChannel, streamNames, type Progress, type Task } from "../../channels/index.js";
+import { streamNames, type QueueState } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
-import { manager, QUEUE_CONSUMER_DEFAULTS } from "../nats/topology.js";
+import { readQueueConsumer } from "../nats/queue-consumer.js";
+import { QueueStore } from "../nats/queues.js";
+import { manager } from "../nats/topology.js";
 import { ClaimLoop } from "./claim-loop.js";
-import { alreadyDone, DoneCheckPolicy } from "./done-check.js";
-import { announce, keepClaimed } from "./heartbeat.js";
+import { handleDelivery, type DeliveryContext } from "./delivery.js";
+import { DoneCheckPolicy } from "./done-check.js";
+import { announce, ClaimKeeper } from "./heartbeat.js";
 import { OutputFolders } from "./outputs.js";
-import { parseTask } from "./parse-task.js";
 import { setUpQueue } from "./queue-setup.js";
 import { handlerRunner, type Handler } from "./handler-runner.js";
-import type { AttemptOutcome, Runner } from "./runner.js";
-import { nakQuietly, settle, settleExhausted, settleInvalid, type SettleContext } from "./settle.js";
+import type { Runner } from "./runner.js";
+import { nakQuietly, type SettleContext } from "./settle.js";
 
 /** Defaults of the options below, shared with the CLI's flags. */
 export const WORKER_DEFAULTS = {
-  ackWaitS: QUEUE_CONSUMER_DEFAULTS.ackWaitS,
   concurrency: 1,
   maxAttempts: 3,
   backoffMs: 1000,
@@ -32,7 +33,11 @@ export interface WorkerOptions {
   handler?: Handler;
   /** Tasks run at once by this worker. Default 1. */
   concurrency?: number;
-  /** Seconds before a silent claim goes to another worker. Default 30. */
+  /**
+   * Raise the queue's ack wait (seconds before a silent claim goes to another
+   * worker) to at least this. A worker never lowers it: its peers' tasks would
+   * be taken from them (`fanout queue set` lowers it safely). New queues: 30.
+   */
   ackWaitS?: number;
   /** Attempts before a task is dead-lettered. Default 3. */
   maxAttempts?: number;
@@ -73,18 +78,19 @@ export interface Worker {
 export async function subscribe(conn: Connection, options: WorkerOptions): Promise<Worker> {
   const name = options.name ?? `${os.hostname()}-${process.pid}`;
   const log = (options.log ?? silentLogger).child({ worker: name, queue: options.queue });
-  const { concurrency, ackWaitS, maxAttempts, backoffMs } = { ...WORKER_DEFAULTS, ...definedOnly(options) };
-  const { maxInFlight } = options;
+  const { concurrency, maxAttempts, backoffMs } = { ...WORKER_DEFAULTS, ...definedOnly(options) };
   const chosen = options.runner ?? (options.handler ? handlerRunner(options.handler) : undefined);
   if (!chosen) throw new UsageError("subscribe needs a runner or a handler");
   const runner: Runner = chosen;
   const jsm = await manager(conn);
-  const queueConsumer = await setUpQueue(conn, jsm, options.queue, { ackWaitS, maxInFlight }, log);
-  const ackWaitMs = queueConsumer.ackWaitMs;
-  const consumerName = queueConsumer.name;
+  const queueConsumer = await setUpQueue(conn, jsm, options.queue, { minAckWaitS: options.ackWaitS, maxInFlight: options.maxInFlight }, log);
+  if (options.ackWaitS !== undefined && queueConsumer.ackWaitMs > options.ackWaitS * 1000) {
+    log.info({ ackWaitS: queueConsumer.ackWaitMs / 1000 }, "the queue's ack-wait is longer than --ack-wait; it stands (a worker never shortens it for its peers)");
+  }
+  const keeper = new ClaimKeeper(queueConsumer.ackWaitMs);
+  const stopWatching = await followQueue(conn, jsm, options.queue, keeper, log);
   const js = jetstream(conn.nc);
-  const consumer = await js.consumers.get(streamNames(conn.prefix).tasks, consumerName);
-  const outputs = options.outputs ? new OutputFolders(options.outputs) : undefined;
+  const consumer = await js.consumers.get(streamNames(conn.prefix).tasks, queueConsumer.name);
   const settleCtx: SettleContext = {
     nc: conn.nc,
     js,
@@ -97,14 +103,26 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   };
   const stats: WorkerStats = { worker: name, queue: options.queue, ok: 0, dead: 0, retried: 0, skipped: 0 };
   const abort = new AbortController();
-  const inFlight = new Set<Promise<void>>();
-  /** Messages claimed and not yet settled, so a forced exit can hand them back at once. */
-  const claimed = new Set<JsMsg>();
-  let lastActivity = Date.now();
   const doneCheck = new DoneCheckPolicy();
   void (async () => {
     for await (const s of conn.nc.status()) if (s.type === "disconnect" || s.type === "reconnect") doneCheck.suspect();
   })().catch(() => {});
+  const delivery: DeliveryContext = {
+    settle: settleCtx,
+    jsm,
+    queue: options.queue,
+    runner,
+    outputs: options.outputs ? new OutputFolders(options.outputs) : undefined,
+    timeoutMs: options.timeoutS !== undefined ? options.timeoutS * 1000 : undefined,
+    keeper,
+    doneCheck,
+    signal: abort.signal,
+    stats,
+  };
+  const inFlight = new Set<Promise<void>>();
+  /** Messages claimed and not yet settled, so a forced exit can hand them back at once. */
+  const claimed = new Set<JsMsg>();
+  let lastActivity = Date.now();
 
   const loop = new ClaimLoop({
     consumer,
@@ -114,9 +132,10 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     onClaim: (msg) => {
       lastActivity = Date.now();
       claimed.add(msg);
-      const p = handle(msg)
+      const p = handleDelivery(delivery, msg)
         .catch((err: unknown) => {
-          log.error({ err: (err as Error).message }, "task handling failed; it returns to the queue");
+          // Only storing the outcome can fail here: the task returns to the queue.
+          log.error({ err }, "could not store the task's outcome; it returns to the queue");
           nakQuietly(msg, 1000);
         })
         .finally(() => {
@@ -129,60 +148,6 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       inFlight.add(p);
     },
   });
-
-  async function handle(msg: JsMsg): Promise<void> {
-    const attempt = msg.info.deliveryCount;
-    const task = parseTask(msg.data, options.queue);
-    if (typeof task === "string") return settleInvalid(settleCtx, msg, options.queue, task);
-    if (attempt > settleCtx.maxAttempts) return settleExhausted(settleCtx, msg, task, attempt);
-    const tlog = log.child({ taskId: task.id, job: task.job, attempt });
-    if (doneCheck.needed(attempt) && (await alreadyDone(jsm, conn.prefix, task))) {
-      msg.ack();
-      stats.skipped++;
-      tlog.info("already done on an earlier delivery; acked without running");
-      return;
-    }
-    if (abort.signal.aborted) return;
-    const startedAt = new Date();
-    const release = keepClaimed(msg, ackWaitMs);
-    let outcome: AttemptOutcome;
-    try {
-      const outputDir = outputs ? await outputs.begin(task.id, attempt) : undefined;
-      tlog.debug("task started");
-      outcome = await runner({
-        task,
-        attempt,
-        worker: name,
-        signal: abort.signal,
-        timeoutMs: task.timeoutMs ?? (options.timeoutS !== undefined ? options.timeoutS * 1000 : undefined),
-        outputDir,
-        progress: (fraction, note) => reportProgress(task, fraction, note, msg),
-        log: tlog,
-      });
-      if (outputs && outputDir) {
-        if (outcome.ok) await outputs.commit(task.id, outputDir);
-        else await outputs.discard(outputDir);
-      }
-    } finally {
-      release();
-    }
-    if (abort.signal.aborted) return; // abort() has handed it back already
-    const settled = await settle(settleCtx, { msg, task, attempt, startedAt }, outcome);
-    if (settled === "ok") stats.ok++;
-    else if (settled === "dead") stats.dead++;
-    else stats.retried++;
-  }
-
-  /** A task's progress goes out on its channel, and counts as a heartbeat for its claim. */
-  function reportProgress(task: Task, fraction: number, note: string | undefined, msg: JsMsg): void {
-    const update: Progress = { id: task.id, job: task.job, queue: task.queue, worker: name, fraction: Math.min(1, Math.max(0, fraction)), note, at: new Date().toISOString() };
-    try {
-      conn.nc.publish(progressChannel.subject(conn.prefix, task.queue, task.job), JSON.stringify(update));
-      msg.working();
-    } catch {
-      // Disconnected: progress is best effort.
-    }
-  }
 
   const stopAnnouncing = announce(conn.nc, conn.prefix, () => ({
     worker: name,
@@ -211,6 +176,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       await Promise.all(inFlight);
       await runner.close?.();
       stopAnnouncing();
+      stopWatching();
+      keeper.stop();
       log.info({ ok: stats.ok, dead: stats.dead, retried: stats.retried, skipped: stats.skipped }, "worker stopped");
       return stats;
     })();
@@ -219,7 +186,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   let resolveDone: (s: WorkerStats) => void = () => {};
   const done = new Promise<WorkerStats>((r) => (resolveDone = r));
   void looping.then(() => stop()).then(resolveDone);
-  log.info({ concurrency, consumer: consumerName }, "worker ready");
+  log.info({ concurrency, consumer: queueConsumer.name, ackWaitS: keeper.ackWait / 1000 }, "worker ready");
 
   return {
     name,
@@ -233,6 +200,26 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       void stop();
     },
   };
+}
+
+/**
+ * Follows the queue's state in the server: when `fanout queue set` announces
+ * a shorter ack wait, heartbeats speed up at once, before the consumer is
+ * changed. The heartbeat ack wait is the shorter of the consumer's and the
+ * announced one.
+ */
+async function followQueue(conn: Connection, jsm: Awaited<ReturnType<typeof manager>>, queue: string, keeper: ClaimKeeper, log: Logger): Promise<() => void> {
+  const store = await QueueStore.open(conn);
+  return store.watch(queue, (state: QueueState) => {
+    void readQueueConsumer(jsm, conn.prefix, queue)
+      .then((c) => c.ackWaitMs, () => keeper.ackWait)
+      .then((consumerMs) => {
+        const ms = Math.min(consumerMs, state.ackWaitS * 1000);
+        if (ms === keeper.ackWait) return;
+        keeper.setAckWait(ms);
+        log.info({ ackWaitS: ms / 1000 }, "the queue's ack-wait changed; heartbeats follow it");
+      });
+  });
 }
 
 /** The options that were given, so that an explicit `undefined` does not hide a default. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { lastJson } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { terminal } from "../e2e/harness.js";
-import { Fleet, printFigures, publishJob, recordingCommand, reportFigures } from "./fleet.js";
+import { Fleet, printFigures, publishJob, recordingCommand, reportFigures, setAckWait } from "./fleet.js";
 
 const server = useTestServer();
 
@@ -14,7 +14,8 @@ describe("chaos: worker churn", () => {
     const started = Date.now();
     const t = await terminal(server);
     const { job, ids } = await publishJob(t, "churn", TASKS);
-    const fleet = new Fleet(t, ["--concurrency", "8", "--ack-wait", "2", "--max-attempts", "50"], recordingCommand(0.15));
+    await setAckWait(t, 2);
+    const fleet = new Fleet(t, ["--concurrency", "8", "--max-attempts", "50"], recordingCommand(0.15));
     fleet.start(4);
     const out = path.join(t.dir, "report.jsonl");
     const collecting = t.run(["results", "collect", "--job", job, "--out", out]);

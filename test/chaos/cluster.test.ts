@@ -6,7 +6,7 @@ import { lastJson } from "../helpers/cli.js";
 import { TestCluster } from "../helpers/cluster.js";
 import { waitFor } from "../helpers/wait.js";
 import { terminal } from "../e2e/harness.js";
-import { Fleet, lineCount, printFigures, publishJob, recordingCommand, reportFigures } from "./fleet.js";
+import { Fleet, lineCount, printFigures, publishJob, recordingCommand, reportFigures, setAckWait } from "./fleet.js";
 
 let cluster: TestCluster;
 beforeAll(async () => {
@@ -23,6 +23,7 @@ describe("chaos: a three-node cluster", () => {
     const started = Date.now();
     const t = await terminal({ url: cluster.url, env: { NATS_URL: cluster.url }, halt: async () => {}, resume: async () => {}, stop: async () => {} });
     const { job, ids } = await publishJob(t, "cl", TASKS);
+    await setAckWait(t, 3);
     const nc = await connect({ servers: cluster.url.split(",") });
     const jsm = await jetstreamManager(nc, { checkAPI: false });
     const tasksStream = `${t.env.FANOUT_PREFIX!.toUpperCase()}_TASKS`;

@@ -14,6 +14,12 @@ export async function publishJob(t: Terminal, name: string, count: number): Prom
 }
 
 
+/** Sets the queue's ack wait for the whole fleet, as an operator would: `fanout queue set`. */
+export async function setAckWait(t: Terminal, seconds: number, queue = "default"): Promise<void> {
+  const run = await t.run(["queue", "set", queue, "--ack-wait", String(seconds)]);
+  if (run.code !== 0) throw new Error(`queue set exited ${run.code}: ${run.stderr}`);
+}
+
 /**
  * A task command that records each run (one line with the task id per run in
  * $RUN_LOG), works for `SLEEP` seconds, then answers. A shell here is the

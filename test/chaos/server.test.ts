@@ -4,7 +4,7 @@ import { lastJson } from "../helpers/cli.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import { terminal } from "../e2e/harness.js";
-import { Fleet, lineCount, printFigures, publishJob, recordingCommand, reportFigures } from "./fleet.js";
+import { Fleet, lineCount, printFigures, publishJob, recordingCommand, reportFigures, setAckWait } from "./fleet.js";
 
 let server: TestServer;
 beforeEach(async () => {
@@ -21,6 +21,7 @@ describe("chaos: the server goes away", () => {
     const started = Date.now();
     const t = await terminal(server);
     const { job, ids } = await publishJob(t, "restart", TASKS);
+    await setAckWait(t, 3);
     const fleet = new Fleet(t, ["--concurrency", "8", "--ack-wait", "3"], recordingCommand(0.05));
     fleet.start(4);
     const out = path.join(t.dir, "report.jsonl");
@@ -42,6 +43,7 @@ describe("chaos: the server goes away", () => {
     const started = Date.now();
     const t = await terminal(server);
     const { job, ids } = await publishJob(t, "sigkill", TASKS);
+    await setAckWait(t, 3);
     // Few slots but quick tasks: few are caught mid-run by the kill, many acks fall in the window it loses.
     const fleet = new Fleet(t, ["--concurrency", "2", "--ack-wait", "3"], recordingCommand(0));
     fleet.start(4);

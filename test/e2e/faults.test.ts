@@ -17,11 +17,12 @@ describe("faults, from a terminal", () => {
     const t = await terminal(server);
     const runLog = path.join(t.dir, "runs.log");
     const { job } = await t.publish(await t.jsonl("t.jsonl", Array.from({ length: 20 }, (_, i) => ({ id: `k${i}`, input: { sleepMs: 400 } }))));
-    const victim = t.start(["worker", "subscribe", "--ack-wait", "2", "--concurrency", "4", "--", node, fixture("ok.mjs")], { RUN_LOG: runLog });
+    expect((await t.run(["queue", "set", "default", "--ack-wait", "2"])).code).toBe(0);
+    const victim = t.start(["worker", "subscribe", "--concurrency", "4", "--", node, fixture("ok.mjs")], { RUN_LOG: runLog });
     await waitFor("the victim to be mid-task", async () => (await lineCount(runLog)) >= 4);
     victim.child.kill("SIGKILL");
     expect((await victim.done).signal).toBe("SIGKILL");
-    const survivor = t.start(["worker", "subscribe", "--ack-wait", "2", "--concurrency", "4", "--idle-exit", "4", "--", node, fixture("ok.mjs")], { RUN_LOG: runLog });
+    const survivor = t.start(["worker", "subscribe", "--concurrency", "4", "--idle-exit", "4", "--", node, fixture("ok.mjs")], { RUN_LOG: runLog });
     const out = path.join(t.dir, "r.jsonl");
     const collected = await t.run(["results", "collect", "--job", job, "--out", out]);
     expect(lastJson(collected)).toMatchObject({ total: 20, ok: 20, dead: 0 });
@@ -66,8 +67,8 @@ describe("faults, from a terminal", () => {
     const worker = t.start(["worker", "subscribe", "--idle-exit", "3", "--", node, fixture("ok.mjs")]);
     await waitFor("the worker to be ready", () => /worker ready/.test(worker.stderr()));
     const subject = `${t.env.FANOUT_PREFIX}.tasks.default`;
-    for (const junk of ["garbage", '{"id":"../../etc","job":"j","queue":"default","input":1,"createdAt":"x"}', "{"]) {
-      expect((await t.run(["pub", subject, junk])).code).toBe(0);
+    for (const [i, junk] of ["garbage", '{"id":"../../etc","job":"j","queue":"default","input":1,"createdAt":"x"}', "{"].entries()) {
+      expect((await t.run(["pub", `${subject}.junk.j${i}`, junk])).code).toBe(0);
     }
     const { job } = await t.publish(await t.jsonl("t.jsonl", [{ id: "valid", input: 1 }]));
     const out = path.join(t.dir, "r.jsonl");

@@ -8,6 +8,7 @@ import { PermanentError } from "../../src/errors.js";
 import { publishTasks } from "../../src/leader/publish.js";
 import { JobStore } from "../../src/nats/jobs.js";
 import { ensureStreams, manager } from "../../src/nats/topology.js";
+import { setQueue } from "../../src/queue/settings.js";
 import { collect } from "../../src/results/collect.js";
 import { handlerRunner, type Handler } from "../../src/worker/handler-runner.js";
 import { subscribe } from "../../src/worker/subscribe.js";
@@ -95,15 +96,14 @@ describe("worker and collector", () => {
     const conn = await freshConnection(server);
     await ensureStreams(await manager(conn), conn);
     const js = jetstream(conn.nc);
-    const subject = tasksChannel.subject(conn.prefix, "q");
-    for (const junk of ["not json", '{"id":"../x","job":"j","queue":"q","input":1,"createdAt":"t"}', "[]", "\u0000\u0001"]) {
-      await js.publish(subject, junk);
-    }
+    const junk = ["not json", '{"id":"../x","job":"j","queue":"q","input":1,"createdAt":"t"}', "[]", "\u0000\u0001", '{"id":"a","job":"j","queue":"q","input":1,"createdAt":"t"}'];
+    // The last is a valid task on a subject naming another id: not what it claims to be.
+    for (const [i, body] of junk.entries()) await js.publish(tasksChannel.subject(conn.prefix, "q", "j", `x${i}`), body);
     const { job } = await publishTasks(conn, [{ id: "good", input: 1 }], { queue: "q" });
     const w = await subscribe(conn, { queue: "q", runner: handlerRunner(async () => "fine") });
     expect((await collect(conn, { job, out: await tmpReport() })).ok).toBe(1);
     const invalid = await collect(conn, { job: "_invalid", out: await tmpReport(), signal: AbortSignal.timeout(1500) });
-    expect(invalid.dead).toBe(4);
+    expect(invalid.dead).toBe(5);
     const letters = await reportOf(`${invalid.out}.partial`);
     expect(letters.every((l) => l.status === "dead" && l.reason === "invalid" && /^seq-\d+$/.test(l.id))).toBe(true);
     const raw = letters.map((l) => Buffer.from((l as { task: { raw: string } }).task.raw, "base64").toString());
@@ -115,9 +115,10 @@ describe("worker and collector", () => {
   it("dead-letters a task whose last attempt never reported back (reason timeout)", async () => {
     const conn = await freshConnection(server);
     const { job } = await publishTasks(conn, [{ id: "lost", input: 1 }], { queue: "q" });
-    const doomed = await workerThatVanishes(server, conn.prefix, { queue: "q", ackWaitS: 1, maxAttempts: 1 });
+    await setQueue(conn, "q", { ackWaitS: 1 });
+    const doomed = await workerThatVanishes(server, conn.prefix, { queue: "q", maxAttempts: 1 });
     await doomed.vanish();
-    const w = await subscribe(conn, { queue: "q", ackWaitS: 1, maxAttempts: 1, runner: handlerRunner(async () => "never") });
+    const w = await subscribe(conn, { queue: "q", maxAttempts: 1, runner: handlerRunner(async () => "never") });
     const summary = await collect(conn, { job, out: await tmpReport() });
     expect((await reportOf(summary.out))[0]).toMatchObject({ id: "lost", status: "dead", reason: "timeout", attempts: 1 });
     await w.stop();
@@ -127,8 +128,9 @@ describe("worker and collector", () => {
   it("acks a redelivered task whose result is already stored, without running it", async () => {
     const conn = await freshConnection(server);
     const { job } = await publishTasks(conn, [{ id: "once", input: 1 }], { queue: "q" });
+    await setQueue(conn, "q", { ackWaitS: 1 });
     // A worker claims the task, stores its result, and dies before it can ack.
-    const doomed = await workerThatVanishes(server, conn.prefix, { queue: "q", ackWaitS: 1 });
+    const doomed = await workerThatVanishes(server, conn.prefix, { queue: "q" });
     const stored: Result = {
       id: "once", job, queue: "q", status: "ok", output: "first", worker: "doomed", attempts: 1,
       startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 1,
@@ -136,7 +138,7 @@ describe("worker and collector", () => {
     await jetstream(conn.nc).publish(resultsChannel.subject(conn.prefix, "q", job, "once"), JSON.stringify(stored));
     await doomed.vanish();
     let secondRuns = 0;
-    const w2 = await subscribe(conn, { queue: "q", ackWaitS: 1, runner: handlerRunner(async () => (secondRuns++, "second")) });
+    const w2 = await subscribe(conn, { queue: "q", runner: handlerRunner(async () => (secondRuns++, "second")) });
     await waitFor("the redelivered task to be acked", async () => (await storedCount(conn, "tasks")) === 0, 10_000);
     const out = await tmpReport();
     expect((await collect(conn, { job, out })).ok).toBe(1);
@@ -217,13 +219,14 @@ describe("claims", () => {
   it("keeps a task that runs longer than --ack-wait on its worker (in-progress acks)", async () => {
     const conn = await freshConnection(server);
     const { job } = await publishTasks(conn, [{ id: "slow", input: 1 }], { queue: "q" });
+    await setQueue(conn, "q", { ackWaitS: 1 });
     let runs = 0;
     const slow = handlerRunner(async () => {
       runs++;
       await new Promise((r) => setTimeout(r, 3500));
       return "done";
     });
-    const workers = await Promise.all([1, 2].map(() => subscribe(conn, { queue: "q", ackWaitS: 1, runner: slow })));
+    const workers = await Promise.all([1, 2].map(() => subscribe(conn, { queue: "q", runner: slow })));
     const summary = await collect(conn, { job, out: await tmpReport() });
     expect((await reportOf(summary.out))[0]).toMatchObject({ id: "slow", attempts: 1 });
     expect(runs).toBe(1);

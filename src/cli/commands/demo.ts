@@ -24,8 +24,8 @@ export function demoCommand(): Command {
       try {
         log.info({ server: server.url }, "started a private nats-server");
         const conn = await connect({ server: server.url, longLived: true });
-        const specs = await dirSpecs(path.join(root, "examples", "corpus"));
-        const published = await publishTasks(conn, specs, { queue: "demo" });
+        const { specs, source } = await dirSpecs(path.join(root, "examples", "corpus"));
+        const published = await publishTasks(conn, specs, { queue: "demo", source });
         log.info(published, "published one task per document of examples/corpus");
         for (let i = 1; i <= flags.workers; i++) {
           const args = [path.join(root, "bin", "fanout"), "worker", "subscribe", "--server", server.url, "--queue", "demo"];

@@ -4,6 +4,7 @@ import { UsageError } from "../../errors.js";
 import { dirSpecs } from "../../leader/dir-source.js";
 import { parseJsonl, parseLine } from "../../leader/jsonl-source.js";
 import { publishTasks } from "../../leader/publish.js";
+import { withIds, type SpecSource } from "../../leader/task-ids.js";
 import { createLogger } from "../../log.js";
 import { connect } from "../../nats/connect.js";
 import { readInput } from "../read-input.js";
@@ -27,7 +28,7 @@ export function leaderCommand(): Command {
     .addOption(intOption("--batch <n>", "with --dir: one task per N file names", 1, 100_000))
     .addOption(jobOption("add the tasks to this job (default: a new job id)"))
     .action(async (file: string | undefined, flags: PublishFlags) => {
-      const specs = await readSpecs(file, flags);
+      const { specs, source } = await readSpecs(file, flags);
       const log = createLogger({ job: flags.job });
       const conn = await connect(connectOptions(flags, { name: "fanout-leader", role: "leader" }));
       try {
@@ -35,6 +36,7 @@ export function leaderCommand(): Command {
         const summary = await publishTasks(conn, specs, {
           queue: flags.queue,
           job: flags.job,
+          source,
           log,
           onProgress: (done, total) => log.info({ done, total }, "publishing"),
         });
@@ -54,14 +56,17 @@ export function leaderCommand(): Command {
   return examples(leader, "fanout leader publish tasks.jsonl").addCommand(publish);
 }
 
-/** Every task of the run, validated whole before anything is published. */
-async function readSpecs(file: string | undefined, flags: PublishFlags): Promise<TaskSpec[]> {
+/** Every task of the run, with its id, validated whole before the server is contacted. */
+async function readSpecs(file: string | undefined, flags: PublishFlags): Promise<{ specs: TaskSpec[]; source: SpecSource }> {
   const sources = [file !== undefined, flags.input !== undefined, flags.dir !== undefined].filter(Boolean).length;
   if (sources !== 1) throw new UsageError("give exactly one of: FILE (or - for stdin), --input JSON, --dir DIR");
   if (flags.batch !== undefined && flags.dir === undefined) throw new UsageError("--batch goes with --dir");
-  if (flags.input !== undefined) return [parseLine(flags.input, "--input")];
-  if (flags.dir !== undefined) return dirSpecs(flags.dir, flags.batch);
-  const specs = parseJsonl(await readInput(file!), file === "-" ? "stdin" : file);
-  if (specs.length === 0) throw new UsageError(`${file === "-" ? "stdin" : file} holds no tasks`);
-  return specs;
+  const read =
+    flags.input !== undefined
+      ? { specs: [parseLine(flags.input, "--input")], source: { name: "--input" } }
+      : flags.dir !== undefined
+        ? await dirSpecs(flags.dir, flags.batch)
+        : parseJsonl(await readInput(file!), file === "-" ? "stdin" : file);
+  if (read.specs.length === 0) throw new UsageError(`${read.source.name} holds no tasks`);
+  return { specs: withIds(read.specs, read.source), source: read.source };
 }

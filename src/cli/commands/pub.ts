@@ -1,10 +1,10 @@
 import { Command } from "commander";
 import { jetstream } from "@nats-io/jetstream";
-import { ulid } from "ulid";
 import { channels, type ChannelName } from "../../../channels/index.js";
 import { InvalidInputError, UsageError } from "../../errors.js";
 import { parseLine } from "../../leader/jsonl-source.js";
 import { publishTasks } from "../../leader/publish.js";
+import { withIds } from "../../leader/task-ids.js";
 import { connect, type Connection } from "../../nats/connect.js";
 import { ensureStreams, manager } from "../../nats/topology.js";
 import { tapSubject } from "../../monitor/tap.js";
@@ -41,10 +41,10 @@ export function pubCommand(): Command {
 
 async function publishOne(conn: Connection, target: string, text: string, flags: PubFlags): Promise<Record<string, unknown>> {
   if (target === "tasks") {
-    const spec = parseLine(text, "message");
-    const id = spec.id ?? ulid();
-    const summary = await publishTasks(conn, [{ ...spec, id }], { queue: flags.queue, job: flags.job });
-    return { subject: channels.tasks.subject(conn.prefix, flags.queue), id, job: summary.job, duplicate: summary.duplicates > 0 };
+    const source = { name: "message" };
+    const [spec] = withIds([parseLine(text, "message")], source);
+    const summary = await publishTasks(conn, [spec!], { queue: flags.queue, job: flags.job, source });
+    return { subject: channels.tasks.subject(conn.prefix, flags.queue, summary.job, spec!.id), id: spec!.id, job: summary.job, duplicate: summary.duplicates > 0 };
   }
   if (target in channels) {
     const channel = channels[target as ChannelName];

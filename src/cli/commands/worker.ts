@@ -16,7 +16,7 @@ import { connectOptions, examples, intOption, withConnection, type ConnectionFla
 interface SubscribeFlags extends ConnectionFlags {
   queue: string;
   concurrency: number;
-  ackWait: number;
+  ackWait?: number;
   maxAttempts: number;
   timeout?: number;
   killGrace: number;
@@ -38,7 +38,7 @@ export function workerCommand(): Command {
     .description("join the queue and run CMD once per task (task JSON on stdin and in FANOUT_TASK), or an in-process --module")
     .argument("[command...]", "the command and its arguments, after --")
     .addOption(intOption("-c, --concurrency <n>", "tasks run at once by this worker", 1, 1024, WORKER_DEFAULTS.concurrency))
-    .addOption(intOption("--ack-wait <s>", "seconds before a silent task goes to another worker", 1, 3600, WORKER_DEFAULTS.ackWaitS))
+    .addOption(intOption("--ack-wait <s>", "raise the queue's ack-wait (seconds before a silent task goes to another worker) to at least S; never lowers it (see `fanout queue set`)", 1, 3600))
     .addOption(intOption("--max-attempts <k>", "attempts before a task is dead-lettered", 1, 1000, WORKER_DEFAULTS.maxAttempts))
     .addOption(intOption("--timeout <s>", "per-task time limit, seconds (kills the process group)", 1, 7 * 86400))
     .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL on timeout", 0, 600, 5))

@@ -4,7 +4,8 @@ import { parseJsonl } from "../../../src/leader/jsonl-source.js";
 
 describe("parseJsonl", () => {
   it("takes objects with `input` as task specs and any other value as the input", () => {
-    const specs = parseJsonl('{"id":"a","input":{"x":1},"timeoutMs":500}\n"plain"\n{"x":2}\n\n[1,2]\n');
+    const { specs, source } = parseJsonl('{"id":"a","input":{"x":1},"timeoutMs":500}\n"plain"\n{"x":2}\n\n[1,2]\n', "f");
+    expect(source).toEqual({ name: "f", lines: [1, 2, 3, 5] });
     expect(specs).toEqual([
       { id: "a", input: { x: 1 }, timeoutMs: 500 },
       { input: "plain" },
@@ -28,6 +29,6 @@ describe("parseJsonl", () => {
   });
 
   it("accepts CRLF line endings", () => {
-    expect(parseJsonl('{"input":1}\r\n{"input":2}\r\n')).toEqual([{ input: 1 }, { input: 2 }]);
+    expect(parseJsonl('{"input":1}\r\n{"input":2}\r\n').specs).toEqual([{ input: 1 }, { input: 2 }]);
   });
 });

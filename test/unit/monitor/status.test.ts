@@ -3,7 +3,7 @@ import { formatStatus, withRates, type FleetStatus } from "../../../src/monitor/
 
 const snapshot = (ok: number, dead = 0): FleetStatus => ({
   server: "nats://x",
-  queues: [{ queue: "q", waiting: 100 - ok - dead, inFlight: 0, redelivered: 0, dead }],
+  queues: [{ queue: "q", waiting: 100 - ok - dead, inFlight: 0, redelivered: 0, dead, ackWaitS: 30 }],
   jobs: [{ job: "j", queue: "q", total: 100, ok, dead, createdAt: "t" }],
 });
 
@@ -24,7 +24,7 @@ describe("formatStatus", () => {
       ...withRates(snapshot(40), snapshot(10), 1000),
       workers: [{ type: "heartbeat", worker: "w1", queue: "q", running: 2, concurrency: 4, done: 9, at: "t" }],
     });
-    expect(text).toContain("QUEUE  WAITING  IN FLIGHT  REDELIVERED  DEAD\nq      60       0          0            0");
+    expect(text).toContain("QUEUE  WAITING  IN FLIGHT  REDELIVERED  DEAD  ACK WAIT\nq      60       0          0            0     30s");
     expect(text).toMatch(/^j\s+q\s+100\s+40\s+0\s+60\s+30\s+2s$/m);
     expect(text).toMatch(/^w1\s+q\s+2\s+4\s+9$/m);
   });

@@ -1,0 +1,113 @@
+import { AckPolicy, DeliverPolicy, type ConsumerConfig, type ConsumerInfo, type JetStreamManager } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import { queueConsumerName, streamNames, tasksChannel } from "../../channels/index.js";
+import { PermissionError } from "../errors.js";
+import { permissionRefusal } from "./refusal.js";
+import { isAlreadyInUse, isNotFound } from "./topology.js";
+
+/** A new queue's consumer settings. */
+export const QUEUE_CONSUMER_DEFAULTS = { ackWaitS: 30, maxInFlight: 1000 } as const;
+
+export interface QueueConsumerOptions {
+  /** Raise the queue's ack wait to at least this many seconds; it is never lowered here. */
+  minAckWaitS?: number;
+  /** Fleet-wide cap on tasks in flight (max_ack_pending). Unset: the consumer's own stands. */
+  maxInFlight?: number;
+}
+
+/** The queue's consumer as the server has it: its ack wait rules the heartbeats. */
+export interface QueueConsumer {
+  name: string;
+  ackWaitMs: number;
+  maxInFlight: number;
+}
+
+/**
+ * The durable pull consumer shared by every worker of a queue: the queue
+ * group. Created if missing. An existing one is changed only to raise its ack
+ * wait or to set `maxInFlight`, unless this user may not (then the server's
+ * settings stand, and `onKept` says so): one worker never shortens the time
+ * its peers' tasks may go without a heartbeat.
+ */
+export async function ensureQueueConsumer(
+  jsm: JetStreamManager,
+  prefix: string,
+  queue: string,
+  options: QueueConsumerOptions = {},
+  onKept: (why: string) => void = () => {},
+): Promise<QueueConsumer> {
+  const stream = streamNames(prefix).tasks;
+  const name = queueConsumerName(queue);
+  let info = await jsm.consumers.info(stream, name).catch((err: unknown) => {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  });
+  if (info && info.config.filter_subject !== tasksChannel.ofQueue(prefix, queue)) {
+    // A consumer of fanout 0.1's subject layout would never see a task again.
+    onKept(`queue ${queue}'s consumer filtered ${info.config.filter_subject}, the old subject layout: recreating it`);
+    await jsm.consumers.delete(stream, name).catch((err: unknown) => {
+      if (permissionRefusal(err)) throw new PermissionError(`queue ${queue}'s consumer has the old subject layout and this user may not recreate it`, { cause: err });
+      if (!isNotFound(err)) throw err;
+    });
+    info = undefined;
+  }
+  if (!info) return create(jsm, prefix, queue, options);
+  const current = describeQueueConsumer(info);
+  const ackWaitMs = Math.max(current.ackWaitMs, (options.minAckWaitS ?? 0) * 1000);
+  const maxInFlight = options.maxInFlight ?? current.maxInFlight;
+  if (ackWaitMs === current.ackWaitMs && maxInFlight === current.maxInFlight) return current;
+  try {
+    return await updateQueueConsumer(jsm, prefix, queue, { ackWaitMs, maxInFlight });
+  } catch (err) {
+    if (!permissionRefusal(err)) throw err;
+    onKept(`this user may not change queue ${queue}'s consumer: keeping its ack-wait ${current.ackWaitMs / 1000} s and max in flight ${current.maxInFlight}`);
+    return current;
+  }
+}
+
+/** The queue's consumer, as it is now. */
+export async function readQueueConsumer(jsm: JetStreamManager, prefix: string, queue: string): Promise<QueueConsumer> {
+  return describeQueueConsumer(await jsm.consumers.info(streamNames(prefix).tasks, queueConsumerName(queue)));
+}
+
+/** Sets the consumer's ack wait and max in flight, as given: callers decide when lowering is safe. */
+export async function updateQueueConsumer(
+  jsm: JetStreamManager,
+  prefix: string,
+  queue: string,
+  settings: { ackWaitMs: number; maxInFlight: number },
+): Promise<QueueConsumer> {
+  const info = await jsm.consumers.update(streamNames(prefix).tasks, queueConsumerName(queue), {
+    ack_wait: nanos(settings.ackWaitMs),
+    max_ack_pending: settings.maxInFlight,
+  });
+  return describeQueueConsumer(info);
+}
+
+async function create(jsm: JetStreamManager, prefix: string, queue: string, options: QueueConsumerOptions): Promise<QueueConsumer> {
+  const config: Partial<ConsumerConfig> = {
+    durable_name: queueConsumerName(queue),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: tasksChannel.ofQueue(prefix, queue),
+    ack_wait: nanos((options.minAckWaitS ?? QUEUE_CONSUMER_DEFAULTS.ackWaitS) * 1000),
+    // Unlimited: the worker decides dead letters from the delivery count.
+    max_deliver: -1,
+    max_ack_pending: options.maxInFlight ?? QUEUE_CONSUMER_DEFAULTS.maxInFlight,
+    max_waiting: 4096,
+  };
+  const stream = streamNames(prefix).tasks;
+  try {
+    return describeQueueConsumer(await jsm.consumers.add(stream, config));
+  } catch (err) {
+    if (permissionRefusal(err)) throw new PermissionError(`queue ${queue} has no consumer yet and this user may not create it`, { cause: err });
+    if (!isAlreadyInUse(err)) throw err;
+    // Another process created it first: theirs stands, as any existing one would.
+    return readQueueConsumer(jsm, prefix, queue);
+  }
+}
+
+/** The settings of a queue consumer's info. */
+export function describeQueueConsumer(info: ConsumerInfo): QueueConsumer {
+  return { name: info.name, ackWaitMs: (info.config.ack_wait ?? nanos(QUEUE_CONSUMER_DEFAULTS.ackWaitS * 1000)) / 1e6, maxInFlight: info.config.max_ack_pending ?? -1 };
+}

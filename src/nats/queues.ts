@@ -1,0 +1,52 @@
+import { Kvm, type KV } from "@nats-io/kv";
+import { QueueState, streamNames } from "../../channels/index.js";
+import type { Connection } from "./connect.js";
+import { isWrongRevision } from "./jobs.js";
+
+/**
+ * Queue state in the server: one key per queue in the queues bucket, written
+ * with compare-and-set, watched by every worker of the queue. The bucket is
+ * made with the streams (topology.ts), so workers can watch it from the start.
+ */
+export class QueueStore {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(conn: Connection): Promise<QueueStore> {
+    return new QueueStore(await new Kvm(conn.nc).open(streamNames(conn.prefix).queues));
+  }
+
+  async get(queue: string): Promise<QueueState | undefined> {
+    const entry = await this.kv.get(queue);
+    return entry?.operation === "PUT" ? QueueState.parse(entry.json()) : undefined;
+  }
+
+  /** Writes `change(current)` as the queue's state, retrying if another writer got there first. */
+  async update(queue: string, change: (current: QueueState | undefined) => QueueState): Promise<QueueState> {
+    for (;;) {
+      const entry = await this.kv.get(queue);
+      const current = entry?.operation === "PUT" ? QueueState.parse(entry.json()) : undefined;
+      const next = change(current);
+      try {
+        if (entry) await this.kv.update(queue, JSON.stringify(next), entry.revision);
+        else await this.kv.create(queue, JSON.stringify(next));
+        return next;
+      } catch (err) {
+        if (!isWrongRevision(err)) throw err;
+      }
+    }
+  }
+
+  /** Calls `onChange` with the queue's state now (when it has one) and on every change; returns a stop function. */
+  async watch(queue: string, onChange: (state: QueueState) => void): Promise<() => void> {
+    const it = await this.kv.watch({ key: queue });
+    void (async () => {
+      for await (const e of it) {
+        const state = e.operation === "PUT" ? QueueState.safeParse(e.json()) : undefined;
+        if (state?.success) onChange(state.data);
+      }
+    })().catch(() => {
+      // The watch ended with the connection: the worker stops with it.
+    });
+    return () => it.stop();
+  }
+}

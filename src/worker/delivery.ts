@@ -1,0 +1,115 @@
+import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import { progressChannel, type Progress, type Task } from "../../channels/index.js";
+import type { Logger } from "../log.js";
+import { alreadyDone, type DoneCheckPolicy } from "./done-check.js";
+import type { ClaimKeeper } from "./heartbeat.js";
+import type { OutputFolders } from "./outputs.js";
+import { parseTask } from "./parse-task.js";
+import type { AttemptOutcome, Runner } from "./runner.js";
+import { settle, settleExhausted, settleInvalid, type SettleContext } from "./settle.js";
+import type { WorkerStats } from "./subscribe.js";
+
+/** What handling one delivery needs from its worker. */
+export interface DeliveryContext {
+  settle: SettleContext;
+  jsm: JetStreamManager;
+  queue: string;
+  runner: Runner;
+  outputs?: OutputFolders;
+  /** Per-task time limit, ms (a task's own `timeoutMs` wins). */
+  timeoutMs?: number;
+  keeper: ClaimKeeper;
+  doneCheck: DoneCheckPolicy;
+  /** Aborted when the worker stops at once: the task has been handed back. */
+  signal: AbortSignal;
+  stats: WorkerStats;
+}
+
+/**
+ * A task's attempt number: the server's count of its deliveries. Every
+ * outcome decision reads it from here (docs/architecture.md, "Attempts").
+ */
+export function attemptOf(msg: JsMsg): number {
+  return msg.info.deliveryCount;
+}
+
+/** One delivery of the queue, from the message to its settled outcome. */
+export async function handleDelivery(d: DeliveryContext, msg: JsMsg): Promise<void> {
+  const attempt = attemptOf(msg);
+  const { prefix } = d.settle;
+  const task = parseTask(prefix, msg.subject, msg.data, d.queue);
+  if (typeof task === "string") return settleInvalid(d.settle, msg, d.queue, task);
+  if (attempt > d.settle.maxAttempts) return settleExhausted(d.settle, msg, task, attempt);
+  const log = d.settle.log.child({ taskId: task.id, job: task.job, attempt });
+  if (d.doneCheck.needed(attempt) && (await alreadyDone(d.jsm, prefix, task))) {
+    msg.ack();
+    d.stats.skipped++;
+    log.info("already done on an earlier delivery; acked without running");
+    return;
+  }
+  if (d.signal.aborted) return;
+  const startedAt = new Date();
+  const release = d.keeper.keep(msg);
+  let outcome: AttemptOutcome;
+  try {
+    outcome = await attempted(d, msg, task, attempt, log);
+  } finally {
+    release();
+  }
+  if (d.signal.aborted) return; // the forced stop has handed it back already
+  const settled = await settle(d.settle, { msg, task, attempt, startedAt }, outcome);
+  if (settled === "ok") d.stats.ok++;
+  else if (settled === "dead") d.stats.dead++;
+  else d.stats.retried++;
+}
+
+/**
+ * Runs one attempt in its output folder. A failure of the worker's own
+ * machinery (a folder it cannot make or move) is the attempt's failure, with
+ * the real error: never a silent hand-back that would end as `timeout`.
+ */
+async function attempted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: number, log: Logger): Promise<AttemptOutcome> {
+  let outputDir: string | undefined;
+  try {
+    outputDir = d.outputs ? await d.outputs.begin(task.id, attempt) : undefined;
+    log.debug("task started");
+    const outcome = await d.runner({
+      task,
+      attempt,
+      worker: d.settle.worker,
+      signal: d.signal,
+      timeoutMs: task.timeoutMs ?? d.timeoutMs,
+      outputDir,
+      progress: (fraction, note) => reportProgress(d, task, msg, fraction, note),
+      log,
+    });
+    if (d.outputs && outputDir) {
+      if (outcome.ok) await d.outputs.commit(task.id, outputDir);
+      else await d.outputs.discard(outputDir);
+    }
+    return outcome;
+  } catch (err) {
+    log.error({ err }, "the worker could not run the task");
+    if (d.outputs && outputDir) await d.outputs.discard(outputDir).catch(() => {});
+    return { ok: false, error: `worker ${d.settle.worker} could not run it: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** A task's progress goes out on its channel, and counts as a heartbeat for its claim. */
+function reportProgress(d: DeliveryContext, task: Task, msg: JsMsg, fraction: number, note: string | undefined): void {
+  const update: Progress = {
+    id: task.id,
+    job: task.job,
+    queue: task.queue,
+    worker: d.settle.worker,
+    fraction: Math.min(1, Math.max(0, fraction)),
+    note,
+    at: new Date().toISOString(),
+  };
+  try {
+    d.settle.nc.publish(progressChannel.subject(d.settle.prefix, task.queue, task.job), JSON.stringify(update));
+    msg.working();
+  } catch {
+    // Disconnected: progress is best effort.
+  }
+}
