@@ -70,3 +70,18 @@ export const JobId = z.string().superRefine((job, ctx) => {
 export function queueConsumerName(queue: string): string {
   return `worker-${queue}`;
 }
+
+/**
+ * The durable consumer through which one report reads a job (or, with
+ * `--follow`, a queue): `collect-<job>-<reader>` or `collect-follow-<queue>-<reader>`,
+ * where reader is a short hash of the host and the report's absolute path. So
+ * each report is a reader of its own, and the same command run again on the
+ * same host resumes where its consumer was.
+ */
+export function collectorConsumerName(of: { job: string } | { queue: string }, host: string, absoluteOut: string): string {
+  // FNV-1a, 32 bits: enough to tell apart the few reports of one job.
+  let h = 0x811c9dc5;
+  for (const ch of `${host}\0${absoluteOut}`) h = Math.imul(h ^ ch.codePointAt(0)!, 0x01000193);
+  const reader = (h >>> 0).toString(16).padStart(8, "0");
+  return "job" in of ? `collect-${of.job}-${reader}` : `collect-follow-${of.queue}-${reader}`;
+}
