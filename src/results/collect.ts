@@ -85,7 +85,8 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
   const js = jetstream(conn.nc);
   const iterators: ConsumerMessages[] = [];
   for (const { stream } of consumers.sources) {
-    const it = await (await js.consumers.get(stream, consumers.durable)).consume({ max_messages: 500 });
+    // Pulls expire after 5 s, as the workers' do: one lost in a cluster failover costs seconds, not the 30 s default.
+    const it = await (await js.consumers.get(stream, consumers.durable)).consume({ max_messages: 500, expires: 5000 });
     iterators.push(it);
     const reading = job ? `job ${job}` : `queue ${queue}`;
     watchForDeletion(it, jsm, { stream, consumer: consumers.durable, log }, (what) => stop(() => deletedError(what, stream, consumers.durable, reading, writer)));
