@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 
 /**
@@ -95,4 +96,16 @@ export function queueConsumerName(queue: string): string {
 /** The queue whose group a consumer of the tasks stream is, or undefined for any other consumer. */
 export function queueOfConsumer(name: string): string | undefined {
   return name.startsWith("worker-") ? name.slice("worker-".length) : undefined;
+}
+
+/**
+ * The durable consumer through which one report reads a job (or, with
+ * `--follow`, a queue): `collect-<job>-<reader>` or `collect-follow-<queue>-<reader>`,
+ * where reader is a short hash of the host and the report's absolute path. So
+ * each report is a reader of its own, and the same command run again on the
+ * same host resumes where its consumer was.
+ */
+export function collectorConsumerName(of: { job: string } | { queue: string }, host: string, absoluteOut: string): string {
+  const reader = createHash("sha256").update(`${host}\0${absoluteOut}`).digest("hex").slice(0, 8);
+  return "job" in of ? `collect-${of.job}-${reader}` : `collect-follow-${of.queue}-${reader}`;
 }

@@ -56,3 +56,28 @@ export class PermanentError extends FanoutError {
 export class PermissionError extends FanoutError {
   override readonly code = "PERMISSION";
 }
+
+/**
+ * The report file could not be written or finalized (disk full, I/O error).
+ * Nothing unwritten was acked: the same command run again resumes. Exit 1.
+ */
+export class ReportError extends FanoutError {
+  override readonly code = "REPORT";
+}
+
+/** Another collector is writing this report (its `<out>.lock`). Exit 2. */
+export class ReportInUseError extends FanoutError {
+  override readonly code = "REPORT_IN_USE";
+  constructor(
+    message: string,
+    readonly pid: number,
+    readonly host: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A stream or consumer the collector reads was deleted on the server while it ran. Exit 1. */
+export class DeletedOnServerError extends FanoutError {
+  override readonly code = "DELETED_ON_SERVER";
+}

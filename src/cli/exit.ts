@@ -14,6 +14,9 @@ const BY_CODE: Record<string, number> = {
   PUBLISH_REFUSED: EXIT.failure,
   ENVIRONMENT: EXIT.failure,
   PERMISSION: EXIT.failure,
+  REPORT: EXIT.failure,
+  REPORT_IN_USE: EXIT.usage,
+  DELETED_ON_SERVER: EXIT.failure,
 };
 
 /** The one place where an error becomes one line for the user and one exit code. */

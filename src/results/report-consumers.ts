@@ -1,0 +1,68 @@
+import os from "node:os";
+import path from "node:path";
+import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import { collectorConsumerName, deadChannel, resultsChannel, streamNames } from "../../channels/index.js";
+
+/** Lines read but not yet written and acked, at most (each consumer's max_ack_pending). */
+export const MAX_UNWRITTEN = 1_000;
+
+/**
+ * A consumer nobody has pulled from for this long is deleted by the server: a
+ * report abandoned half-way leaves nothing behind for good. Run again later,
+ * the collector makes the consumer anew and skips the ids its file already has.
+ */
+const ABANDONED_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/** Where one report reads from: a stream and the subjects of its job (or queue). */
+export interface ReportSource {
+  stream: string;
+  filter: string;
+}
+
+/** The report's own durable consumer (one name on both streams) and its two sources. */
+export interface ReportConsumers {
+  durable: string;
+  sources: ReportSource[];
+}
+
+/** The consumers of the report at `out`: its own, so two reports of one job each get every line. */
+export function reportConsumers(prefix: string, of: { job: string } | { queue: string }, out: string): ReportConsumers {
+  const names = streamNames(prefix);
+  const byJob = "job" in of;
+  return {
+    durable: collectorConsumerName(of, os.hostname(), path.resolve(out)),
+    sources: [
+      { stream: names.results, filter: byJob ? resultsChannel.ofJob(prefix, of.job) : resultsChannel.ofQueue(prefix, of.queue) },
+      { stream: names.dead, filter: byJob ? deadChannel.ofJob(prefix, of.job) : deadChannel.ofQueue(prefix, of.queue) },
+    ],
+  };
+}
+
+/** Creates the durables, or finds them there from an earlier run of the same report: it resumes. */
+export async function ensureReportConsumers(jsm: JetStreamManager, { durable, sources }: ReportConsumers): Promise<void> {
+  for (const s of sources) {
+    await jsm.consumers
+      .add(s.stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: s.filter,
+        // A collector acks within milliseconds of writing; a killed one's messages return quickly.
+        ack_wait: nanos(10_000),
+        // Beyond this the server waits for the disk: what bounds the collector's memory.
+        max_ack_pending: MAX_UNWRITTEN,
+        inactive_threshold: nanos(ABANDONED_AFTER_MS),
+      })
+      .catch(async (err: unknown) => {
+        await jsm.consumers.info(s.stream, durable).catch(() => {
+          throw err;
+        });
+      });
+  }
+}
+
+/** A finalized report needs its consumers no more. */
+export async function deleteReportConsumers(jsm: JetStreamManager, { durable, sources }: ReportConsumers): Promise<void> {
+  for (const s of sources) await jsm.consumers.delete(s.stream, durable).catch(() => {});
+}
