@@ -4,12 +4,17 @@ import os from "node:os";
 import path from "node:path";
 import { baseEnv, type CommandEnvOptions } from "./command-env.js";
 import type { AttemptContext, AttemptOutcome, Runner } from "./runner.js";
-import { killGroup, terminateGroup } from "./terminate.js";
+import { ProcessGroup } from "./terminate.js";
+import { firstBadUtf8Byte } from "./utf8.js";
 
 export interface ExecOptions extends CommandEnvOptions {
   command: string;
   args: string[];
-  /** SIGTERM → SIGKILL grace on timeout, in ms. */
+  /** The folder the command runs in. Default: this process's current folder. */
+  cwd?: string;
+  /** Run the command in its attempt's fresh work folder instead of `cwd`. */
+  isolate?: boolean;
+  /** SIGTERM → SIGKILL grace, in ms: on timeout, and for what the command leaves in its group when it exits. */
   killGraceMs?: number;
   /** stdout larger than this fails the attempt (results must fit a NATS message). */
   maxOutputBytes?: number;
@@ -21,17 +26,18 @@ const MAX_ENV_VALUE = 64 * 1024;
 
 /**
  * Runs a command once per task, spawned with an argument vector (never a
- * shell). The task JSON goes to stdin and FANOUT_TASK; exit 0 makes stdout the
- * output (parsed when it is JSON), anything else a failed attempt carrying the
- * exit code and the tail of stderr.
+ * shell), in `cwd`. The task JSON goes to stdin and FANOUT_TASK; exit 0 makes
+ * stdout the output (parsed when it is JSON), anything else a failed attempt
+ * carrying the exit code and the tail of stderr.
  */
 export function execRunner(options: ExecOptions): Runner {
   // Read once: copying process.env per task cost 5% of a busy worker's CPU.
   const env = baseEnv(options);
+  const cwd = path.resolve(options.cwd ?? ".");
   return async (ctx) => {
-    // Each attempt runs in a fresh folder: tasks never see each other's files.
+    // Each attempt gets a fresh folder, also its TMPDIR: tasks never see each other's temp files.
     const workDir = await mkdtemp(path.join(os.tmpdir(), `fanout-${ctx.task.id.slice(0, 40)}-${ctx.attempt}-`));
-    const outcome = await runIn(workDir, env, options, ctx);
+    const outcome = await runIn(options.isolate ? workDir : cwd, workDir, env, options, ctx);
     if (outcome.ok) await removeFolder(workDir);
     else ctx.log.warn({ workDir }, "kept the failed attempt's working folder for inspection");
     return outcome;
@@ -43,7 +49,7 @@ async function removeFolder(dir: string): Promise<void> {
   await rmdir(dir).catch(() => rm(dir, { recursive: true, force: true }));
 }
 
-function runIn(workDir: string, commandEnv: NodeJS.ProcessEnv, options: ExecOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
+function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, options: ExecOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
   const graceMs = options.killGraceMs ?? 5000;
   const maxOutput = options.maxOutputBytes ?? 900 * 1024;
   return new Promise<AttemptOutcome>((resolve) => {
@@ -59,11 +65,13 @@ function runIn(workDir: string, commandEnv: NodeJS.ProcessEnv, options: ExecOpti
       FANOUT_WORKER: ctx.worker,
       FANOUT_OUTPUT_DIR: ctx.outputDir ?? "",
       FANOUT_WORK_DIR: workDir,
+      TMPDIR: workDir,
     };
     if (taskJson.length <= MAX_ENV_VALUE) env.FANOUT_TASK = taskJson;
     if (inputText.length <= MAX_ENV_VALUE) env.FANOUT_INPUT = inputText;
 
-    const child = spawn(options.command, options.args, { env, cwd: workDir, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(options.command, options.args, { env, cwd, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    const group = new ProcessGroup(child.pid, graceMs);
     const stdout: Buffer[] = [];
     let stdoutBytes = 0;
     let overflow = false;
@@ -83,8 +91,9 @@ function runIn(workDir: string, commandEnv: NodeJS.ProcessEnv, options: ExecOpti
       if (stdoutBytes > maxOutput) overflow = true;
       else stdout.push(chunk);
     });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL);
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
+      stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL);
     });
     // A command that does not read its stdin closes the pipe early: not an error.
     child.stdin.on("error", () => {});
@@ -95,14 +104,23 @@ function runIn(workDir: string, commandEnv: NodeJS.ProcessEnv, options: ExecOpti
         ? setTimeout(() => {
             timedOut = true;
             ctx.log.warn({ timeoutMs: ctx.timeoutMs }, "task timed out, stopping its process group");
-            terminateGroup(child, graceMs);
+            group.stop();
           }, ctx.timeoutMs)
         : undefined;
-    const onAbort = () => killGroup(child);
+    const onAbort = () => group.kill();
     ctx.signal.addEventListener("abort", onAbort, { once: true });
 
+    // The attempt is the command's: once it exits, its time limit no longer
+    // applies, and what it left running in its group is stopped, so that the
+    // attempt ends now with the command's own exit code and nothing outlives it.
+    child.on("exit", () => {
+      clearTimeout(timer);
+      if (timedOut || ctx.signal.aborted) return; // its group is being stopped already
+      if (group.stop()) ctx.log.info({ graceMs }, "the command exited and left processes in its group; stopping them");
+    });
     child.on("error", (err) => finish({ ok: false, error: `cannot run ${options.command}: ${err.message}` }));
     child.on("close", (code, signal) => {
+      group.closed();
       const tail = stderrTail.trim();
       if (timedOut) return finish({ ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms${tail ? `: ${tail}` : ""}` });
       if (ctx.signal.aborted) return finish({ ok: false, error: "stopped: the worker is shutting down" });
@@ -111,9 +129,18 @@ function runIn(workDir: string, commandEnv: NodeJS.ProcessEnv, options: ExecOpti
         return finish({ ok: false, error: `${how}${tail ? `: ${tail}` : ""}` });
       }
       if (overflow) return finish({ ok: false, error: `stdout was ${stdoutBytes} bytes, over the ${maxOutput}-byte result limit` });
-      finish({ ok: true, output: parseOutput(Buffer.concat(stdout).toString("utf8")) });
+      finish(outputOf(Buffer.concat(stdout)));
     });
   });
+}
+
+/** A successful command's stdout as its output: text must be UTF-8, never silently mended. */
+function outputOf(stdout: Buffer): AttemptOutcome {
+  const bad = firstBadUtf8Byte(stdout);
+  if (bad !== undefined) {
+    return { ok: false, error: `stdout is not valid UTF-8 (first bad byte at offset ${bad}): print text or JSON, or write binary files to FANOUT_OUTPUT_DIR` };
+  }
+  return { ok: true, output: parseOutput(stdout.toString("utf8")) };
 }
 
 /** stdout as JSON when it is JSON, else as text without its final newline. */

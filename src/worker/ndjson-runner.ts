@@ -5,14 +5,17 @@ import { jsonOf } from "../nats/decode.js";
 import { baseEnv, type CommandEnvOptions } from "./command-env.js";
 import { LineSplitter } from "./line-splitter.js";
 import type { AttemptContext, AttemptOutcome, Runner } from "./runner.js";
-import { killGroup, terminateGroup } from "./terminate.js";
+import { ProcessGroup } from "./terminate.js";
+import { firstBadUtf8Byte } from "./utf8.js";
 
 export interface NdjsonOptions extends CommandEnvOptions {
   command: string;
   args: string[];
   /** The worker's name, given to the agent as FANOUT_WORKER. */
   worker: string;
-  /** On close: how long the agent has to exit after its stdin ends, before SIGTERM, then SIGKILL. */
+  /** The folder the agent runs in. Default: this process's current folder. */
+  cwd?: string;
+  /** On close: how long the agent has to exit after its stdin ends, before SIGTERM, then SIGKILL; and SIGTERM → SIGKILL for what it leaves in its group when it exits. */
   killGraceMs?: number;
   log: Logger;
 }
@@ -40,6 +43,7 @@ export function ndjsonRunner(options: NdjsonOptions): Runner {
 
 class NdjsonAgent {
   private child?: ChildProcessWithoutNullStreams;
+  private group?: ProcessGroup;
   private exited?: Promise<void>;
   private startedAt = 0;
   private quickCrashes = 0;
@@ -48,7 +52,7 @@ class NdjsonAgent {
   private readonly waiting = new Map<string, Waiting[]>();
 
   constructor(private readonly o: NdjsonOptions) {
-    process.once("exit", () => this.child && killGroup(this.child));
+    process.once("exit", () => this.group?.kill());
   }
 
   async run(ctx: AttemptContext): Promise<AttemptOutcome> {
@@ -81,11 +85,10 @@ class NdjsonAgent {
   /** Ends the agent's stdin, gives it the grace to exit, then stops its process group. */
   async close(): Promise<void> {
     this.closed = true;
-    const child = this.child;
-    if (!child || !this.exited) return;
+    const { child, group } = this;
+    if (!child || !group || !this.exited) return;
     child.stdin.end();
-    const grace = this.o.killGraceMs ?? 5000;
-    const timer = setTimeout(() => terminateGroup(child, grace), grace);
+    const timer = setTimeout(() => group.stop(), this.graceMs);
     await this.exited;
     clearTimeout(timer);
   }
@@ -105,18 +108,23 @@ class NdjsonAgent {
     return this.child;
   }
 
+  private get graceMs(): number {
+    return this.o.killGraceMs ?? 5000;
+  }
+
   private spawn(): void {
     const { command, args, log } = this.o;
     const env = { ...baseEnv(this.o), FANOUT_WORKER: this.o.worker, FANOUT_PROTOCOL: "ndjson" };
     // Its own process group: a Ctrl-C at the terminal drains the worker, which then ends the agent's stdin.
-    const child = spawn(command, args, { env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(command, args, { env, cwd: this.o.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    const group = new ProcessGroup(child.pid, this.graceMs);
     this.child = child;
+    this.group = group;
     this.startedAt = Date.now();
     this.stderrTail = "";
     log.info({ command, pid: child.pid }, "agent started");
     const lines = new LineSplitter((line) => this.answer(line));
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => lines.push(chunk));
+    child.stdout.on("data", (chunk: Buffer) => lines.push(chunk));
     child.stderr.on("data", (chunk: Buffer) => {
       process.stderr.write(chunk);
       this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL);
@@ -124,8 +132,11 @@ class NdjsonAgent {
     child.stdin.on("error", () => {}); // a dead agent's pipe: its exit fails the attempts
     let failure: string | undefined;
     child.on("error", (err) => (failure = `cannot run ${command}: ${err.message}`));
+    // What the agent leaves running in its group goes with it, so that its pipes close and its attempts end.
+    child.on("exit", () => group.stop());
     this.exited = new Promise<void>((resolve) => {
       child.on("close", (code, signal) => {
+        group.closed();
         const how = failure ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
         this.exitedWith(child, how);
         resolve();
@@ -147,8 +158,12 @@ class NdjsonAgent {
     for (const w of inFlight) w.finish({ ok: false, error });
   }
 
-  private answer(line: string): void {
+  private answer(bytes: Buffer): void {
+    // Decoded leniently first, to read the id of a line that is not UTF-8.
+    const line = bytes.toString("utf8");
     if (line.trim() === "") return;
+    const bad = firstBadUtf8Byte(bytes);
+    if (bad !== undefined) return this.notUtf8(line, bad);
     const answer = AgentAnswer.safeParse(jsonOf(line));
     if (!answer.success) {
       this.o.log.warn({ line: line.slice(0, 200) }, "agent printed a line that is not an answer; ignored");
@@ -163,6 +178,20 @@ class NdjsonAgent {
     if (parsed.error !== undefined) return entry.finish({ ok: false, error: parsed.error, permanent: parsed.retry === false });
     if (parsed.progress !== undefined && !("output" in parsed)) return entry.ctx.progress(parsed.progress, parsed.note);
     entry.finish({ ok: true, output: parsed.output ?? null });
+  }
+
+  /** A line that is not UTF-8 fails the attempt it names; one that names no task in flight is only logged. */
+  private notUtf8(line: string, offset: number): void {
+    const id = (jsonOf(line) as { id?: unknown } | undefined)?.id;
+    const entry = typeof id === "string" ? this.waiting.get(id)?.[0] : undefined;
+    if (!entry) {
+      this.o.log.warn({ line: line.slice(0, 200), offset }, "agent printed a line that is not valid UTF-8 and names no task in flight; ignored");
+      return;
+    }
+    entry.finish({
+      ok: false,
+      error: `the agent's answer is not valid UTF-8 (first bad byte at offset ${offset} of its line): print text or JSON, or write binary files to the task's outputDir`,
+    });
   }
 
   private forget(id: string, entry: Waiting): void {

@@ -1,30 +1,53 @@
-import type { ChildProcess } from "node:child_process";
-
 /**
- * Stops a command and everything it started: SIGTERM to its process group,
- * then SIGKILL after `graceMs` if it is still there. The child must have been
- * spawned `detached` so that it leads its own group.
+ * A command's process group. The command is spawned `detached`, so it leads a
+ * group of its own and everything it starts joins it (unless it leaves on
+ * purpose, with setsid). The group is signalled as one, whether or not its
+ * leader has exited: a background child outlives its leader and can hold the
+ * command's stdout open.
  */
-export function terminateGroup(child: ChildProcess, graceMs: number): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  signalGroup(child.pid, "SIGTERM");
-  const timer = setTimeout(() => signalGroup(child.pid!, "SIGKILL"), graceMs);
-  timer.unref();
-  child.once("exit", () => {
-    clearTimeout(timer);
-    // Grandchildren may outlive the leader; the group goes with it.
-    signalGroup(child.pid!, "SIGKILL");
-  });
-}
+export class ProcessGroup {
+  private killTimer?: NodeJS.Timeout;
 
-export function killGroup(child: ChildProcess): void {
-  if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
-}
+  /** `pgid` is the command's pid; undefined when it could not be started. */
+  constructor(
+    private readonly pgid: number | undefined,
+    private readonly graceMs: number,
+  ) {}
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
+  /**
+   * SIGTERM to everyone in the group now, SIGKILL to whoever is left after the
+   * grace. Once: a later call leaves the first countdown running. Returns
+   * whether anyone was there to signal.
+   */
+  stop(): boolean {
+    if (this.killTimer) return true;
+    if (!this.signal("SIGTERM")) return false;
+    this.killTimer = setTimeout(() => this.kill(), this.graceMs);
+    return true;
+  }
+
+  /** SIGKILL to everyone in the group, now. */
+  kill(): void {
+    clearTimeout(this.killTimer);
+    this.signal("SIGKILL");
+  }
+
+  /**
+   * Once the command's pipes have closed: an empty group needs no SIGKILL. A
+   * group with someone left keeps its countdown, which holds this process
+   * open until it fires, so nothing of the command outlives the worker.
+   */
+  closed(): void {
+    if (!this.signal(0)) clearTimeout(this.killTimer);
+  }
+
+  private signal(signal: NodeJS.Signals | 0): boolean {
+    if (this.pgid === undefined) return false;
+    try {
+      process.kill(-this.pgid, signal);
+      return true;
+    } catch {
+      return false; // ESRCH: nobody left in the group
+    }
   }
 }

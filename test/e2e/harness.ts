@@ -24,7 +24,7 @@ export async function terminal(server: TestServer): Promise<Terminal> {
   const t: Terminal = {
     env,
     dir,
-    run: (args, input) => runCli(args, env, input),
+    run: (args, input) => runCli(args, env, { input }),
     start: (args, extraEnv = {}) => startCli(args, { ...env, ...extraEnv }),
     jsonl: async (name, values) => {
       const file = path.join(dir, name);

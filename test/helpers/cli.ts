@@ -28,9 +28,16 @@ export interface CliProcess {
   stderr(): string;
 }
 
-export function startCli(args: string[], env: Record<string, string> = {}, input?: string): CliProcess {
+/** How a CLI process is started: what its stdin gets, and the folder it runs in (default: the test's own). */
+export interface CliStart {
+  input?: string;
+  cwd?: string;
+}
+
+export function startCli(args: string[], env: Record<string, string> = {}, { input, cwd }: CliStart = {}): CliProcess {
   const child = spawn(process.execPath, [FANOUT, ...args], {
     env: { ...process.env, FANOUT_LOG_LEVEL: "info", ...env },
+    cwd,
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stdout = "";
@@ -46,8 +53,8 @@ export function startCli(args: string[], env: Record<string, string> = {}, input
 }
 
 /** Runs `bin/fanout` to the end. */
-export function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliRun> {
-  return startCli(args, env, input).done;
+export function runCli(args: string[], env: Record<string, string> = {}, start: CliStart = {}): Promise<CliRun> {
+  return startCli(args, env, start).done;
 }
 
 /** The last stdout line as JSON. */

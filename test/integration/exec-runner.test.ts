@@ -18,6 +18,11 @@ function ctx(input: unknown, extra: Partial<AttemptContext> = {}): AttemptContex
   return { task, attempt: 2, worker: "w1", signal: new AbortController().signal, progress: () => {}, log: silentLogger, ...extra };
 }
 
+/** `sh -c SCRIPT`, where $PID_FILE in the script names a fresh file; returns the runner's arguments and a reader of the pid written there. */
+async function shellWithPidFile(script: string): Promise<{ args: string[]; pid: () => Promise<number> }> {
+  const pidFile = path.join(await mkdtemp(path.join(os.tmpdir(), "fanout-bg-")), "pid");
+  return { args: ["-c", script.replaceAll("$PID_FILE", `'${pidFile}'`)], pid: async () => Number(await readFile(pidFile, "utf8")) };
+}
 
 describe("execRunner", () => {
   it("gives the task on stdin and in the environment, and parses JSON stdout", async () => {
@@ -74,8 +79,51 @@ describe("execRunner", () => {
     expect(outcome).toMatchObject({ ok: false, error: expect.stringMatching(/over the 1048576-byte result limit/) });
   });
 
+  it("fails an attempt whose stdout is not valid UTF-8, saying where the first bad byte is", async () => {
+    const outcome = await execRunner({ command: node, args: [fixture("bad-utf8.mjs")] })(ctx(1));
+    expect(outcome).toEqual({
+      ok: false,
+      error: "stdout is not valid UTF-8 (first bad byte at offset 12): print text or JSON, or write binary files to FANOUT_OUTPUT_DIR",
+    });
+  });
+
+  it("runs the command in `cwd` with a fresh work folder as TMPDIR, or with `isolate` in that folder", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "fanout-cwd-"));
+    const inDir = await execRunner({ command: node, args: [fixture("env-and-files.mjs")], cwd: dir })(ctx(1));
+    expect(inDir).toMatchObject({ ok: true, output: { cwd: dir, filesBefore: [] } });
+    const seen = (inDir as { output: { tmpdir: string; workDir: string } }).output;
+    expect(seen.tmpdir).toBe(seen.workDir);
+    const isolated = await execRunner({ command: node, args: [fixture("env-and-files.mjs")], cwd: dir, isolate: true })(ctx(1));
+    const there = (isolated as { output: { cwd: string; workDir: string } }).output;
+    expect(there.cwd).toBe(there.workDir);
+  });
+
   it("reports a command that cannot be started as a failed attempt", async () => {
     const outcome = await execRunner({ command: "/nonexistent/cmd", args: [] })(ctx(1));
     expect(outcome).toMatchObject({ ok: false, error: expect.stringMatching(/cannot run \/nonexistent\/cmd/) });
+  });
+});
+
+describe("execRunner, a command that leaves a background child holding its stdout", () => {
+  it("ends the attempt when the command exits, with its own output, and stops the child (`sleep & echo hi`, timeout 2 s, grace 1 s)", async () => {
+    const shell = await shellWithPidFile('sleep 30 & echo $! > $PID_FILE; echo hi');
+    const started = Date.now();
+    const outcome = await execRunner({ command: "sh", args: shell.args, killGraceMs: 1000 })(ctx(1, { timeoutMs: 2000 }));
+    expect(outcome).toEqual({ ok: true, output: "hi" });
+    expect(Date.now() - started).toBeLessThan(2000 + 1000 + 1500);
+    const pid = await shell.pid();
+    await waitFor("the background sleep to be gone", () => !processAlive(pid), 10_000);
+  });
+
+  it("SIGKILLs a leftover child that ignores SIGTERM after the grace, keeping the command's exit code", async () => {
+    const shell = await shellWithPidFile('trap "" TERM; sleep 30 & echo $! > $PID_FILE; exit 3');
+    const started = Date.now();
+    const outcome = await execRunner({ command: "sh", args: shell.args, killGraceMs: 1000 })(ctx(1));
+    const took = Date.now() - started;
+    expect(outcome).toEqual({ ok: false, error: "exit code 3" });
+    expect(took).toBeGreaterThanOrEqual(1000);
+    expect(took).toBeLessThan(1000 + 1500);
+    const pid = await shell.pid();
+    await waitFor("the background sleep to be gone", () => !processAlive(pid), 10_000);
   });
 });

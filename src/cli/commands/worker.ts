@@ -10,7 +10,7 @@ import { ndjsonRunner } from "../../worker/ndjson-runner.js";
 import type { Runner } from "../../worker/runner.js";
 import { subscribe, WORKER_DEFAULTS, type Worker } from "../../worker/subscribe.js";
 import { EXIT, exitWith } from "../exit.js";
-import { assertRunnable } from "../find-command.js";
+import { refuseLocalPaths, runnableCommand, usableCwd, usableOutputs } from "../preflight.js";
 import { connectOptions, examples, intOption, withConnection, type ConnectionFlags } from "../options.js";
 
 interface SubscribeFlags extends ConnectionFlags {
@@ -21,6 +21,8 @@ interface SubscribeFlags extends ConnectionFlags {
   timeout?: number;
   killGrace: number;
   outputs?: string;
+  cwd?: string;
+  isolate?: boolean;
   name?: string;
   maxTasks?: number;
   idleExit?: number;
@@ -41,8 +43,10 @@ export function workerCommand(): Command {
     .addOption(intOption("--ack-wait <s>", "raise the queue's ack-wait (seconds before a silent task goes to another worker) to at least S; never lowers it (see `fanout queue set`)", 1, 3600))
     .addOption(intOption("--max-attempts <k>", "attempts before a task is dead-lettered", 1, 1000, WORKER_DEFAULTS.maxAttempts))
     .addOption(intOption("--timeout <s>", "per-task time limit, seconds (kills the process group)", 1, 7 * 86400))
-    .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL on timeout", 0, 600, 5))
+    .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL, at --timeout and for what the command leaves running when it exits", 0, 600, 5))
     .addOption(new Option("--outputs <dir>", "give each task an output folder, renamed to DIR/<id> on success"))
+    .addOption(new Option("--cwd <dir>", "run the command in DIR (default: the folder the worker was started in)"))
+    .addOption(new Option("--isolate", "run each attempt of the command in its own fresh, empty folder (FANOUT_WORK_DIR) instead"))
     .addOption(new Option("--module <file>", "run tasks in this process: a JS or TS module whose default export is async (task, ctx) => output"))
     .addOption(new Option("--ndjson", "start CMD once and keep it: a task JSON per line on its stdin, an answer per line on its stdout"))
     .addOption(new Option("--name <name>", "worker name in logs and results (default: host-pid)"))
@@ -59,7 +63,9 @@ export function workerCommand(): Command {
     .action(async (command: string[], flags: SubscribeFlags) => {
       const name = flags.name ?? `${os.hostname()}-${process.pid}`;
       const log = createLogger();
+      // Pre-flight: a worker that could only fail must not claim tasks.
       const runner = await chooseRunner(command, flags, name, log);
+      const outputs = flags.outputs === undefined ? undefined : await usableOutputs(flags.outputs);
       const wlog = log.child({ worker: name });
       // Signals are handled from the start: before the worker exists nothing is claimed, so stop at once.
       let worker: Worker | undefined;
@@ -91,7 +97,7 @@ export function workerCommand(): Command {
         ackWaitS: flags.ackWait,
         maxAttempts: flags.maxAttempts,
         timeoutS: flags.timeout,
-        outputs: flags.outputs,
+        outputs,
         name,
         maxTasks: flags.maxTasks,
         idleExitS: flags.idleExit,
@@ -108,6 +114,7 @@ export function workerCommand(): Command {
     "fanout worker subscribe -- ./analyse.sh",
     "fanout worker subscribe --concurrency 4 --timeout 600 --outputs ./out -- python3 agent.py --model small",
     "fanout worker subscribe --queue agents --idle-exit 30 -- node agent.mjs",
+    "fanout worker subscribe --cwd ~/agent --isolate -- ./run.sh",
     "fanout worker subscribe --env-clean --env OPENAI_API_KEY -- python3 agent.py",
     "fanout worker subscribe --module ./handler.mjs --concurrency 16",
     "fanout worker subscribe --ndjson --concurrency 8 -- python3 examples/ndjson-agent.py",
@@ -115,17 +122,25 @@ export function workerCommand(): Command {
   return examples(worker, "fanout worker subscribe -- ./analyse.sh").addCommand(sub);
 }
 
-/** A command run per task, one long-lived --ndjson command, or a handler module run in this process: exactly one. */
+/**
+ * A command run per task, one long-lived --ndjson command, or a handler
+ * module run in this process: exactly one, checked to be able to run.
+ */
 async function chooseRunner(command: string[], flags: SubscribeFlags, worker: string, log: Logger): Promise<Runner> {
   if (flags.module !== undefined) {
     if (command.length) throw new UsageError("give either --module FILE or a command after --, not both");
     if (flags.ndjson) throw new UsageError("--ndjson runs a command; it does not go with --module");
+    if (flags.isolate) throw new UsageError("--isolate gives each run of the command a fresh folder; it does not go with --module (no command runs)");
+    if (flags.cwd !== undefined) throw new UsageError("--cwd sets where the command runs; it does not go with --module (no command runs)");
     return handlerRunner(await loadHandler(flags.module));
   }
   if (command.length === 0) throw new UsageError("give the command to run after --, e.g. `fanout worker subscribe -- ./analyse.sh`, or --module FILE");
   const [cmd, ...args] = command as [string, ...string[]];
   if (flags.env.length && !flags.envClean) throw new UsageError("--env goes with --env-clean (without it the command gets the whole environment)");
-  assertRunnable(cmd);
-  if (flags.ndjson) return ndjsonRunner({ command: cmd, args, worker, log: log.child({ worker }), killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env });
-  return execRunner({ command: cmd, args, killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env });
+  if (flags.isolate && flags.ndjson) throw new UsageError("--isolate gives each run of the command a fresh folder; it does not go with --ndjson (one agent serves every task)");
+  const cwd = flags.cwd === undefined ? process.cwd() : usableCwd(flags.cwd);
+  const spawned = { command: runnableCommand(cmd, cwd), args, cwd, killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env };
+  if (flags.ndjson) return ndjsonRunner({ ...spawned, worker, log: log.child({ worker }) });
+  if (flags.isolate) refuseLocalPaths(args, cwd);
+  return execRunner({ ...spawned, isolate: flags.isolate });
 }
