@@ -37,7 +37,7 @@ export class PublishIncompleteError extends FanoutError {
   }
 }
 
-/** The server refused a task of a publish run; `confirmed` tasks are safely queued. Exit 1. */
+/** The server refused a task of a publish run (not a lost connection); the message says how many were confirmed. Exit 1. */
 export class PublishRefusedError extends FanoutError {
   override readonly code = "PUBLISH_REFUSED";
 }

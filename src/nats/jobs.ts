@@ -1,6 +1,7 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import { JobManifest, streamNames } from "../../channels/index.js";
 import type { Connection } from "./connect.js";
+import { updateKey } from "./kv-update.js";
 import { isNotFound, manager, streamReplicas } from "./topology.js";
 
 /** Job manifests in a KV bucket: the total each collector waits for. */
@@ -30,22 +31,10 @@ export class JobStore {
    * publishers of one job, the one that counted last saw every task.
    */
   async record(job: string, queue: string, total: number): Promise<JobManifest> {
-    for (;;) {
-      const entry = await this.kv.get(job);
+    return updateKey(this.kv, job, (v) => JobManifest.parse(v), (current) => {
       const now = new Date().toISOString();
-      const current = entry?.operation === "PUT" ? JobManifest.parse(entry.json()) : undefined;
-      const next: JobManifest = current
-        ? { ...current, total: Math.max(current.total, total), updatedAt: now }
-        : { job, queue, total, createdAt: now, updatedAt: now };
-      try {
-        if (entry) await this.kv.update(job, JSON.stringify(next), entry.revision);
-        else await this.kv.create(job, JSON.stringify(next));
-        return next;
-      } catch (err) {
-        // Lost a race with another publisher: read again and retry.
-        if (!isWrongRevision(err)) throw err;
-      }
-    }
+      return current ? { ...current, total: Math.max(current.total, total), updatedAt: now } : { job, queue, total, createdAt: now, updatedAt: now };
+    });
   }
 
   /** Every manifest. Keys come from the bucket's stream info: no consumer, so read-only users can list. */
@@ -78,12 +67,4 @@ export class JobStore {
     });
     return () => it.stop();
   }
-}
-
-/** A compare-and-set write lost to another writer. */
-export function isWrongRevision(err: unknown): boolean {
-  const e = err as { code?: number; message?: string; cause?: unknown };
-  // 10071: wrong last sequence; a create over an existing key reports the same.
-  if (e.code === 10071) return true;
-  return e.cause !== undefined && isWrongRevision(e.cause);
 }

@@ -1,7 +1,7 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import { QueueState, streamNames } from "../../channels/index.js";
 import type { Connection } from "./connect.js";
-import { isWrongRevision } from "./jobs.js";
+import { updateKey } from "./kv-update.js";
 
 /**
  * Queue state in the server: one key per queue in the queues bucket, written
@@ -22,18 +22,7 @@ export class QueueStore {
 
   /** Writes `change(current)` as the queue's state, retrying if another writer got there first. */
   async update(queue: string, change: (current: QueueState | undefined) => QueueState): Promise<QueueState> {
-    for (;;) {
-      const entry = await this.kv.get(queue);
-      const current = entry?.operation === "PUT" ? QueueState.parse(entry.json()) : undefined;
-      const next = change(current);
-      try {
-        if (entry) await this.kv.update(queue, JSON.stringify(next), entry.revision);
-        else await this.kv.create(queue, JSON.stringify(next));
-        return next;
-      } catch (err) {
-        if (!isWrongRevision(err)) throw err;
-      }
-    }
+    return updateKey(this.kv, queue, (v) => QueueState.parse(v), change);
   }
 
   /** Calls `onChange` with the queue's state now (when it has one) and on every change; returns a stop function. */
