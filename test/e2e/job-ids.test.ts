@@ -73,6 +73,17 @@ describe("a job's total is its distinct ids", () => {
     expect((await status(t)).jobs).toMatchObject([{ job: "nightly", total: 41, ok: 40 }]);
   });
 
+  it("queues each task once when the same publish runs twice at once", async () => {
+    const t = await terminal(server);
+    const file = await t.jsonl("t.jsonl", Array.from({ length: 2000 }, (_, i) => ({ doc: i })));
+    const runs = await Promise.all([1, 2].map(() => t.publish(file, "--job", "twice")));
+    expect(runs[0]!.published + runs[1]!.published).toBe(2000);
+    expect(runs.map((r) => (r as { total?: number }).total)).toEqual([2000, 2000]);
+    const st = await status(t);
+    expect(st.jobs).toMatchObject([{ job: "twice", total: 2000 }]);
+    expect(st.queues[0]!.waiting).toBe(2000);
+  });
+
   it("refuses a task over the server's max_payload at its line before publishing anything", async () => {
     const t = await terminal(server);
     const file = path.join(t.dir, "big.jsonl");
