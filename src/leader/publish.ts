@@ -65,8 +65,8 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const jobs = await JobStore.open(conn);
   const manifest = await jobs.get(job);
   if (manifest && manifest.queue !== queue) throw new UsageError(`job ${job} is on queue ${manifest.queue}, not ${queue}`);
-  // A job named by the caller may hold tasks already (an earlier run, or one
-  // that failed part-way): those are not queued again, whenever they came.
+  // Promise 2, none reported twice: an id the job holds (from an earlier run, or
+  // one that failed part-way) is not queued again, whenever it came.
   const held = options.job ? await jobIds(jsm, conn.prefix, queue, job) : new Set<string>();
 
   const js = jetstream(conn.nc);

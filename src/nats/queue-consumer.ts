@@ -53,6 +53,8 @@ export async function ensureQueueConsumer(
   }
   if (!info) return create(jsm, prefix, queue, options);
   const current = describeQueueConsumer(info);
+  // Promise 1 and 2: a shorter ack wait would take running tasks from peers that
+  // heartbeat for the longer one (run twice, or dead as `timeout`): only raise it.
   const ackWaitMs = Math.max(current.ackWaitMs, (options.minAckWaitS ?? 0) * 1000);
   const maxInFlight = options.maxInFlight ?? current.maxInFlight;
   if (ackWaitMs === current.ackWaitMs && maxInFlight === current.maxInFlight) return current;

@@ -89,6 +89,8 @@ async function attempted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: nu
     }
     return outcome;
   } catch (err) {
+    // Promise 1, no task lost: the worker's own failure is settled as a failed
+    // attempt with its real error, never a hand-back that ends as a false `timeout`.
     log.error({ err }, "the worker could not run the task");
     if (d.outputs && outputDir) await d.outputs.discard(outputDir).catch(() => {});
     return { ok: false, error: `worker ${d.settle.worker} could not run it: ${err instanceof Error ? err.message : String(err)}` };
