@@ -88,6 +88,15 @@ export const JobId = z.string().superRefine((job, ctx) => {
   if (problem) ctx.addIssue({ code: "custom", message: `job id ${JSON.stringify(job.slice(0, 40))} ${problem}` });
 });
 
+/**
+ * The `Nats-Msg-Id` of a task and of its outcome: its id within its job. A
+ * repeat inside a job is dropped by the server; the same id in another job is
+ * another task.
+ */
+export function taskMsgId(job: string, id: string): string {
+  return `${job}.${id}`;
+}
+
 /** The durable pull consumer that is the queue group of one queue. */
 export function queueConsumerName(queue: string): string {
   return `worker-${queue}`;

@@ -1,10 +1,11 @@
 import { jetstream } from "@nats-io/jetstream";
 import { ulid } from "ulid";
-import { eventsChannel, jobProblem, queueProblem, tasksChannel, type JobEvent, type Task, type TaskSpec } from "../../channels/index.js";
+import { eventsChannel, jobProblem, queueProblem, taskMsgId, tasksChannel, type JobEvent, type Task, type TaskSpec } from "../../channels/index.js";
 import { InvalidInputError, PublishIncompleteError, PublishRefusedError, UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { jobIds } from "../nats/job-ids.js";
+import { maxBodyBytes } from "../nats/payload.js";
 import { JobStore } from "../nats/jobs.js";
 import { isTransient, publishUntilAcked } from "../nats/publish-until-acked.js";
 import { ensureQueueConsumer } from "../nats/queue-consumer.js";
@@ -37,9 +38,6 @@ export interface PublishSummary {
   total: number;
 }
 
-/** Room for the `Nats-Msg-Id` header and the protocol around a task's body. */
-const HEADER_BYTES = 300;
-
 /**
  * Publishes one task per spec, pipelined (a bounded window of publishes in
  * flight), on `<prefix>.tasks.<queue>.<job>.<id>` with `Nats-Msg-Id:
@@ -56,21 +54,23 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   // Specs were validated when read, and job and queue above: a Task by construction.
   const tasks: Task[] = withIds(specs, source).map((s) => ({ id: s.id, job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta }));
   const bodies = tasks.map((t) => JSON.stringify(t));
-  assertFits(bodies, conn.nc.info?.max_payload, source);
+  assertFits(bodies, conn, source);
 
   const jsm = await manager(conn);
   await ensureStreams(jsm, conn);
   // The queue's consumer too, so that workers whose user may not create it can start.
-  await ensureQueueConsumer(jsm, conn.prefix, queue);
+  const log = options.log ?? silentLogger;
+  await ensureQueueConsumer(jsm, conn.prefix, queue, {}, (why) => log.warn(why));
   const jobs = await JobStore.open(conn);
   const manifest = await jobs.get(job);
   if (manifest && manifest.queue !== queue) throw new UsageError(`job ${job} is on queue ${manifest.queue}, not ${queue}`);
   // Promise 2, none reported twice: an id the job holds (from an earlier run, or
   // one that failed part-way) is not queued again, whenever it came.
-  const held = options.job ? await jobIds(jsm, conn.prefix, queue, job) : new Set<string>();
+  const held = options.job ? await jobIds(jsm, conn.prefix, job) : new Map<string, string>();
+  const elsewhere = [...held.values()].find((q) => q !== queue);
+  if (elsewhere !== undefined) throw new UsageError(`job ${job} is on queue ${elsewhere}, not ${queue}`);
 
   const js = jetstream(conn.nc);
-  const log = options.log ?? silentLogger;
   let published = 0;
   let skipped = 0;
   let repeated = 0;
@@ -86,7 +86,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
       continue;
     }
     sent++;
-    const p = publishUntilAcked(conn.nc, js, tasksChannel.subject(conn.prefix, queue, job, task.id), bodies[i]!, `${job}.${task.id}`, {
+    const p = publishUntilAcked(conn.nc, js, tasksChannel.subject(conn.prefix, queue, job, task.id), bodies[i]!, taskMsgId(job, task.id), {
       giveUpMs: options.giveUpMs ?? 30_000,
       onRetry: (attempt, err) => log.debug({ taskId: task.id, attempt, err }, "publish not confirmed, retrying"),
     }).then(
@@ -109,10 +109,10 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   await Promise.all(pool);
   if (failure) {
     const confirmed = published + repeated + skipped;
-    throw await incomplete(failure, { conn, job, queue, tasks, confirmed, unconfirmed: sent - published - repeated });
+    throw await incomplete(failure, { conn, job, tasks, confirmed, unconfirmed: sent - published - repeated });
   }
 
-  const total = options.job ? (await jobIds(jsm, conn.prefix, queue, job)).size : tasks.length;
+  const total = options.job ? (await jobIds(jsm, conn.prefix, job)).size : tasks.length;
   const recorded = await jobs.record(job, queue, total);
   const event: JobEvent = { type: "published", job, queue, total: recorded.total, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, queue), JSON.stringify(event));
@@ -120,11 +120,11 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
 }
 
 /** Every task fits one message on this server, or the run is refused before anything is published. */
-function assertFits(bodies: string[], maxPayload: number | undefined, source: SpecSource): void {
-  if (maxPayload === undefined) return;
+function assertFits(bodies: string[], conn: Connection, source: SpecSource): void {
+  const limit = maxBodyBytes(conn.nc);
   for (const [i, body] of bodies.entries()) {
-    const bytes = Buffer.byteLength(body) + HEADER_BYTES;
-    if (bytes > maxPayload) throw new InvalidInputError(`${specAt(source, i)}: task is ${megabytes(bytes)}, over the server's max_payload of ${megabytes(maxPayload)}`);
+    const bytes = Buffer.byteLength(body);
+    if (bytes > limit) throw new InvalidInputError(`${specAt(source, i)}: task is ${megabytes(bytes)}, over the server's max_payload of ${megabytes(conn.nc.info?.max_payload ?? 0)}`);
   }
 }
 
@@ -135,7 +135,6 @@ function megabytes(bytes: number): string {
 interface Progress {
   conn: Connection;
   job: string;
-  queue: string;
   tasks: Task[];
   /** Tasks stored, by PubAck or because the job held them already. */
   confirmed: number;
@@ -166,7 +165,7 @@ async function incomplete(failure: unknown, p: Progress): Promise<Error> {
 async function heldBy(p: Progress): Promise<number | undefined> {
   if (p.conn.nc.isClosed()) return undefined;
   const counting = manager(p.conn)
-    .then((jsm) => jobIds(jsm, p.conn.prefix, p.queue, p.job))
+    .then((jsm) => jobIds(jsm, p.conn.prefix, p.job))
     .then((ids) => p.tasks.filter((t) => ids.has(t.id)).length);
   const timeout = new Promise<undefined>((resolve) => {
     setTimeout(() => resolve(undefined), 5000).unref();

@@ -3,23 +3,23 @@ import { deadChannel, resultsChannel, streamNames, taskAddress, tasksChannel } f
 import { isNotFound } from "./topology.js";
 
 /**
- * Every id a job has on the server: waiting or running (the tasks stream),
- * done (results) or dead. The subjects carry the ids, so this is three
- * stream-info requests and no per-task key. Tasks are listed first: a task
- * leaves the tasks stream only after its outcome is stored, so no id slips
- * between the listings.
+ * Every id a job has on the server, with the queue it is on: waiting or
+ * running (the tasks stream), done (results) or dead. The subjects carry the
+ * ids, so this is three stream-info requests and no per-task key. Tasks are
+ * listed first: a task leaves the tasks stream only after its outcome is
+ * stored, so no id slips between the listings.
  */
-export async function jobIds(jsm: JetStreamManager, prefix: string, queue: string, job: string): Promise<Set<string>> {
+export async function jobIds(jsm: JetStreamManager, prefix: string, job: string): Promise<Map<string, string>> {
   const names = streamNames(prefix);
-  const ids = new Set<string>();
+  const ids = new Map<string, string>();
   for (const [stream, filter] of [
-    [names.tasks, tasksChannel.ofJob(prefix, queue, job)],
+    [names.tasks, tasksChannel.ofJob(prefix, "*", job)],
     [names.results, resultsChannel.ofJob(prefix, job)],
     [names.dead, deadChannel.ofJob(prefix, job)],
   ] as const) {
     for (const subject of await subjectsOf(jsm, stream, filter)) {
       const address = taskAddress(prefix, subject);
-      if (address) ids.add(address.id);
+      if (address) ids.set(address.id, address.queue);
     }
   }
   return ids;

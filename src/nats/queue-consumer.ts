@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type ConsumerInfo, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import { queueConsumerName, streamNames, tasksChannel } from "../../channels/index.js";
-import { PermissionError } from "../errors.js";
+import { PermissionError, UsageError } from "../errors.js";
 import { permissionRefusal } from "./refusal.js";
 import { isAlreadyInUse, isNotFound } from "./topology.js";
 
@@ -42,16 +42,23 @@ export async function ensureQueueConsumer(
     if (isNotFound(err)) return undefined;
     throw err;
   });
-  if (info && info.config.filter_subject !== tasksChannel.ofQueue(prefix, queue)) {
-    // A consumer of fanout 0.1's subject layout would never see a task again.
-    onKept(`queue ${queue}'s consumer filtered ${info.config.filter_subject}, the old subject layout: recreating it`);
+  const oldFilter = info?.config.filter_subject;
+  if (oldFilter !== undefined && oldFilter !== tasksChannel.ofQueue(prefix, queue)) {
+    // A consumer of fanout 0.1's subject layout would never see a task again; its
+    // waiting tasks would never be seen by the new one, so they must be run first.
+    const waiting = (await jsm.streams.info(stream, { subjects_filter: oldFilter })).state.subjects?.[oldFilter] ?? 0;
+    if (waiting > 0) {
+      throw new UsageError(`queue ${queue} holds ${waiting} tasks published by fanout 0.1 (on ${oldFilter}): let workers of fanout 0.1 finish them, then start this version`);
+    }
+    onKept(`queue ${queue}'s consumer filtered ${oldFilter}, fanout 0.1's subject layout: recreating it`);
     await jsm.consumers.delete(stream, name).catch((err: unknown) => {
       if (permissionRefusal(err)) throw new PermissionError(`queue ${queue}'s consumer has the old subject layout and this user may not recreate it`, { cause: err });
       if (!isNotFound(err)) throw err;
     });
     info = undefined;
   }
-  if (!info) return create(jsm, prefix, queue, options);
+  // Created here, with what was asked; or by another process first, and then raised like any existing one.
+  info ??= (await create(jsm, prefix, queue, options)) ?? (await jsm.consumers.info(stream, name));
   const current = describeQueueConsumer(info);
   // Promise 1 and 2: a shorter ack wait would take running tasks from peers that
   // heartbeat for the longer one (run twice, or dead as `timeout`): only raise it.
@@ -86,7 +93,8 @@ export async function updateQueueConsumer(
   return describeQueueConsumer(info);
 }
 
-async function create(jsm: JetStreamManager, prefix: string, queue: string, options: QueueConsumerOptions): Promise<QueueConsumer> {
+/** The queue's consumer, created with what was asked; undefined when another process created it first. */
+async function create(jsm: JetStreamManager, prefix: string, queue: string, options: QueueConsumerOptions): Promise<ConsumerInfo | undefined> {
   const config: Partial<ConsumerConfig> = {
     durable_name: queueConsumerName(queue),
     ack_policy: AckPolicy.Explicit,
@@ -98,14 +106,12 @@ async function create(jsm: JetStreamManager, prefix: string, queue: string, opti
     max_ack_pending: options.maxInFlight ?? QUEUE_CONSUMER_DEFAULTS.maxInFlight,
     max_waiting: 4096,
   };
-  const stream = streamNames(prefix).tasks;
   try {
-    return describeQueueConsumer(await jsm.consumers.add(stream, config));
+    return await jsm.consumers.add(streamNames(prefix).tasks, config);
   } catch (err) {
     if (permissionRefusal(err)) throw new PermissionError(`queue ${queue} has no consumer yet and this user may not create it`, { cause: err });
     if (!isAlreadyInUse(err)) throw err;
-    // Another process created it first: theirs stands, as any existing one would.
-    return readQueueConsumer(jsm, prefix, queue);
+    return undefined;
   }
 }
 

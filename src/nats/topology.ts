@@ -61,10 +61,11 @@ export async function ensureStreams(jsm: JetStreamManager, conn: Connection): Pr
       assertOurs(conn.prefix, (await jsm.streams.info(name)).config.subjects);
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await jsm.streams.add(config).catch((addErr: unknown) => {
+      await jsm.streams.add(config).catch(async (addErr: unknown) => {
         if (permissionRefusal(addErr)) throw new PermissionError(`stream ${name} does not exist and this user may not create it`, { cause: addErr });
-        // Another process created it between our info and add.
         if (!isAlreadyInUse(addErr)) throw addErr;
+        // Another process created it between our info and add: whose is it?
+        assertOurs(conn.prefix, (await jsm.streams.info(name)).config.subjects);
       });
     }
   }

@@ -28,17 +28,20 @@ export async function setQueue(conn: Connection, queue: string, settings: QueueS
   if (problem) throw new UsageError(`queue ${problem}`);
   const jsm = await manager(conn);
   await ensureStreams(jsm, conn);
-  const current = await ensureQueueConsumer(jsm, conn.prefix, queue);
+  // A new queue is created with the settings; an existing one is raised to them here.
+  const current = await ensureQueueConsumer(jsm, conn.prefix, queue, { minAckWaitS: settings.ackWaitS, maxInFlight: settings.maxInFlight });
   const ackWaitMs = settings.ackWaitS !== undefined ? settings.ackWaitS * 1000 : current.ackWaitMs;
-  const maxInFlight = settings.maxInFlight ?? current.maxInFlight;
   const store = await QueueStore.open(conn);
   const announce = () => store.update(queue, () => ({ queue, ackWaitS: Math.ceil(ackWaitMs / 1000), updatedAt: new Date().toISOString() }));
-  const shorter = ackWaitMs < current.ackWaitMs;
-  if (shorter) {
+  let after = current;
+  if (ackWaitMs < current.ackWaitMs) {
+    // Promise 1 and 2: the workers hear of a shorter ack wait and heartbeat for it
+    // before the server applies it, so no running task is taken from a live worker.
     await announce();
     await sleep(LOWER_NOTICE_MS);
+    after = await updateQueueConsumer(jsm, conn.prefix, queue, { ackWaitMs, maxInFlight: current.maxInFlight });
+  } else {
+    await announce();
   }
-  const after = await updateQueueConsumer(jsm, conn.prefix, queue, { ackWaitMs, maxInFlight });
-  if (!shorter) await announce();
   return { queue, ackWaitS: after.ackWaitMs / 1000, maxInFlight: after.maxInFlight };
 }

@@ -18,6 +18,7 @@ export class AckAfterWrite {
   private queued = false;
   private chain: Promise<void> = Promise.resolve();
   private failed = false;
+  private closed = false;
 
   constructor(
     private readonly writer: ReportWriter,
@@ -26,6 +27,7 @@ export class AckAfterWrite {
   ) {}
 
   add(msg: JsMsg, entry: Entry | undefined): void {
+    if (this.closed) return; // unacked: the server delivers it again to the next run
     this.pending.push({ msg, entry });
     if (this.queued || this.failed) return;
     this.queued = true;
@@ -33,8 +35,9 @@ export class AckAfterWrite {
     this.chain = this.chain.then(() => new Promise<void>((r) => setImmediate(r))).then(() => this.writeBatch());
   }
 
-  /** Resolves once every batch queued so far is written and acked, or has failed. */
-  settled(): Promise<void> {
+  /** Takes no more messages; resolves once every batch taken is written and acked, or has failed. */
+  close(): Promise<void> {
+    this.closed = true;
     return this.chain;
   }
 

@@ -107,7 +107,7 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
     clearInterval(progress);
     stopWatch();
     for (const it of iterators) it.stop();
-    await batches.settled();
+    await batches.close();
   }
   if (failure) throw failure();
   if (!complete()) {

@@ -24,7 +24,10 @@ export function watchForDeletion(
       if (what) return onDeleted(what);
       log.info({ stream, consumer, notification: note.type }, "the server still has the consumer: going on");
     }
-  })();
+  })().catch((err: unknown) => {
+    // The notifications end with the consumer's iterator: nothing left to watch.
+    log.debug({ err }, "deletion watch ended");
+  });
 }
 
 async function deletedOnServer(jsm: JetStreamManager, stream: string, consumer: string): Promise<Deleted | undefined> {

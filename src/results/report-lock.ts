@@ -12,6 +12,8 @@ interface Holder {
 /** Locks this process holds, by absolute path: a container's pid 1 finds its own old lock stale, not its own. */
 const heldHere = new Set<string>();
 
+// Promise 2, none reported twice: two processes never append to one partial
+// report, where each would write the ids the other had not seen.
 /**
  * `<out>.lock`: one collector per report. It holds the collector's pid and
  * host, appears whole (written aside, then hard-linked into place), and is

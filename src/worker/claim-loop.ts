@@ -73,7 +73,7 @@ export class ClaimLoop {
         batch = await this.o.consumer.fetch({ max_messages: want, expires: PULL_EXPIRES_MS, idle_heartbeat: PULL_HEARTBEAT_MS });
       } catch (err) {
         this.requested -= want;
-        this.o.log.warn({ err: (err as Error).message }, "pull failed; retrying");
+        this.o.log.warn({ err }, "pull failed; retrying");
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
@@ -108,7 +108,7 @@ export class ClaimLoop {
         this.o.onClaim(msg);
       }
     } catch (err) {
-      this.o.log.debug({ err: (err as Error).message }, "pull ended early");
+      this.o.log.debug({ err }, "pull ended early");
     } finally {
       this.batches.delete(batch);
       this.requested -= asked - got;

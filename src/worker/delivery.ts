@@ -35,6 +35,17 @@ export function attemptOf(msg: JsMsg): number {
 
 /** One delivery of the queue, from the message to its settled outcome. */
 export async function handleDelivery(d: DeliveryContext, msg: JsMsg): Promise<void> {
+  // Heartbeats from the claim to the ack or nak: the done-check and storing the
+  // outcome take time too, and a task must not go to a peer meanwhile.
+  const release = d.keeper.keep(msg);
+  try {
+    await settled(d, msg);
+  } finally {
+    release();
+  }
+}
+
+async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
   const attempt = attemptOf(msg);
   const { prefix } = d.settle;
   const task = parseTask(prefix, msg.subject, msg.data, d.queue);
@@ -49,17 +60,11 @@ export async function handleDelivery(d: DeliveryContext, msg: JsMsg): Promise<vo
   }
   if (d.signal.aborted) return;
   const startedAt = new Date();
-  const release = d.keeper.keep(msg);
-  let outcome: AttemptOutcome;
-  try {
-    outcome = await attempted(d, msg, task, attempt, log);
-  } finally {
-    release();
-  }
+  const outcome = await attempted(d, msg, task, attempt, log);
   if (d.signal.aborted) return; // the forced stop has handed it back already
-  const settled = await settle(d.settle, { msg, task, attempt, startedAt }, outcome);
-  if (settled === "ok") d.stats.ok++;
-  else if (settled === "dead") d.stats.dead++;
+  const result = await settle(d.settle, { msg, task, attempt, startedAt }, outcome);
+  if (result === "ok") d.stats.ok++;
+  else if (result === "dead") d.stats.dead++;
   else d.stats.retried++;
 }
 

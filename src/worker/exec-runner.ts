@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { baseEnv, type CommandEnvOptions } from "./command-env.js";
 import type { AttemptContext, AttemptOutcome, Runner } from "./runner.js";
-import { ProcessGroup } from "./terminate.js";
+import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
 import { firstBadUtf8Byte } from "./utf8.js";
 
 export interface ExecOptions extends CommandEnvOptions {
@@ -21,6 +21,8 @@ export interface ExecOptions extends CommandEnvOptions {
 }
 
 const STDERR_TAIL = 4096;
+/** After a timeout's grace, how long the killed group's pipes may take to close. */
+const PIPES_MARGIN_MS = 1000;
 /** Linux refuses one environment string over 128 KiB; larger tasks go by stdin only. */
 const MAX_ENV_VALUE = 64 * 1024;
 
@@ -50,7 +52,7 @@ async function removeFolder(dir: string): Promise<void> {
 }
 
 function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, options: ExecOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
-  const graceMs = options.killGraceMs ?? 5000;
+  const graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const maxOutput = options.maxOutputBytes ?? 900 * 1024;
   return new Promise<AttemptOutcome>((resolve) => {
     const { task } = ctx;
@@ -78,10 +80,12 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
     let stderrTail = "";
     let timedOut = false;
     let settled = false;
+    let pipesTimer: NodeJS.Timeout | undefined;
     const finish = (outcome: AttemptOutcome) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(pipesTimer);
       ctx.signal.removeEventListener("abort", onAbort);
       resolve(outcome);
     };
@@ -105,16 +109,22 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
             timedOut = true;
             ctx.log.warn({ timeoutMs: ctx.timeoutMs }, "task timed out, stopping its process group");
             group.stop();
+            // A process that left the group (setsid) can hold the pipes open past the
+            // kill: the attempt ends a moment after the grace whatever it does.
+            pipesTimer = setTimeout(() => {
+              child.stdout.destroy();
+              child.stderr.destroy();
+              finish({ ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms; a process outside its group kept its output open` });
+            }, graceMs + PIPES_MARGIN_MS);
           }, ctx.timeoutMs)
         : undefined;
     const onAbort = () => group.kill();
     ctx.signal.addEventListener("abort", onAbort, { once: true });
 
-    // The attempt is the command's: once it exits, its time limit no longer
-    // applies, and what it left running in its group is stopped, so that the
-    // attempt ends now with the command's own exit code and nothing outlives it.
+    // Once the command exits, what it left running in its group is stopped, so
+    // the attempt ends with the command's own exit code; its time limit still
+    // holds until its output closes.
     child.on("exit", () => {
-      clearTimeout(timer);
       if (timedOut || ctx.signal.aborted) return; // its group is being stopped already
       if (group.stop()) ctx.log.info({ graceMs }, "the command exited and left processes in its group; stopping them");
     });

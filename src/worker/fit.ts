@@ -1,15 +1,7 @@
-import type { NatsConnection } from "@nats-io/transport-node";
 import type { DeadLetter } from "../../channels/index.js";
 
-/** Room kept for the subject and headers inside the server's max_payload. */
-const MARGIN_BYTES = 4096;
 /** How much of an invalid message's raw bytes a dead letter keeps. */
 export const RAW_KEPT_BYTES = 64 * 1024;
-
-/** The largest body one outcome message may have on this connection. */
-export function maxBodyBytes(nc: NatsConnection): number {
-  return (nc.info?.max_payload ?? 1024 * 1024) - MARGIN_BYTES;
-}
 
 /**
  * A dead letter's body, made to fit one message: a task too big to carry

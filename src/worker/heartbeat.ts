@@ -2,6 +2,8 @@ import type { JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { eventsChannel, type WorkerHeartbeat } from "../../channels/index.js";
 
+// Promise 1 and 2: a live worker keeps its tasks (none runs twice because its
+// worker was slow), and a dead worker's tasks go to another (none is lost).
 /**
  * Keeps running tasks claimed: an in-progress ack for each every third of
  * the queue's ack wait, so a slow but live task is never taken from its

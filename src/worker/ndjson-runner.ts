@@ -5,7 +5,7 @@ import { jsonOf } from "../nats/decode.js";
 import { baseEnv, type CommandEnvOptions } from "./command-env.js";
 import { LineSplitter } from "./line-splitter.js";
 import type { AttemptContext, AttemptOutcome, Runner } from "./runner.js";
-import { ProcessGroup } from "./terminate.js";
+import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
 import { firstBadUtf8Byte } from "./utf8.js";
 
 export interface NdjsonOptions extends CommandEnvOptions {
@@ -109,7 +109,7 @@ class NdjsonAgent {
   }
 
   private get graceMs(): number {
-    return this.o.killGraceMs ?? 5000;
+    return this.o.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   }
 
   private spawn(): void {

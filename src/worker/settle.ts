@@ -2,6 +2,10 @@ import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import {
   deadChannel,
   INVALID_JOB,
+  jobProblem,
+  taskAddress,
+  taskIdProblem,
+  taskMsgId,
   resultsChannel,
   type DeadLetter,
   type DeadReason,
@@ -13,7 +17,8 @@ import type { Logger } from "../log.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
 import { sameTurn } from "../nats/same-turn.js";
 import { retryDelayMs } from "./backoff.js";
-import { deadLetterBody, maxBodyBytes, RAW_KEPT_BYTES } from "./fit.js";
+import { maxBodyBytes } from "../nats/payload.js";
+import { deadLetterBody, RAW_KEPT_BYTES } from "./fit.js";
 import type { AttemptOutcome } from "./runner.js";
 
 export interface SettleContext {
@@ -85,7 +90,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
     return "retry";
   } catch (err) {
     // The outcome could not be stored: the task goes back to the queue.
-    log.error({ err: (err as Error).message }, "could not store the outcome; task returns to the queue");
+    log.error({ err }, "could not store the outcome; task returns to the queue");
     nakQuietly(msg, 1000);
     return "retry";
   }
@@ -100,12 +105,16 @@ export async function settleExhausted(ctx: SettleContext, msg: JsMsg, task: Task
 }
 
 // Bad input is contained: a message that is not a valid Task becomes a dead
-// letter under job `_invalid`, keyed by its stream sequence, with its raw bytes.
+// letter, with its raw bytes, and the worker goes on. It is filed under the job
+// and id its subject names, so that job's report accounts for it, or else
+// under job `_invalid` with the id `seq-<stream sequence>`.
 export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: string, problem: string): Promise<void> {
   const seq = msg.info.streamSequence;
+  const address = taskAddress(ctx.prefix, msg.subject);
+  const named = address && address.queue === queue && !jobProblem(address.job) && !taskIdProblem(address.id) ? address : undefined;
   const letter: DeadLetter = {
-    id: `seq-${seq}`,
-    job: INVALID_JOB,
+    id: named?.id ?? `seq-${seq}`,
+    job: named?.job ?? INVALID_JOB,
     queue,
     status: "dead",
     task: {
@@ -120,9 +129,10 @@ export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: strin
     worker: ctx.worker,
     deadAt: new Date().toISOString(),
   };
-  await publishDead(ctx, letter, msg);
+  // Its own msg-id: never mistaken for (or dropping) a real outcome of that id.
+  await publishDead(ctx, letter, msg, `${taskMsgId(letter.job, letter.id)}.invalid-${seq}`);
   msg.ack();
-  ctx.log.warn({ seq, err: letter.error }, "invalid task message dead-lettered");
+  ctx.log.warn({ seq, subject: msg.subject, err: letter.error }, "invalid task message dead-lettered");
 }
 
 /** Hand a task back; on a closed connection the server redelivers it after ack-wait anyway. */
@@ -150,12 +160,12 @@ function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: s
 }
 
 async function publishResult(ctx: SettleContext, r: Result, body: string, msg: JsMsg): Promise<void> {
-  await store(ctx, resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id), body, `${r.job}.${r.id}`, msg);
+  await store(ctx, resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id), body, taskMsgId(r.job, r.id), msg);
 }
 
-async function publishDead(ctx: SettleContext, d: DeadLetter, msg: JsMsg): Promise<void> {
+async function publishDead(ctx: SettleContext, d: DeadLetter, msg: JsMsg, msgID = taskMsgId(d.job, d.id)): Promise<void> {
   const body = deadLetterBody(d, maxBodyBytes(ctx.nc));
-  await store(ctx, deadChannel.subject(ctx.prefix, d.queue, d.job, d.id), body, `${d.job}.${d.id}`, msg);
+  await store(ctx, deadChannel.subject(ctx.prefix, d.queue, d.job, d.id), body, msgID, msg);
 }
 
 /** Store an outcome, retrying while the server is away rather than running the task again. */
@@ -163,7 +173,7 @@ async function store(ctx: SettleContext, subject: string, data: string, msgID: s
   await publishUntilAcked(ctx.nc, ctx.js, subject, data, msgID, {
     giveUpMs: ctx.storeGiveUpMs,
     onRetry: (attempt, err) => {
-      ctx.log.warn({ subject, attempt, err: (err as Error).message }, "outcome not stored yet; retrying");
+      ctx.log.warn({ subject, attempt, err }, "outcome not stored yet; retrying");
       try {
         msg.working(); // keep the claim while we wait for the server
       } catch {

@@ -1,5 +1,5 @@
 import os from "node:os";
-import { jetstream, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { streamNames, type QueueState } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
@@ -206,19 +206,19 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
  * Follows the queue's state in the server: when `fanout queue set` announces
  * a shorter ack wait, heartbeats speed up at once, before the consumer is
  * changed. The heartbeat ack wait is the shorter of the consumer's and the
- * announced one.
+ * announced one; changes apply one at a time, in the order they came.
  */
-async function followQueue(conn: Connection, jsm: Awaited<ReturnType<typeof manager>>, queue: string, keeper: ClaimKeeper, log: Logger): Promise<() => void> {
+async function followQueue(conn: Connection, jsm: JetStreamManager, queue: string, keeper: ClaimKeeper, log: Logger): Promise<() => void> {
   const store = await QueueStore.open(conn);
+  let applying = Promise.resolve();
   return store.watch(queue, (state: QueueState) => {
-    void readQueueConsumer(jsm, conn.prefix, queue)
-      .then((c) => c.ackWaitMs, () => keeper.ackWait)
-      .then((consumerMs) => {
-        const ms = Math.min(consumerMs, state.ackWaitS * 1000);
-        if (ms === keeper.ackWait) return;
-        keeper.setAckWait(ms);
-        log.info({ ackWaitS: ms / 1000 }, "the queue's ack-wait changed; heartbeats follow it");
-      });
+    applying = applying.then(async () => {
+      const consumerMs = await readQueueConsumer(jsm, conn.prefix, queue).then((c) => c.ackWaitMs, () => keeper.ackWait);
+      const ms = Math.min(consumerMs, state.ackWaitS * 1000);
+      if (ms === keeper.ackWait) return;
+      keeper.setAckWait(ms);
+      log.info({ ackWaitS: ms / 1000 }, "the queue's ack-wait changed; heartbeats follow it");
+    });
   });
 }
 

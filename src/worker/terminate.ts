@@ -1,3 +1,6 @@
+/** SIGTERM → SIGKILL grace when none is given (`--kill-grace`). */
+export const DEFAULT_KILL_GRACE_MS = 5000;
+
 /**
  * A command's process group. The command is spawned `detached`, so it leads a
  * group of its own and everything it starts joins it (unless it leaves on

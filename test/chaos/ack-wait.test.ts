@@ -14,17 +14,18 @@ describe("chaos: a fleet whose workers disagree on the ack-wait", () => {
   it("runs slow tasks on three workers with --ack-wait 2, 5 and 12, and a shorter queue set mid-run: none dead, doubled or run twice", async () => {
     const started = Date.now();
     const t = await terminal(server);
-    const { job, ids } = await publishJob(t, "mixed", TASKS);
-    await setAckWait(t, 3);
     // Tasks of 4 s: longer than every ack-wait but one, so only heartbeats keep them on their workers.
     const command = recordingCommand(4);
-    const fleets = ["2", "5", "12"].map((s) => new Fleet(t, ["--ack-wait", s, "--concurrency", "4", "--idle-exit", "3"], command));
-    const out = path.join(t.dir, "report.jsonl");
-    const collecting = t.run(["results", "collect", "--job", job, "--out", out]);
+    // The worker with the longest ack-wait comes first and creates the queue with it;
+    // the others ask for less, which must not shorten it under the first one's tasks.
+    const fleets = ["12", "5", "2"].map((s) => new Fleet(t, ["--ack-wait", s, "--concurrency", "4"], command));
     for (const fleet of fleets) {
       fleet.start();
       await waitFor("the worker to be ready", () => fleet.workers.some((w) => /worker ready/.test(w.stderr())));
     }
+    const { job, ids } = await publishJob(t, "mixed", TASKS);
+    const out = path.join(t.dir, "report.jsonl");
+    const collecting = t.run(["results", "collect", "--job", job, "--out", out]);
     await waitFor("a third of the tasks to be reported", async () => (await lineCount(`${out}.partial`)) >= TASKS / 3, 60_000);
     await setAckWait(t, 2); // the operator shortens it under the running fleet
     const collected = await collecting;

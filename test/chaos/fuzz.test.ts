@@ -82,7 +82,7 @@ describe("hostile input", () => {
     const valid = await collect(conn, { job, out });
     expect(valid).toMatchObject({ total: 12, ok: 12, dead: 0, finalized: true });
     const invalidOut = path.join(t.dir, "invalid.jsonl");
-    await collect(conn, { job: "_invalid", out: invalidOut, signal: AbortSignal.timeout(3000) });
+    await collect(conn, { job: "fuzz", out: invalidOut, signal: AbortSignal.timeout(3000) });
     const letters = await readReport(`${invalidOut}.partial`);
     expect(letters).toHaveLength(stored);
     expect(letters.every((l) => l.status === "dead" && l.reason === "invalid")).toBe(true);

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { writeFile } from "node:fs/promises";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { connect, nanos } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
 import { streamNames } from "../../channels/index.js";
@@ -28,6 +29,16 @@ async function shrinkDuplicateWindow(s: TestServer, prefix: string): Promise<voi
     await nc.close();
   }
   await new Promise((r) => setTimeout(r, 1500)); // the window is time itself: let it pass
+}
+
+/** Deletes a job's manifest, as a first publish that lost the server before writing it would leave things. */
+async function forgetManifest(s: TestServer, prefix: string, job: string): Promise<void> {
+  const nc = await connect({ servers: s.url, user: s.user, pass: s.password });
+  try {
+    await (await new Kvm(nc).open(streamNames(prefix).jobs)).purge(job);
+  } finally {
+    await nc.close();
+  }
 }
 
 describe("a job's total is its distinct ids", () => {
@@ -84,6 +95,20 @@ describe("a job's total is its distinct ids", () => {
     expect(st.queues[0]!.waiting).toBe(2000);
   });
 
+  it("completes a job whose subjects held a message that was not a task: it is reported as `invalid`", async () => {
+    const t = await terminal(server);
+    const file = await t.jsonl("t.jsonl", [{ id: "a", input: 1 }, { id: "b", input: 2 }]);
+    expect(await t.publish(file, "--job", "mixed")).toMatchObject({ published: 2, total: 2 });
+    expect((await t.run(["pub", `${t.env.FANOUT_PREFIX}.tasks.default.mixed.stray`, "not a task"])).code).toBe(0);
+    // A re-run counts what the job's subjects hold: the stray message too.
+    expect(await t.publish(file, "--job", "mixed")).toMatchObject({ published: 0, total: 3 });
+    const worker = t.start(["worker", "subscribe", "--idle-exit", "2", "--", process.execPath, path.join(FIXTURES, "ok.mjs")]);
+    const out = path.join(t.dir, "r.jsonl");
+    expect(lastJson(await t.run(["results", "collect", "--job", "mixed", "--out", out]))).toMatchObject({ total: 3, ok: 2, dead: 1 });
+    expect((await readReport(out)).find((l) => l.id === "stray")).toMatchObject({ status: "dead", reason: "invalid" });
+    await worker.done;
+  });
+
   it("refuses a task over the server's max_payload at its line before publishing anything", async () => {
     const t = await terminal(server);
     const file = path.join(t.dir, "big.jsonl");
@@ -101,6 +126,11 @@ describe("a job's total is its distinct ids", () => {
     const run = await t.run(["leader", "publish", await t.jsonl("b.jsonl", [{ id: "b", input: 1 }]), "--job", first.job, "--queue", "two"]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toBe(`fanout: job ${first.job} is on queue one, not two`);
+    // Also when the job has no manifest yet (its first run lost the server before writing it): its tasks say where it is.
+    await forgetManifest(server, t.env.FANOUT_PREFIX!, first.job);
+    const again = await t.run(["leader", "publish", await t.jsonl("c.jsonl", [{ id: "c", input: 1 }]), "--job", first.job]);
+    expect(again.code).toBe(2);
+    expect(again.stderr.trim()).toBe(`fanout: job ${first.job} is on queue one, not default`);
   });
 });
 

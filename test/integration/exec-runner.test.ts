@@ -126,4 +126,13 @@ describe("execRunner, a command that leaves a background child holding its stdou
     const pid = await shell.pid();
     await waitFor("the background sleep to be gone", () => !processAlive(pid), 10_000);
   });
+
+  it("ends at the timeout + grace even when a process that left the group (setsid) holds its stdout", async () => {
+    const shell = await shellWithPidFile("setsid sh -c 'echo $$ > $PID_FILE; exec sleep 30' & sleep 0.3; echo hi");
+    const started = Date.now();
+    const outcome = await execRunner({ command: "sh", args: shell.args, killGraceMs: 1000 })(ctx(1, { timeoutMs: 2000 }));
+    expect(outcome).toMatchObject({ ok: false, timedOut: true, error: expect.stringMatching(/a process outside its group kept its output open/) });
+    expect(Date.now() - started).toBeLessThan(2000 + 1000 + 1000 + 1500);
+    process.kill(await shell.pid(), "SIGKILL"); // beyond fanout's reach by design: the test cleans it up
+  });
 });

@@ -8,6 +8,7 @@ import { handlerRunner } from "../../worker/handler-runner.js";
 import { loadHandler } from "../../worker/handler-module.js";
 import { ndjsonRunner } from "../../worker/ndjson-runner.js";
 import type { Runner } from "../../worker/runner.js";
+import { DEFAULT_KILL_GRACE_MS } from "../../worker/terminate.js";
 import { subscribe, WORKER_DEFAULTS, type Worker } from "../../worker/subscribe.js";
 import { EXIT, exitWith } from "../exit.js";
 import { refuseLocalPaths, runnableCommand, usableCwd, usableOutputs } from "../preflight.js";
@@ -43,7 +44,7 @@ export function workerCommand(): Command {
     .addOption(intOption("--ack-wait <s>", "raise the queue's ack-wait (seconds before a silent task goes to another worker) to at least S; never lowers it (see `fanout queue set`)", 1, 3600))
     .addOption(intOption("--max-attempts <k>", "attempts before a task is dead-lettered", 1, 1000, WORKER_DEFAULTS.maxAttempts))
     .addOption(intOption("--timeout <s>", "per-task time limit, seconds (kills the process group)", 1, 7 * 86400))
-    .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL, at --timeout and for what the command leaves running when it exits", 0, 600, 5))
+    .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL, at --timeout and for what the command leaves running when it exits", 0, 600, DEFAULT_KILL_GRACE_MS / 1000))
     .addOption(new Option("--outputs <dir>", "give each task an output folder, renamed to DIR/<id> on success"))
     .addOption(new Option("--cwd <dir>", "run the command in DIR (default: the folder the worker was started in)"))
     .addOption(new Option("--isolate", "run each attempt of the command in its own fresh, empty folder (FANOUT_WORK_DIR) instead"))
