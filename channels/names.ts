@@ -8,6 +8,9 @@ import { z } from "zod";
 
 export const DEFAULT_PREFIX = "fanout";
 
+/** The queue of every command that is given none. */
+export const DEFAULT_QUEUE = "default";
+
 /**
  * Stream and bucket names; several teams share an account through the prefix.
  * Names fold case and turn "-" and "." into "_", so two prefixes can map to

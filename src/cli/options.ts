@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { z } from "zod";
-import { DEFAULT_PREFIX, jobProblem, prefixProblem, queueProblem } from "../../channels/index.js";
+import { DEFAULT_PREFIX, DEFAULT_QUEUE, jobProblem, prefixProblem, queueProblem } from "../../channels/index.js";
 import { DEFAULT_SERVER, type ConnectOptions } from "../nats/connect.js";
 
 /** A whole-number option checked at the edge: the message names the option and the value. */
@@ -42,7 +42,7 @@ export function withConnection(cmd: Command, queue = true): Command {
         .default(DEFAULT_PREFIX)
         .argParser(checked(prefixProblem, "--prefix")),
     );
-  if (queue) cmd.addOption(new Option("-q, --queue <name>", "queue name").default("default").argParser(checked(queueProblem, "queue")));
+  if (queue) cmd.addOption(new Option("-q, --queue <name>", "queue name").default(DEFAULT_QUEUE).argParser(checked(queueProblem, "queue")));
   return cmd;
 }
 

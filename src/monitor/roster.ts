@@ -1,7 +1,6 @@
 import type { Subscription } from "@nats-io/transport-node";
-import { eventsChannel, WorkerHeartbeat } from "../../channels/index.js";
+import { eventsChannel, WORKER_HEARTBEAT_MS, WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
-import { FLEET_HEARTBEAT_MS } from "../worker/heartbeat.js";
 import { jsonOf } from "../nats/decode.js";
 
 /**
@@ -28,7 +27,7 @@ export class WorkerRoster {
   /** Workers seen within the last two heartbeat intervals. */
   seen(now = Date.now()): WorkerHeartbeat[] {
     return [...this.last.values()]
-      .filter((b) => now - Date.parse(b.at) < 2 * FLEET_HEARTBEAT_MS)
+      .filter((b) => now - Date.parse(b.at) < 2 * WORKER_HEARTBEAT_MS)
       .sort((a, b) => a.queue.localeCompare(b.queue) || a.worker.localeCompare(b.worker));
   }
 

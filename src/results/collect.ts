@@ -1,5 +1,5 @@
 import { jetstream, type ConsumerMessages } from "@nats-io/jetstream";
-import { eventsChannel, type JobEvent } from "../../channels/index.js";
+import { DEFAULT_QUEUE, eventsChannel, type JobEvent } from "../../channels/index.js";
 import { DeletedOnServerError, UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -65,7 +65,7 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
 
   const jobs = await JobStore.open(conn);
   let total: number | null = null;
-  let queue = options.queue ?? "default";
+  let queue = options.queue ?? DEFAULT_QUEUE;
   const complete = () => !options.follow && total !== null && writer.count >= total;
   let finished: () => void = () => {};
   const finishedP = new Promise<void>((r) => (finished = r));

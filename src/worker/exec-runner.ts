@@ -18,7 +18,11 @@ export interface ExecOptions extends CommandEnvOptions {
   killGraceMs?: number;
   /** stdout larger than this fails the attempt (results must fit a NATS message). */
   maxOutputBytes?: number;
+  /** Exit codes that dead-letter the task at once (reason `rejected`). Default: 65, sysexits' "data error". */
+  rejectCodes?: number[];
 }
+
+export const DEFAULT_REJECT_CODES = [65];
 
 const STDERR_TAIL = 4096;
 /** After a timeout's grace, how long the killed group's pipes may take to close. */
@@ -29,8 +33,9 @@ const MAX_ENV_VALUE = 64 * 1024;
 /**
  * Runs a command once per task, spawned with an argument vector (never a
  * shell), in `cwd`. The task JSON goes to stdin and FANOUT_TASK; exit 0 makes
- * stdout the output (parsed when it is JSON), anything else a failed attempt
- * carrying the exit code and the tail of stderr.
+ * stdout the output (parsed when it is JSON); a reject code (65) dead-letters
+ * the task at once; anything else is a failed attempt carrying the exit code
+ * (or the signal) and the tail of stderr.
  */
 export function execRunner(options: ExecOptions): Runner {
   // Read once: copying process.env per task cost 5% of a busy worker's CPU.
@@ -54,6 +59,7 @@ async function removeFolder(dir: string): Promise<void> {
 function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, options: ExecOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
   const graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const maxOutput = options.maxOutputBytes ?? 900 * 1024;
+  const rejectCodes = new Set(options.rejectCodes ?? DEFAULT_REJECT_CODES);
   return new Promise<AttemptOutcome>((resolve) => {
     const { task } = ctx;
     const taskJson = JSON.stringify(task);
@@ -136,6 +142,8 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
       if (ctx.signal.aborted) return finish({ ok: false, error: "stopped: the worker is shutting down" });
       if (code !== 0) {
         const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+        // A reject code says the task itself is bad: dead letter at once, never retried.
+        if (code !== null && rejectCodes.has(code)) return finish({ ok: false, permanent: true, error: `${how}, a reject code${tail ? `: ${tail}` : ""}` });
         return finish({ ok: false, error: `${how}${tail ? `: ${tail}` : ""}` });
       }
       if (overflow) return finish({ ok: false, error: `stdout was ${stdoutBytes} bytes, over the ${maxOutput}-byte result limit` });

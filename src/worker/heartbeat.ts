@@ -1,6 +1,6 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { eventsChannel, type WorkerHeartbeat } from "../../channels/index.js";
+import { eventsChannel, WORKER_HEARTBEAT_MS, type WorkerHeartbeat } from "../../channels/index.js";
 
 // Promise 1 and 2: a live worker keeps its tasks (none runs twice because its
 // worker was slow), and a dead worker's tasks go to another (none is lost).
@@ -61,7 +61,6 @@ export class ClaimKeeper {
   }
 }
 
-export const FLEET_HEARTBEAT_MS = 2000;
 
 /** Announce this worker on the queue's events channel every few seconds. */
 export function announce(nc: NatsConnection, prefix: string, beat: () => Omit<WorkerHeartbeat, "type" | "at">): () => void {
@@ -72,7 +71,7 @@ export function announce(nc: NatsConnection, prefix: string, beat: () => Omit<Wo
     nc.publish(subject, JSON.stringify(hb));
   };
   send();
-  const timer = setInterval(send, FLEET_HEARTBEAT_MS);
+  const timer = setInterval(send, WORKER_HEARTBEAT_MS);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -16,19 +16,16 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
 import { sameTurn } from "../nats/same-turn.js";
-import { retryDelayMs } from "./backoff.js";
+import { decide, type Limits } from "./decide.js";
 import { maxBodyBytes } from "../nats/payload.js";
 import { deadLetterBody, RAW_KEPT_BYTES } from "./fit.js";
 import type { AttemptOutcome } from "./runner.js";
 
-export interface SettleContext {
+export interface SettleContext extends Limits {
   nc: NatsConnection;
   js: JetStreamClient;
   prefix: string;
   worker: string;
-  maxAttempts: number;
-  /** Base of the retry backoff, ms. */
-  backoffMs: number;
   log: Logger;
   /** How long to keep trying to store an outcome while the server is away. */
   storeGiveUpMs: number;
@@ -45,55 +42,63 @@ export type Settlement = "ok" | "dead" | "retry";
 
 // Promise 1, no task is lost: the task is acked only after its Result or
 // DeadLetter has a PubAck, so at every instant one of them holds it.
+/** Carries out the decision on an attempt's outcome: store it, then ack; or nak for a retry. */
 export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: AttemptOutcome): Promise<Settlement> {
-  let outcome = attemptOutcome;
   const { task, attempt, msg } = a;
   const log = ctx.log.child({ taskId: task.id, job: task.job, attempt });
+  const result = attemptOutcome.ok ? resultOf(ctx, a, attemptOutcome.output) : undefined;
+  // A result that cannot be stored is a failed attempt, not a stuck task.
+  const outcome = result?.tooBig ? ({ ok: false, error: result.tooBig } as const) : attemptOutcome;
+  const decision = decide(outcome, attempt, ctx);
+  const error = outcome.ok ? "" : outcome.error;
   try {
-    if (outcome.ok) {
-      const finishedAt = new Date();
-      const result: Result = {
-        id: task.id,
-        job: task.job,
-        queue: task.queue,
-        status: "ok",
-        output: outcome.output,
-        worker: ctx.worker,
-        attempts: attempt,
-        startedAt: a.startedAt.toISOString(),
-        finishedAt: finishedAt.toISOString(),
-        durationMs: finishedAt.getTime() - a.startedAt.getTime(),
-      };
-      const body = JSON.stringify(result);
-      const limit = maxBodyBytes(ctx.nc);
-      if (Buffer.byteLength(body) <= limit) {
+    switch (decision.kind) {
+      case "ok": {
+        const { result: stored, body } = result!; // ok only when the attempt was ok and its result fits
         await sameTurn();
-        await publishResult(ctx, result, body, msg);
+        await publishResult(ctx, stored, body, msg);
         await sameTurn();
         msg.ack();
-        log.info({ durationMs: result.durationMs }, "task ok");
+        log.info({ durationMs: stored.durationMs }, "task ok");
         return "ok";
       }
-      // A result that cannot be stored is a failed attempt, not a stuck task.
-      outcome = { ok: false, error: `the output is ${Buffer.byteLength(body)} bytes, over the ${limit}-byte message limit` };
+      case "dead":
+        await publishDead(ctx, deadLetter(ctx, task, decision.reason, error, attempt), msg);
+        msg.ack();
+        log.warn({ reason: decision.reason, err: error }, "task dead");
+        return "dead";
+      case "retry":
+        msg.nak(decision.delayMs);
+        log.warn({ err: error, retryInMs: decision.delayMs }, "attempt failed, will retry");
+        return "retry";
     }
-    if (outcome.permanent || attempt >= ctx.maxAttempts) {
-      const reason: DeadReason = outcome.permanent ? "rejected" : outcome.timedOut ? "timeout" : "failed";
-      await publishDead(ctx, deadLetter(ctx, task, reason, outcome.error, attempt), msg);
-      msg.ack();
-      log.warn({ reason, err: outcome.error }, "task dead");
-      return "dead";
-    }
-    const delay = retryDelayMs(attempt, ctx.backoffMs);
-    msg.nak(delay);
-    log.warn({ err: outcome.error, retryInMs: delay }, "attempt failed, will retry");
-    return "retry";
   } catch (err) {
     // The outcome could not be stored: the task goes back to the queue.
     log.error({ err }, "could not store the outcome; task returns to the queue");
     nakQuietly(msg, 1000);
     return "retry";
   }
+}
+
+/** A successful attempt's Result and its body, or why it is too big to store. */
+function resultOf(ctx: SettleContext, a: Attempt, output: unknown): { result: Result; body: string; tooBig?: string } {
+  const finishedAt = new Date();
+  const result: Result = {
+    id: a.task.id,
+    job: a.task.job,
+    queue: a.task.queue,
+    status: "ok",
+    output,
+    worker: ctx.worker,
+    attempts: a.attempt,
+    startedAt: a.startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - a.startedAt.getTime(),
+  };
+  const body = JSON.stringify(result);
+  const bytes = Buffer.byteLength(body);
+  const limit = maxBodyBytes(ctx.nc);
+  return { result, body, tooBig: bytes > limit ? `the output is ${bytes} bytes, over the ${limit}-byte message limit` : undefined };
 }
 
 /** A delivery past `--max-attempts`: its last attempt never reported back. */

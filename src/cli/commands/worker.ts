@@ -1,9 +1,9 @@
 import os from "node:os";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../../errors.js";
 import { createLogger, type Logger } from "../../log.js";
 import { connect, type Connection } from "../../nats/connect.js";
-import { execRunner } from "../../worker/exec-runner.js";
+import { DEFAULT_REJECT_CODES, execRunner } from "../../worker/exec-runner.js";
 import { handlerRunner } from "../../worker/handler-runner.js";
 import { loadHandler } from "../../worker/handler-module.js";
 import { ndjsonRunner } from "../../worker/ndjson-runner.js";
@@ -33,6 +33,7 @@ interface SubscribeFlags extends ConnectionFlags {
   env: string[];
   module?: string;
   ndjson?: boolean;
+  rejectCodes: number[];
 }
 
 export function workerCommand(): Command {
@@ -44,6 +45,11 @@ export function workerCommand(): Command {
     .addOption(intOption("--ack-wait <s>", "raise the queue's ack-wait (seconds before a silent task goes to another worker) to at least S; never lowers it (see `fanout queue set`)", 1, 3600))
     .addOption(intOption("--max-attempts <k>", "attempts before a task is dead-lettered", 1, 1000, WORKER_DEFAULTS.maxAttempts))
     .addOption(intOption("--timeout <s>", "per-task time limit, seconds (kills the process group)", 1, 7 * 86400))
+    .addOption(
+      new Option("--reject-codes <codes>", "exit codes that dead-letter the task at once, reason `rejected`, never retried (comma-separated, or `none`)")
+        .argParser(exitCodes)
+        .default(DEFAULT_REJECT_CODES, DEFAULT_REJECT_CODES.join(",")),
+    )
     .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL, at --timeout and for what the command leaves running when it exits", 0, 600, DEFAULT_KILL_GRACE_MS / 1000))
     .addOption(new Option("--outputs <dir>", "give each task an output folder, renamed to DIR/<id> on success"))
     .addOption(new Option("--cwd <dir>", "run the command in DIR (default: the folder the worker was started in)"))
@@ -110,6 +116,11 @@ export function workerCommand(): Command {
       await w.done;
       await conn.close();
     });
+  sub.addHelpText(
+    "after",
+    "\nExit codes of CMD: 0 is ok (stdout is the output); a code of --reject-codes (65, sysexits' \"data error\") dead-letters\n" +
+      "the task at once, reason `rejected`; any other code, or a signal, is a failed attempt, retried up to --max-attempts.\n",
+  );
   examples(
     sub,
     "fanout worker subscribe -- ./analyse.sh",
@@ -143,5 +154,14 @@ async function chooseRunner(command: string[], flags: SubscribeFlags, worker: st
   const spawned = { command: runnableCommand(cmd, cwd), args, cwd, killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env };
   if (flags.ndjson) return ndjsonRunner({ ...spawned, worker, log: log.child({ worker }) });
   if (flags.isolate) refuseLocalPaths(args, cwd);
-  return execRunner({ ...spawned, isolate: flags.isolate });
+  return execRunner({ ...spawned, isolate: flags.isolate, rejectCodes: flags.rejectCodes });
+}
+
+/** `--reject-codes`: exit codes from 1 to 255, comma-separated, or `none`. */
+function exitCodes(value: string): number[] {
+  if (value.trim() === "none") return [];
+  const codes = value.split(",").map((c) => c.trim());
+  const bad = codes.find((c) => !/^\d+$/.test(c) || Number(c) < 1 || Number(c) > 255);
+  if (bad !== undefined) throw new InvalidArgumentError(`--reject-codes must be exit codes from 1 to 255, comma-separated, or \`none\`; got \`${value}\``);
+  return codes.map(Number);
 }
