@@ -25,6 +25,7 @@ export function streamNames(prefix: string) {
     dead: `${p}_DEAD`,
     jobs: `${p}_JOBS`,
     queues: `${p}_QUEUES`,
+    returns: `${p}_RETURNS`,
   } as const;
 }
 

@@ -2,6 +2,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import { deadChannel, queueConsumerName, queueOfConsumer, resultsChannel, streamNames, taskAddress, type WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
+import { QueueStore } from "../nats/queues.js";
 import { describeQueueConsumer } from "../nats/queue-consumer.js";
 import { assertOurs } from "../nats/stream-owner.js";
 import { isNotFound, manager } from "../nats/topology.js";
@@ -20,6 +21,9 @@ export interface QueueStatus {
   ackWaitS?: number;
   /** Fleet-wide cap on tasks in flight (the consumer's max_ack_pending). */
   maxInFlight?: number;
+  /** Paused: no worker claims (`fanout queue pause`, or a worker's breaker). */
+  paused: boolean;
+  pausedReason?: string;
 }
 
 export interface JobStatus {
@@ -56,7 +60,7 @@ export async function status(conn: Connection): Promise<FleetStatus> {
   const queues = new Map<string, QueueStatus>();
   const queueStatus = (queue: string) => {
     let q = queues.get(queue);
-    if (!q) queues.set(queue, (q = { queue, waiting: 0, inFlight: 0, redelivered: 0, dead: 0 }));
+    if (!q) queues.set(queue, (q = { queue, waiting: 0, inFlight: 0, redelivered: 0, dead: 0, paused: false }));
     return q;
   };
   for (const a of addresses(deadSubjects)) queueStatus(a.queue).dead++;
@@ -69,6 +73,15 @@ export async function status(conn: Connection): Promise<FleetStatus> {
     if (!isNotFound(err)) throw err; // nothing published yet
   }
   for (const q of queues.values()) await consumerState(jsm, prefix, q);
+  const states = await QueueStore.open(conn).catch((err: unknown) => {
+    if (isNotFound(err)) return undefined; // nothing created yet
+    throw err;
+  });
+  for (const q of queues.values()) {
+    const state = await states?.get(q.queue);
+    q.paused = state?.paused ?? false;
+    if (state?.paused) q.pausedReason = state.pausedReason;
+  }
 
   const jobs: JobStatus[] = [];
   const okByJob = countBy(addresses(okSubjects).map((a) => a.job));
@@ -132,6 +145,7 @@ export function formatStatus(s: FleetStatus): string {
     return all.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
   };
   const parts = [`server ${s.server}`, ""];
+  const paused = s.queues.filter((q) => q.paused).map((q) => `queue ${q.queue} paused: ${q.pausedReason ?? "no reason given"}`);
   parts.push(
     s.queues.length
       ? rows(
@@ -140,6 +154,7 @@ export function formatStatus(s: FleetStatus): string {
         )
       : "no queues yet",
   );
+  if (paused.length) parts.push(...paused);
   parts.push("");
   parts.push(
     s.jobs.length

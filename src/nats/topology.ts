@@ -20,9 +20,9 @@ import { assertOurs } from "./stream-owner.js";
  * (leader, worker, collector): nobody needs a setup step.
  */
 
-const DAY_NS = nanos(24 * 60 * 60 * 1000);
 /** Results and dead letters are kept a week: long enough to collect any job. */
-const KEEP_NS = 7 * DAY_NS;
+const KEEP_MS = 7 * 24 * 60 * 60 * 1000;
+const KEEP_NS = nanos(KEEP_MS);
 /** Window in which a repeated `Nats-Msg-Id` is dropped as a duplicate. */
 export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 
@@ -69,16 +69,18 @@ export async function ensureStreams(jsm: JetStreamManager, conn: Connection): Pr
       });
     }
   }
-  await ensureBucket(jsm, conn, streamNames(conn.prefix).queues);
+  const names = streamNames(conn.prefix);
+  await ensureBucket(jsm, conn, names.queues);
+  await ensureBucket(jsm, conn, names.returns, KEEP_MS);
 }
 
-/** A KV bucket holding the latest value of each key. */
-export async function ensureBucket(jsm: JetStreamManager, conn: Connection, bucket: string): Promise<void> {
+/** A KV bucket holding the latest value of each key, for `ttlMs` when given. */
+export async function ensureBucket(jsm: JetStreamManager, conn: Connection, bucket: string, ttlMs?: number): Promise<void> {
   try {
     await jsm.streams.info(`KV_${bucket}`);
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await new Kvm(conn.nc).create(bucket, { history: 1, replicas: streamReplicas(conn) }).catch((addErr: unknown) => {
+    await new Kvm(conn.nc).create(bucket, { history: 1, replicas: streamReplicas(conn), ttl: ttlMs }).catch((addErr: unknown) => {
       if (permissionRefusal(addErr)) throw new PermissionError(`bucket ${bucket} does not exist and this user may not create it`, { cause: addErr });
       throw addErr;
     });

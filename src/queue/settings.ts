@@ -32,7 +32,7 @@ export async function setQueue(conn: Connection, queue: string, settings: QueueS
   const current = await ensureQueueConsumer(jsm, conn.prefix, queue, { minAckWaitS: settings.ackWaitS, maxInFlight: settings.maxInFlight });
   const ackWaitMs = settings.ackWaitS !== undefined ? settings.ackWaitS * 1000 : current.ackWaitMs;
   const store = await QueueStore.open(conn);
-  const announce = () => store.update(queue, () => ({ queue, ackWaitS: Math.ceil(ackWaitMs / 1000), updatedAt: new Date().toISOString() }));
+  const announce = () => store.update(queue, (state) => ({ ...state, queue, ackWaitS: Math.ceil(ackWaitMs / 1000), updatedAt: new Date().toISOString() }));
   let after = current;
   if (ackWaitMs < current.ackWaitMs) {
     // Promise 1 and 2: the workers hear of a shorter ack wait and heartbeat for it

@@ -1,6 +1,5 @@
 import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../log.js";
-import { nakQuietly } from "./settle.js";
 
 export interface ClaimLoopOptions {
   consumer: Consumer;
@@ -10,6 +9,8 @@ export interface ClaimLoopOptions {
   maxClaims?: number;
   /** Called with each claimed message; call `release()` when it is settled. */
   onClaim: (msg: JsMsg) => void;
+  /** Called with a message that arrived after a pause or stop, from a pull made before: it must go back. */
+  onUnwanted: (msg: JsMsg) => void;
   log: Logger;
 }
 
@@ -29,6 +30,7 @@ export class ClaimLoop {
   private requested = 0;
   private claimed = 0;
   private stopped = false;
+  private paused = false;
   private wake: () => void = () => {};
   private readonly batches = new Set<ConsumerMessages>();
   private readonly pending = new Set<Promise<void>>();
@@ -58,12 +60,23 @@ export class ClaimLoop {
     this.wake();
   }
 
+  /** Claim nothing until `resume()`: outstanding pulls end, and what they still bring goes back. */
+  pause(): void {
+    this.paused = true;
+    for (const b of this.batches) b.stop();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wake();
+  }
+
   async run(): Promise<void> {
     while (!this.stopped) {
       let want = this.o.capacity - this.inUse - this.requested;
       if (this.o.maxClaims !== undefined) want = Math.min(want, this.o.maxClaims - this.claimed - this.requested);
       // Batched: with a pull already waiting, ask again only once a batch of slots is free.
-      if (want <= 0 || (this.requested > 0 && want < this.batch)) {
+      if (this.paused || want <= 0 || (this.requested > 0 && want < this.batch)) {
         await new Promise<void>((r) => (this.wake = r));
         continue;
       }
@@ -93,14 +106,14 @@ export class ClaimLoop {
 
   private async drainBatch(batch: ConsumerMessages, asked: number): Promise<void> {
     this.batches.add(batch);
-    if (this.stopped) batch.stop();
+    if (this.stopped || this.paused) batch.stop();
     let got = 0;
     try {
       for await (const msg of batch) {
         got++;
         this.requested--;
-        if (this.stopped) {
-          nakQuietly(msg);
+        if (this.stopped || this.paused) {
+          this.o.onUnwanted(msg);
           continue;
         }
         this.inUse++;

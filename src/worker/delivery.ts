@@ -1,6 +1,8 @@
 import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { progressChannel, type Progress, type Task } from "../../channels/index.js";
 import type { Logger } from "../log.js";
+import type { Returns } from "../nats/returns.js";
+import { attemptOf } from "./attempts.js";
 import { alreadyDone, type DoneCheckPolicy } from "./done-check.js";
 import type { ClaimKeeper } from "./heartbeat.js";
 import type { OutputFolders } from "./outputs.js";
@@ -19,18 +21,12 @@ export interface DeliveryContext {
   /** Per-task time limit, ms (a task's own `timeoutMs` wins). */
   timeoutMs?: number;
   keeper: ClaimKeeper;
+  /** Deliveries handed back unrun, which are not attempts. */
+  returns: Returns;
   doneCheck: DoneCheckPolicy;
   /** Aborted when the worker stops at once: the task has been handed back. */
   signal: AbortSignal;
   stats: WorkerStats;
-}
-
-/**
- * A task's attempt number: the server's count of its deliveries. Every
- * outcome decision reads it from here (docs/architecture.md, "Attempts").
- */
-export function attemptOf(msg: JsMsg): number {
-  return msg.info.deliveryCount;
 }
 
 /** One delivery of the queue, from the message to its settled outcome. */
@@ -46,10 +42,10 @@ export async function handleDelivery(d: DeliveryContext, msg: JsMsg): Promise<vo
 }
 
 async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
-  const attempt = attemptOf(msg);
   const { prefix } = d.settle;
   const task = parseTask(prefix, msg.subject, msg.data, d.queue);
   if (typeof task === "string") return settleInvalid(d.settle, msg, d.queue, task);
+  const { attempt, returned } = await attemptOf(msg, d.returns);
   if (attempt > d.settle.maxAttempts) return settleExhausted(d.settle, msg, task, attempt);
   const log = d.settle.log.child({ taskId: task.id, job: task.job, attempt });
   if (d.doneCheck.needed(attempt) && (await alreadyDone(d.jsm, prefix, task))) {
@@ -63,6 +59,8 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
   const outcome = await attempted(d, msg, task, attempt, log);
   if (d.signal.aborted) return; // the forced stop has handed it back already
   const result = await settle(d.settle, { msg, task, attempt, startedAt }, outcome);
+  // Settled: its record of hand-backs has served.
+  if (returned > 0 && result !== "retry") void d.returns.forget(msg).catch(() => {});
   if (result === "ok") d.stats.ok++;
   else if (result === "dead") d.stats.dead++;
   else d.stats.retried++;

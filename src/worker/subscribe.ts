@@ -1,14 +1,16 @@
 import os from "node:os";
-import { jetstream, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
-import { streamNames, type QueueState } from "../../channels/index.js";
+import { jetstream, type JsMsg } from "@nats-io/jetstream";
+import { streamNames } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
-import { readQueueConsumer } from "../nats/queue-consumer.js";
 import { QueueStore } from "../nats/queues.js";
+import { Returns } from "../nats/returns.js";
 import { manager } from "../nats/topology.js";
 import { ClaimLoop } from "./claim-loop.js";
 import { handleDelivery, type DeliveryContext } from "./delivery.js";
+import { returnUnrun } from "./hand-back.js";
+import { QueueFollower } from "./queue-follower.js";
 import { DoneCheckPolicy } from "./done-check.js";
 import { announce, ClaimKeeper } from "./heartbeat.js";
 import { OutputFolders } from "./outputs.js";
@@ -88,7 +90,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     log.info({ ackWaitS: queueConsumer.ackWaitMs / 1000 }, "the queue's ack-wait is longer than --ack-wait; it stands (a worker never shortens it for its peers)");
   }
   const keeper = new ClaimKeeper(queueConsumer.ackWaitMs);
-  const stopWatching = await followQueue(conn, jsm, options.queue, keeper, log);
+  const queueState = await QueueStore.open(conn);
+  const returns = await Returns.open(conn);
   const js = jetstream(conn.nc);
   const consumer = await js.consumers.get(streamNames(conn.prefix).tasks, queueConsumer.name);
   const settleCtx: SettleContext = {
@@ -115,6 +118,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     outputs: options.outputs ? new OutputFolders(options.outputs) : undefined,
     timeoutMs: options.timeoutS !== undefined ? options.timeoutS * 1000 : undefined,
     keeper,
+    returns,
     doneCheck,
     signal: abort.signal,
     stats,
@@ -129,6 +133,10 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     capacity: concurrency,
     maxClaims: options.maxTasks,
     log,
+    onUnwanted: (msg) => {
+      const p = returnUnrun(returns, msg, log).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    },
     onClaim: (msg) => {
       lastActivity = Date.now();
       claimed.add(msg);
@@ -148,6 +156,11 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       inFlight.add(p);
     },
   });
+
+  const follower = new QueueFollower({ jsm, prefix: conn.prefix, queue: options.queue, keeper, loop, log });
+  // Paused before this worker started (the state survives every restart): claim nothing from the first pull.
+  follower.follow(await queueState.get(options.queue));
+  const stopWatching = await queueState.watch(options.queue, (state) => follower.follow(state));
 
   const stopAnnouncing = announce(conn.nc, conn.prefix, () => ({
     worker: name,
@@ -200,26 +213,6 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       void stop();
     },
   };
-}
-
-/**
- * Follows the queue's state in the server: when `fanout queue set` announces
- * a shorter ack wait, heartbeats speed up at once, before the consumer is
- * changed. The heartbeat ack wait is the shorter of the consumer's and the
- * announced one; changes apply one at a time, in the order they came.
- */
-async function followQueue(conn: Connection, jsm: JetStreamManager, queue: string, keeper: ClaimKeeper, log: Logger): Promise<() => void> {
-  const store = await QueueStore.open(conn);
-  let applying = Promise.resolve();
-  return store.watch(queue, (state: QueueState) => {
-    applying = applying.then(async () => {
-      const consumerMs = await readQueueConsumer(jsm, conn.prefix, queue).then((c) => c.ackWaitMs, () => keeper.ackWait);
-      const ms = Math.min(consumerMs, state.ackWaitS * 1000);
-      if (ms === keeper.ackWait) return;
-      keeper.setAckWait(ms);
-      log.info({ ackWaitS: ms / 1000 }, "the queue's ack-wait changed; heartbeats follow it");
-    });
-  });
 }
 
 /** The options that were given, so that an explicit `undefined` does not hide a default. */

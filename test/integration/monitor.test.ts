@@ -39,7 +39,7 @@ describe("status", () => {
     const conn = await freshConnection(server);
     const { job } = await publishTasks(conn, Array.from({ length: 6 }, (_, i) => ({ id: `s${i}`, input: i })), { queue: "q" });
     const before = await status(conn);
-    expect(before.queues).toEqual([{ queue: "q", waiting: 6, inFlight: 0, redelivered: 0, dead: 0, ackWaitS: 30, maxInFlight: 1000 }]);
+    expect(before.queues).toEqual([{ queue: "q", waiting: 6, inFlight: 0, redelivered: 0, dead: 0, ackWaitS: 30, maxInFlight: 1000, paused: false }]);
     expect(before.jobs).toMatchObject([{ job, total: 6, ok: 0, dead: 0 }]);
     const w = await subscribe(conn, {
       queue: "q",
@@ -53,7 +53,7 @@ describe("status", () => {
     await collect(conn, { job, out });
     await w.stop();
     const after = await status(conn);
-    expect(after.queues).toEqual([{ queue: "q", waiting: 0, inFlight: 0, redelivered: 0, dead: 1, ackWaitS: 30, maxInFlight: 1000 }]);
+    expect(after.queues).toEqual([{ queue: "q", waiting: 0, inFlight: 0, redelivered: 0, dead: 1, ackWaitS: 30, maxInFlight: 1000, paused: false }]);
     expect(after.jobs).toMatchObject([{ job, total: 6, ok: 5, dead: 1 }]);
     await conn.close();
   });

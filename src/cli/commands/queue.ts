@@ -1,5 +1,6 @@
-import { Argument, Command } from "commander";
-import { connect } from "../../nats/connect.js";
+import { Argument, Command, Option } from "commander";
+import { connect, type Connection } from "../../nats/connect.js";
+import { operator, pauseQueue, resumeQueue } from "../../queue/pause.js";
 import { setQueue } from "../../queue/settings.js";
 import { UsageError } from "../../errors.js";
 import { connectOptions, examples, intOption, printJson, withConnection, type ConnectionFlags } from "../options.js";
@@ -10,7 +11,7 @@ interface SetFlags extends ConnectionFlags {
 }
 
 export function queueCommand(): Command {
-  const queue = new Command("queue").description("change a queue's settings for its whole fleet");
+  const queue = new Command("queue").description("steer a queue's whole fleet: its settings, pause and resume");
   const set = withConnection(new Command("set"), false)
     .description("set a queue's ack-wait or max in flight; running workers follow within a second")
     .addArgument(new Argument("<queue>", "the queue's name"))
@@ -18,13 +19,39 @@ export function queueCommand(): Command {
     .addOption(intOption("--max-in-flight <n>", "fleet-wide cap on tasks claimed and not yet settled", 1, 1_000_000))
     .action(async (name: string, flags: SetFlags) => {
       if (flags.ackWait === undefined && flags.maxInFlight === undefined) throw new UsageError("give what to set: --ack-wait S and/or --max-in-flight N");
-      const conn = await connect(connectOptions(flags, { name: "fanout-queue", role: "leader" }));
-      try {
-        printJson(await setQueue(conn, name, { ackWaitS: flags.ackWait, maxInFlight: flags.maxInFlight }));
-      } finally {
-        await conn.close();
-      }
+      await withQueueControl(flags, (conn) => setQueue(conn, name, { ackWaitS: flags.ackWait, maxInFlight: flags.maxInFlight }));
     });
   examples(set, "fanout queue set agents --ack-wait 120", "fanout queue set default --ack-wait 10 --max-in-flight 64");
-  return examples(queue, "fanout queue set agents --ack-wait 120").addCommand(set);
+
+  const pause = withConnection(new Command("pause"), false)
+    .description("pause a queue for its whole fleet: no worker claims a task (running ones finish; tasks still queue up) until `queue resume`")
+    .addArgument(new Argument("<queue>", "the queue's name"))
+    .addOption(new Option("--reason <text>", "why, shown by `status` and in the workers' logs").default("paused by an operator"))
+    .action(async (name: string, flags: ConnectionFlags & { reason: string }) => {
+      await withQueueControl(flags, (conn) => pauseQueue(conn, name, { reason: flags.reason, by: operator() }));
+    });
+  examples(pause, `fanout queue pause agents --reason "the API is down"`);
+
+  const resume = withConnection(new Command("resume"), false)
+    .description("let a paused queue's workers claim again")
+    .addArgument(new Argument("<queue>", "the queue's name"))
+    .action(async (name: string, flags: ConnectionFlags) => {
+      await withQueueControl(flags, (conn) => resumeQueue(conn, name));
+    });
+  examples(resume, "fanout queue resume agents");
+
+  return examples(queue, "fanout queue set agents --ack-wait 120", "fanout queue pause agents --reason 'the API is down'", "fanout queue resume agents")
+    .addCommand(set)
+    .addCommand(pause)
+    .addCommand(resume);
+}
+
+/** Connects as the leader, runs one queue control, prints its JSON. */
+async function withQueueControl(flags: ConnectionFlags, control: (conn: Connection) => Promise<unknown>): Promise<void> {
+  const conn = await connect(connectOptions(flags, { name: "fanout-queue", role: "leader" }));
+  try {
+    printJson(await control(conn));
+  } finally {
+    await conn.close();
+  }
 }

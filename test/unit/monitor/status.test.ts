@@ -3,7 +3,7 @@ import { formatStatus, withRates, type FleetStatus } from "../../../src/monitor/
 
 const snapshot = (ok: number, dead = 0): FleetStatus => ({
   server: "nats://x",
-  queues: [{ queue: "q", waiting: 100 - ok - dead, inFlight: 0, redelivered: 0, dead, ackWaitS: 30 }],
+  queues: [{ queue: "q", waiting: 100 - ok - dead, inFlight: 0, redelivered: 0, dead, ackWaitS: 30, paused: false }],
   jobs: [{ job: "j", queue: "q", total: 100, ok, dead, createdAt: "t" }],
 });
 

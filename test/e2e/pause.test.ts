@@ -1,0 +1,66 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Result } from "../../channels/index.js";
+import { FIXTURES, lastJson } from "../helpers/cli.js";
+import { useTestServer } from "../helpers/server.js";
+import { waitFor } from "../helpers/wait.js";
+import { lineCount, readReport, terminal, type Terminal } from "./harness.js";
+
+const server = useTestServer();
+const okCommand = [process.execPath, path.join(FIXTURES, "ok.mjs")];
+
+interface QueueRow {
+  queue: string;
+  paused: boolean;
+  pausedReason?: string;
+  waiting: number;
+  inFlight: number;
+}
+const queueRow = async (t: Terminal) => (lastJson(await t.run(["status", "--json"])) as { queues: QueueRow[] }).queues[0]!;
+
+describe("pause and resume", () => {
+  it("a paused queue's workers claim nothing, even one started while paused; running tasks finish; resume completes the job at no cost in attempts", async () => {
+    const t = await terminal(server);
+    const runLog = path.join(t.dir, "runs.log");
+    const { job } = await t.publish(await t.jsonl("t.jsonl", Array.from({ length: 20 }, (_, i) => ({ id: `p${i}`, input: { sleepMs: 300 } }))));
+    const first = t.start(["worker", "subscribe", "--name", "first", "--concurrency", "2", "--", ...okCommand], { RUN_LOG: runLog });
+    await waitFor("a few tasks to run", async () => (await lineCount(runLog)) >= 4);
+
+    const paused = await t.run(["queue", "pause", "default", "--reason", "the API is down"]);
+    expect(paused.code).toBe(0);
+    expect(lastJson(paused)).toMatchObject({ queue: "default", paused: true, pausedReason: "the API is down" });
+    await waitFor("the first worker to see the pause", () => /the queue is paused/.test(first.stderr()), 3000);
+    // Running tasks finish; then nothing new starts.
+    await waitFor("nothing in flight", async () => (await queueRow(t)).inFlight === 0, 10_000);
+    const ranBefore = await lineCount(runLog);
+    const second = t.start(["worker", "subscribe", "--name", "second", "--", ...okCommand], { RUN_LOG: runLog });
+    await waitFor("the second worker to be ready", () => /worker ready/.test(second.stderr()));
+    await new Promise((r) => setTimeout(r, 2000)); // time in which a claim would show
+    expect(await lineCount(runLog)).toBe(ranBefore);
+    const row = await queueRow(t);
+    expect(row).toMatchObject({ paused: true, pausedReason: "the API is down", waiting: 20 - ranBefore, inFlight: 0 });
+    const table = await t.run(["status"]);
+    expect(table.stderr).toMatch(/^queue default paused: the API is down$/m);
+
+    expect(lastJson(await t.run(["queue", "resume", "default"]))).toMatchObject({ queue: "default", paused: false });
+    const out = path.join(t.dir, "r.jsonl");
+    expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ total: 20, ok: 20 });
+    const lines = (await readReport(out)) as Result[];
+    // Tasks a pull brought after the pause went back unrun: no attempt spent on them.
+    expect(lines.every((l) => l.attempts === 1)).toBe(true);
+    expect(new Set(lines.map((l) => l.worker))).toEqual(new Set(["first", "second"]));
+    expect((await readFile(runLog, "utf8")).trim().split("\n")).toHaveLength(20);
+    expect((await queueRow(t)).paused).toBe(false);
+    first.child.kill("SIGTERM");
+    second.child.kill("SIGTERM");
+    await Promise.all([first.done, second.done]);
+  });
+
+  it("refuses a bad queue name in one line, exit 2", async () => {
+    const t = await terminal(server);
+    const run = await t.run(["queue", "pause", "a.b"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
