@@ -25,6 +25,20 @@ export class QueueStore {
     return updateKey(this.kv, queue, (v) => QueueState.parse(v), change);
   }
 
+  /** Pauses the queue for its whole fleet: every worker watching stops claiming. */
+  pause(queue: string, why: { reason: string; by: string }): Promise<QueueState> {
+    const at = new Date().toISOString();
+    return this.update(queue, (state) => ({ ...state, queue, paused: true, pausedReason: why.reason, pausedBy: why.by, pausedAt: at, updatedAt: at }));
+  }
+
+  /** Lets the queue's workers claim again. */
+  resume(queue: string): Promise<QueueState> {
+    return this.update(queue, (state) => {
+      const { pausedReason: _reason, pausedBy: _by, pausedAt: _at, ...rest } = state ?? { queue };
+      return { ...rest, queue, paused: false, updatedAt: new Date().toISOString() };
+    });
+  }
+
   /** Calls `onChange` with the queue's state now (when it has one) and on every change; returns a stop function. */
   async watch(queue: string, onChange: (state: QueueState) => void): Promise<() => void> {
     const it = await this.kv.watch({ key: queue });

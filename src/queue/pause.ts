@@ -16,18 +16,12 @@ export function operator(): string {
  * queues bucket, so it outlives every process until `resumeQueue`.
  */
 export async function pauseQueue(conn: Connection, queue: string, why: { reason: string; by: string }): Promise<QueueState> {
-  const store = await storeFor(conn, queue);
-  const at = new Date().toISOString();
-  return store.update(queue, (state) => ({ ...state, queue, paused: true, pausedReason: why.reason, pausedBy: why.by, pausedAt: at, updatedAt: at }));
+  return (await storeFor(conn, queue)).pause(queue, why);
 }
 
 /** Lets a queue's workers claim again. */
 export async function resumeQueue(conn: Connection, queue: string): Promise<QueueState> {
-  const store = await storeFor(conn, queue);
-  return store.update(queue, (state) => {
-    const { pausedReason: _reason, pausedBy: _by, pausedAt: _at, ...rest } = state ?? { queue };
-    return { ...rest, queue, paused: false, updatedAt: new Date().toISOString() };
-  });
+  return (await storeFor(conn, queue)).resume(queue);
 }
 
 async function storeFor(conn: Connection, queue: string): Promise<QueueStore> {

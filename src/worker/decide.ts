@@ -2,27 +2,45 @@ import type { DeadReason } from "../../channels/index.js";
 import { retryDelayMs } from "./backoff.js";
 import type { AttemptOutcome } from "./runner.js";
 
-/** What becomes of a task after one attempt. */
-export type Decision = { kind: "ok" } | { kind: "dead"; reason: DeadReason } | { kind: "retry"; delayMs: number };
+/**
+ * What becomes of a task after one attempt. `pause`: the attempt tripped the
+ * breaker, so the queue pauses and the task goes back without spending it.
+ */
+export type Decision =
+  | { kind: "ok" }
+  | { kind: "dead"; reason: DeadReason }
+  | { kind: "retry"; delayMs: number }
+  | { kind: "pause"; reason: string };
 
 export interface Limits {
   /** Attempts before a failing task is dead-lettered. */
   maxAttempts: number;
   /** Base of the retry backoff, ms. */
   backoffMs: number;
+  /** Failed attempts in a row, with no success between, that pause the queue; 0: never. */
+  breaker: number;
 }
 
 // Promise 1, no task is lost: every outcome ends in a stored result, a stored
 // dead letter, or another attempt; the settle code only carries the decision out.
 /**
- * The outcome decision, apart from any I/O: an ok attempt is a result; a
- * permanent failure, or a failure on the last allowed attempt, is a dead letter
- * (`rejected`, `timeout` or `failed`); any other failure is retried after a
- * backoff that grows with the attempt.
+ * The outcome decision, apart from any I/O. An ok attempt is a result. A
+ * permanent failure is dead at once (`rejected`). A failure that makes the
+ * worker's `failedInARow` reach the breaker pauses the queue, and its task goes
+ * back unspent: a broken command or config costs N attempts, not the queue. A
+ * failure on the last allowed attempt is dead (`timeout` or `failed`); any
+ * other is retried after a backoff that grows with the attempt.
  */
-export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits, random = Math.random): Decision {
+export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits, failedInARow: number, random = Math.random): Decision {
   if (outcome.ok) return { kind: "ok" };
   if (outcome.permanent) return { kind: "dead", reason: "rejected" };
+  if (limits.breaker > 0 && failedInARow + 1 >= limits.breaker) return { kind: "pause", reason: outcome.error.split("\n")[0]!.slice(0, 300) };
   if (attempt >= limits.maxAttempts) return { kind: "dead", reason: outcome.timedOut ? "timeout" : "failed" };
   return { kind: "retry", delayMs: retryDelayMs(attempt, limits.backoffMs, undefined, random) };
+}
+
+/** The breaker's count after a decision: a success clears it, a failure adds one, a trip starts it over. */
+export function failedAfter(decision: Decision, outcome: AttemptOutcome, failedInARow: number): number {
+  if (outcome.ok || decision.kind === "pause") return 0;
+  return outcome.permanent ? failedInARow : failedInARow + 1;
 }

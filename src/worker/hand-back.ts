@@ -1,7 +1,6 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../log.js";
 import type { Returns } from "../nats/returns.js";
-import { nakQuietly } from "./settle.js";
 
 /**
  * Hands a task back unrun without spending an attempt: the returns bucket
@@ -21,5 +20,14 @@ export async function returnUnrun(returns: Returns, msg: JsMsg, log: Logger): Pr
   } catch (err) {
     log.warn({ seq: msg.info.streamSequence, err }, "could not record the hand-back; the task returns as a counted delivery");
     nakQuietly(msg);
+  }
+}
+
+/** Hand a task back; on a closed connection the server redelivers it after ack-wait anyway. */
+export function nakQuietly(msg: JsMsg, delayMs?: number): void {
+  try {
+    msg.nak(delayMs);
+  } catch {
+    // Connection closed: the claim lapses by itself.
   }
 }

@@ -16,7 +16,10 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
 import { sameTurn } from "../nats/same-turn.js";
+import type { Returns } from "../nats/returns.js";
 import { decide, type Limits } from "./decide.js";
+import type { FailureStreak } from "./failure-streak.js";
+import { handBack, nakQuietly } from "./hand-back.js";
 import { maxBodyBytes } from "../nats/payload.js";
 import { deadLetterBody, RAW_KEPT_BYTES } from "./fit.js";
 import type { AttemptOutcome } from "./runner.js";
@@ -27,6 +30,10 @@ export interface SettleContext extends Limits {
   prefix: string;
   worker: string;
   log: Logger;
+  /** Where hand-backs are recorded, so they spend no attempt. */
+  returns: Returns;
+  /** The worker's failed attempts in a row, for the breaker. */
+  streak: FailureStreak;
   /** How long to keep trying to store an outcome while the server is away. */
   storeGiveUpMs: number;
 }
@@ -38,7 +45,7 @@ export interface Attempt {
   startedAt: Date;
 }
 
-export type Settlement = "ok" | "dead" | "retry";
+export type Settlement = "ok" | "dead" | "retry" | "paused";
 
 // Promise 1, no task is lost: the task is acked only after its Result or
 // DeadLetter has a PubAck, so at every instant one of them holds it.
@@ -49,7 +56,8 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
   const result = attemptOutcome.ok ? resultOf(ctx, a, attemptOutcome.output) : undefined;
   // A result that cannot be stored is a failed attempt, not a stuck task.
   const outcome = result?.tooBig ? ({ ok: false, error: result.tooBig } as const) : attemptOutcome;
-  const decision = decide(outcome, attempt, ctx);
+  const decision = decide(outcome, attempt, ctx, ctx.streak.count);
+  ctx.streak.after(decision, outcome);
   const error = outcome.ok ? "" : outcome.error;
   try {
     switch (decision.kind) {
@@ -71,6 +79,10 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         msg.nak(decision.delayMs);
         log.warn({ err: error, retryInMs: decision.delayMs }, "attempt failed, will retry");
         return "retry";
+      case "pause":
+        await handBack(ctx.returns, msg);
+        log.warn({ err: error, breaker: ctx.breaker }, "attempt failed, and the breaker tripped: the queue pauses; this task goes back unspent");
+        return "paused";
     }
   } catch (err) {
     // The outcome could not be stored: the task goes back to the queue.
@@ -138,15 +150,6 @@ export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: strin
   await publishDead(ctx, letter, msg, `${taskMsgId(letter.job, letter.id)}.invalid-${seq}`);
   msg.ack();
   ctx.log.warn({ seq, subject: msg.subject, err: letter.error }, "invalid task message dead-lettered");
-}
-
-/** Hand a task back; on a closed connection the server redelivers it after ack-wait anyway. */
-export function nakQuietly(msg: JsMsg, delayMs?: number): void {
-  try {
-    msg.nak(delayMs);
-  } catch {
-    // Connection closed: the claim lapses by itself.
-  }
 }
 
 function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: string, attempts: number): DeadLetter {

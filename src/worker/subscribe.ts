@@ -9,21 +9,23 @@ import { Returns } from "../nats/returns.js";
 import { manager } from "../nats/topology.js";
 import { ClaimLoop } from "./claim-loop.js";
 import { handleDelivery, type DeliveryContext } from "./delivery.js";
-import { returnUnrun } from "./hand-back.js";
 import { QueueFollower } from "./queue-follower.js";
 import { DoneCheckPolicy } from "./done-check.js";
+import { FailureStreak } from "./failure-streak.js";
 import { announce, ClaimKeeper } from "./heartbeat.js";
 import { OutputFolders } from "./outputs.js";
 import { setUpQueue } from "./queue-setup.js";
 import { handlerRunner, type Handler } from "./handler-runner.js";
 import type { Runner } from "./runner.js";
-import { nakQuietly, type SettleContext } from "./settle.js";
+import { nakQuietly, returnUnrun } from "./hand-back.js";
+import type { SettleContext } from "./settle.js";
 
 /** Defaults of the options below, shared with the CLI's flags. */
 export const WORKER_DEFAULTS = {
   concurrency: 1,
   maxAttempts: 3,
   backoffMs: 1000,
+  breaker: 10,
 } as const;
 
 /** Options of a worker; defaults in WORKER_DEFAULTS. */
@@ -54,6 +56,8 @@ export interface WorkerOptions {
   idleExitS?: number;
   /** Base delay of the retry backoff, ms. Default 1000. */
   backoffMs?: number;
+  /** Failed attempts in a row, with no success between, that pause the queue for its whole fleet. Default 10; 0: never. */
+  breaker?: number;
   /** Fleet-wide cap on tasks in flight (the consumer's max_ack_pending). Unset: the queue's stands (1000 when new). */
   maxInFlight?: number;
   log?: Logger;
@@ -80,7 +84,7 @@ export interface Worker {
 export async function subscribe(conn: Connection, options: WorkerOptions): Promise<Worker> {
   const name = options.name ?? `${os.hostname()}-${process.pid}`;
   const log = (options.log ?? silentLogger).child({ worker: name, queue: options.queue });
-  const { concurrency, maxAttempts, backoffMs } = { ...WORKER_DEFAULTS, ...definedOnly(options) };
+  const { concurrency, maxAttempts, backoffMs, breaker } = { ...WORKER_DEFAULTS, ...definedOnly(options) };
   const chosen = options.runner ?? (options.handler ? handlerRunner(options.handler) : undefined);
   if (!chosen) throw new UsageError("subscribe needs a runner or a handler");
   const runner: Runner = chosen;
@@ -101,8 +105,17 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     worker: name,
     maxAttempts,
     backoffMs,
+    breaker,
     log,
     storeGiveUpMs: 120_000,
+    returns,
+    // The breaker: this worker stops claiming now, and pauses its queue for the whole fleet.
+    streak: new FailureStreak((lastError) => {
+      loop.pause();
+      const reason = `breaker: worker ${name} saw ${breaker} failed attempts in a row; the last: ${lastError}`;
+      log.error({ breaker, lastError }, "the breaker tripped: pausing the queue for every worker (`fanout queue resume` once it is fixed)");
+      queueState.pause(options.queue, { reason, by: name }).catch((err: unknown) => log.error({ err }, "could not pause the queue; this worker claims nothing more"));
+    }),
   };
   const stats: WorkerStats = { worker: name, queue: options.queue, ok: 0, dead: 0, retried: 0, skipped: 0 };
   const abort = new AbortController();

@@ -19,6 +19,7 @@ interface SubscribeFlags extends ConnectionFlags {
   concurrency: number;
   ackWait?: number;
   maxAttempts: number;
+  breaker: number;
   timeout?: number;
   killGrace: number;
   outputs?: string;
@@ -44,6 +45,7 @@ export function workerCommand(): Command {
     .addOption(intOption("-c, --concurrency <n>", "tasks run at once by this worker", 1, 1024, WORKER_DEFAULTS.concurrency))
     .addOption(intOption("--ack-wait <s>", "raise the queue's ack-wait (seconds before a silent task goes to another worker) to at least S; never lowers it (see `fanout queue set`)", 1, 3600))
     .addOption(intOption("--max-attempts <k>", "attempts before a task is dead-lettered", 1, 1000, WORKER_DEFAULTS.maxAttempts))
+    .addOption(intOption("--breaker <n>", "after N failed attempts in a row with no success between, pause the queue for every worker (0: never)", 0, 1_000_000, WORKER_DEFAULTS.breaker))
     .addOption(intOption("--timeout <s>", "per-task time limit, seconds (kills the process group)", 1, 7 * 86400))
     .addOption(
       new Option("--reject-codes <codes>", "exit codes that dead-letter the task at once, reason `rejected`, never retried (comma-separated, or `none`)")
@@ -103,6 +105,7 @@ export function workerCommand(): Command {
         concurrency: flags.concurrency,
         ackWaitS: flags.ackWait,
         maxAttempts: flags.maxAttempts,
+        breaker: flags.breaker,
         timeoutS: flags.timeout,
         outputs,
         name,

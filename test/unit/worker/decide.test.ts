@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { decide, type Decision } from "../../../src/worker/decide.js";
+import { decide, failedAfter, type Decision } from "../../../src/worker/decide.js";
 import type { AttemptOutcome } from "../../../src/worker/runner.js";
 
-const limits = { maxAttempts: 3, backoffMs: 1000 };
+const limits = { maxAttempts: 3, backoffMs: 1000, breaker: 5 };
 const failed: AttemptOutcome = { ok: false, error: "boom" };
 
 describe("decide", () => {
@@ -14,10 +14,27 @@ describe("decide", () => {
     ["a failure before the last attempt is retried", failed, 1, { kind: "retry", delayMs: 1000 }],
     ["the backoff doubles with the attempt", failed, 2, { kind: "retry", delayMs: 2000 }],
   ])("%s", (_, outcome, attempt, expected) => {
-    expect(decide(outcome, attempt, limits, () => 1)).toEqual(expected);
+    expect(decide(outcome, attempt, limits, 0, () => 1)).toEqual(expected);
   });
 
   it("jitters a retry's delay between half and all of its step", () => {
-    expect(decide(failed, 2, limits, () => 0)).toEqual({ kind: "retry", delayMs: 1000 });
+    expect(decide(failed, 2, limits, 0, () => 0)).toEqual({ kind: "retry", delayMs: 1000 });
+  });
+
+  it("trips the breaker on the failure that makes N in a row: pause, even on a last attempt; never on a reject", () => {
+    expect(decide({ ok: false, error: "cannot run agent\nstack…" }, 1, limits, 4)).toEqual({ kind: "pause", reason: "cannot run agent" });
+    expect(decide(failed, 3, limits, 4)).toEqual({ kind: "pause", reason: "boom" });
+    expect(decide(failed, 1, limits, 3).kind).toBe("retry");
+    expect(decide({ ok: false, error: "no", permanent: true }, 1, limits, 4)).toEqual({ kind: "dead", reason: "rejected" });
+    expect(decide(failed, 1, { ...limits, breaker: 0 }, 1000).kind).toBe("retry");
+  });
+
+  it("counts failures in a row: a success clears the count, a reject leaves it, a trip starts it over", () => {
+    const ok: AttemptOutcome = { ok: true, output: 1 };
+    const rejected: AttemptOutcome = { ok: false, error: "no", permanent: true };
+    expect(failedAfter({ kind: "retry", delayMs: 1 }, failed, 2)).toBe(3);
+    expect(failedAfter({ kind: "ok" }, ok, 2)).toBe(0);
+    expect(failedAfter({ kind: "dead", reason: "rejected" }, rejected, 2)).toBe(2);
+    expect(failedAfter({ kind: "pause", reason: "boom" }, failed, 4)).toBe(0);
   });
 });
