@@ -12,6 +12,14 @@ export const AgentRequest = Task.extend({
 export type AgentRequest = z.infer<typeof AgentRequest>;
 
 /**
+ * `worker subscribe --ndjson`: a line on the agent's stdin telling it that the
+ * task's job was cancelled. The attempt is over for fanout; the agent should
+ * stop working on it, and any answer it still gives is ignored.
+ */
+export const AgentCancel = z.object({ id: z.string(), cancel: z.literal(true) });
+export type AgentCancel = z.infer<typeof AgentCancel>;
+
+/**
  * One line on the agent's stdout, matched to its task by `id`:
  * `{"id","output"}` ends the attempt well; `{"id","error","retry"?}` fails it
  * (`"retry": false` dead-letters it at once, reason `rejected`);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { JobId, QueueName, TaskId } from "./names.js";
 
-export const DeadReason = z.enum(["failed", "timeout", "rejected", "invalid"]);
+export const DeadReason = z.enum(["failed", "timeout", "rejected", "invalid", "cancelled"]);
 export type DeadReason = z.infer<typeof DeadReason>;
 
 /** Job under which messages that were not valid Tasks are filed. */

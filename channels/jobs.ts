@@ -12,5 +12,8 @@ export const JobManifest = z.object({
   total: z.number().int().nonnegative(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** Set by `fanout job cancel`: its waiting tasks are dead-lettered and its running ones stopped, as `cancelled`. */
+  cancelledAt: z.string().optional(),
+  cancelledBy: z.string().optional(),
 });
 export type JobManifest = z.infer<typeof JobManifest>;

@@ -5,6 +5,7 @@
 // worker's --concurrency), so answers may come back in any order.
 //
 //   in:  {"id","job","queue","input","attempt",...}
+//        {"id","cancel":true}             the task's job was cancelled: stop it, answer nothing
 //   out: {"id","output"}                  done
 //        {"id","error","retry":false}     failed; without "retry": false it is retried
 //        {"id","progress":0.5,"note"}     optional progress, also a heartbeat
@@ -31,6 +32,7 @@ async function analyse(task) {
 for await (const line of readline.createInterface({ input: process.stdin })) {
   if (!line.trim()) continue;
   const task = JSON.parse(line);
+  if (task.cancel) continue; // this agent's tasks are quick: nothing to stop
   // Not awaited: the next task starts while this one runs.
   analyse(task).catch((err) => answer({ id: task.id, error: String(err?.message ?? err) }));
 }

@@ -7,6 +7,7 @@ at a time; answer from threads to serve several at once (the worker sends up to
 its --concurrency before waiting).
 
   in:  {"id","job","queue","input","attempt",...}
+       {"id","cancel": true}            the task's job was cancelled: stop it, answer nothing
   out: {"id","output"}                  done
        {"id","error","retry": false}    failed; without "retry": false it is retried
        {"id","progress": 0.5,"note"}    optional progress, also a heartbeat
@@ -42,6 +43,8 @@ for line in sys.stdin:
     if not line.strip():
         continue
     task = json.loads(line)
+    if task.get("cancel"):
+        continue  # tasks are answered in order here, so the cancelled one is already done
     try:
         analyse(task)
     except Exception as err:  # a failed attempt; fanout retries it

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { demoCommand } from "./commands/demo.js";
+import { jobCommand } from "./commands/job.js";
 import { leaderCommand } from "./commands/leader.js";
 import { pubCommand } from "./commands/pub.js";
 import { queueCommand } from "./commands/queue.js";
@@ -16,7 +17,7 @@ function program(): Command {
     .description("run one big job as many small tasks on many machines, over NATS JetStream")
     .version("0.1.0")
     .showHelpAfterError("(add --help for usage)");
-  for (const cmd of [leaderCommand(), workerCommand(), resultsCommand(), queueCommand(), pubCommand(), tapCommand(), statusCommand(), serverCommand(), demoCommand()]) {
+  for (const cmd of [leaderCommand(), workerCommand(), resultsCommand(), queueCommand(), jobCommand(), pubCommand(), tapCommand(), statusCommand(), serverCommand(), demoCommand()]) {
     root.addCommand(cmd);
   }
   examples(

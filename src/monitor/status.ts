@@ -37,6 +37,8 @@ export interface JobStatus {
   rate?: number;
   /** Seconds left at that rate (`--watch`). */
   etaS?: number;
+  /** Cancelled by `fanout job cancel`. */
+  cancelled?: boolean;
 }
 
 export interface FleetStatus {
@@ -87,7 +89,9 @@ export async function status(conn: Connection): Promise<FleetStatus> {
   const okByJob = countBy(addresses(okSubjects).map((a) => a.job));
   const deadByJob = countBy(addresses(deadSubjects).map((a) => a.job));
   for (const m of await (await JobStore.open(conn, { readOnly: true })).list()) {
-    jobs.push({ job: m.job, queue: m.queue, total: m.total, ok: okByJob.get(m.job) ?? 0, dead: deadByJob.get(m.job) ?? 0, createdAt: m.createdAt });
+    const job: JobStatus = { job: m.job, queue: m.queue, total: m.total, ok: okByJob.get(m.job) ?? 0, dead: deadByJob.get(m.job) ?? 0, createdAt: m.createdAt };
+    if (m.cancelledAt) job.cancelled = true;
+    jobs.push(job);
   }
   jobs.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   return { server: conn.server, queues: [...queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)), jobs };

@@ -25,6 +25,11 @@ export async function jobIds(jsm: JetStreamManager, prefix: string, job: string)
   return ids;
 }
 
+/** The subjects of the job's tasks still in the tasks stream: waiting, or running and not yet acked. */
+export async function unsettledTasks(jsm: JetStreamManager, prefix: string, queue: string, job: string): Promise<string[]> {
+  return subjectsOf(jsm, streamNames(prefix).tasks, tasksChannel.ofJob(prefix, queue, job));
+}
+
 /** The subjects of a stream that match `filter` (paged by the client). */
 async function subjectsOf(jsm: JetStreamManager, stream: string, filter: string): Promise<string[]> {
   try {

@@ -37,6 +37,15 @@ export class JobStore {
     });
   }
 
+  /** Marks the job cancelled, for every worker watching the bucket. */
+  async cancel(job: string, by: string): Promise<JobManifest> {
+    return updateKey(this.kv, job, (v) => JobManifest.parse(v), (current) => {
+      if (!current) throw new Error(`no manifest for job ${job}`);
+      const now = new Date().toISOString();
+      return { ...current, cancelledAt: current.cancelledAt ?? now, cancelledBy: current.cancelledBy ?? by, updatedAt: now };
+    });
+  }
+
   /** Every manifest. Keys come from the bucket's stream info: no consumer, so read-only users can list. */
   async list(): Promise<JobManifest[]> {
     const bucket = streamNames(this.conn.prefix).jobs;
@@ -55,12 +64,13 @@ export class JobStore {
     return out;
   }
 
-  /** Yields the manifest now and on every change, until the iterator is stopped. */
-  async watch(job: string, onChange: (m: JobManifest) => void): Promise<() => void> {
-    const it = await this.kv.watch({ key: job });
+  /** Calls `onChange` with the manifest (of `job`, or of every job) now and on every change; returns a stop function. */
+  async watch(job: string | undefined, onChange: (m: JobManifest) => void): Promise<() => void> {
+    const it = await this.kv.watch({ key: job ?? ">" });
     void (async () => {
       for await (const e of it) {
-        if (e.operation === "PUT") onChange(JobManifest.parse(e.json()));
+        const manifest = e.operation === "PUT" ? JobManifest.safeParse(e.json()) : undefined;
+        if (manifest?.success) onChange(manifest.data);
       }
     })().catch(() => {
       // A watch that ends early only delays completion: the next manifest read or restart sees it.

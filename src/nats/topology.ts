@@ -51,7 +51,7 @@ export function streamConfigs(prefix: string, replicas = 1): Array<Partial<Strea
 }
 
 /**
- * Create the three streams and the queues bucket if missing; existing ones
+ * Create the three streams and the jobs, queues and returns buckets if missing; existing ones
  * are left as they are, once their subjects show they are this prefix's.
  */
 export async function ensureStreams(jsm: JetStreamManager, conn: Connection): Promise<void> {
@@ -70,6 +70,7 @@ export async function ensureStreams(jsm: JetStreamManager, conn: Connection): Pr
     }
   }
   const names = streamNames(conn.prefix);
+  await ensureBucket(jsm, conn, names.jobs);
   await ensureBucket(jsm, conn, names.queues);
   await ensureBucket(jsm, conn, names.returns, KEEP_MS);
 }

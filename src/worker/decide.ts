@@ -25,7 +25,7 @@ export interface Limits {
 // dead letter, or another attempt; the settle code only carries the decision out.
 /**
  * The outcome decision, apart from any I/O. An ok attempt is a result. A
- * permanent failure is dead at once (`rejected`). A failure that makes the
+ * cancelled one is dead (`cancelled`); a permanent failure is dead at once (`rejected`). A failure that makes the
  * worker's `failedInARow` reach the breaker pauses the queue, and its task goes
  * back unspent: a broken command or config costs N attempts, not the queue. A
  * failure on the last allowed attempt is dead (`timeout` or `failed`); any
@@ -33,14 +33,15 @@ export interface Limits {
  */
 export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits, failedInARow: number, random = Math.random): Decision {
   if (outcome.ok) return { kind: "ok" };
+  if (outcome.cancelled) return { kind: "dead", reason: "cancelled" };
   if (outcome.permanent) return { kind: "dead", reason: "rejected" };
   if (limits.breaker > 0 && failedInARow + 1 >= limits.breaker) return { kind: "pause", reason: outcome.error.split("\n")[0]!.slice(0, 300) };
   if (attempt >= limits.maxAttempts) return { kind: "dead", reason: outcome.timedOut ? "timeout" : "failed" };
   return { kind: "retry", delayMs: retryDelayMs(attempt, limits.backoffMs, undefined, random) };
 }
 
-/** The breaker's count after a decision: a success clears it, a failure adds one, a trip starts it over. */
+/** The breaker's count after a decision: a success clears it, a failure adds one, a trip starts it over; a reject or a cancel leaves it. */
 export function failedAfter(decision: Decision, outcome: AttemptOutcome, failedInARow: number): number {
   if (outcome.ok || decision.kind === "pause") return 0;
-  return outcome.permanent ? failedInARow : failedInARow + 1;
+  return outcome.permanent || outcome.cancelled ? failedInARow : failedInARow + 1;
 }

@@ -7,7 +7,8 @@ import { alreadyDone, type DoneCheckPolicy } from "./done-check.js";
 import type { ClaimKeeper } from "./heartbeat.js";
 import type { OutputFolders } from "./outputs.js";
 import { parseTask } from "./parse-task.js";
-import type { AttemptOutcome, Runner } from "./runner.js";
+import type { JobCancels } from "./job-cancels.js";
+import { CANCELLED, type AttemptOutcome, type Runner } from "./runner.js";
 import { settle, settleExhausted, settleInvalid, type SettleContext } from "./settle.js";
 import type { WorkerStats } from "./subscribe.js";
 
@@ -23,6 +24,8 @@ export interface DeliveryContext {
   keeper: ClaimKeeper;
   /** Deliveries handed back unrun, which are not attempts. */
   returns: Returns;
+  /** The queue's cancelled jobs, and a cancel signal per running attempt. */
+  cancels: JobCancels;
   doneCheck: DoneCheckPolicy;
   /** Aborted when the worker stops at once: the task has been handed back. */
   signal: AbortSignal;
@@ -56,9 +59,12 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
   }
   if (d.signal.aborted) return;
   const startedAt = new Date();
-  const outcome = await attempted(d, msg, task, attempt, log);
+  // A task of a cancelled job is not run: it is dead as `cancelled`, with the attempts it had.
+  const unrun = d.cancels.isCancelled(task.job);
+  const outcome = unrun ? CANCELLED : await attempted(d, msg, task, attempt, log);
   if (d.signal.aborted) return; // the forced stop has handed it back already
-  const result = await settle(d.settle, { msg, task, attempt, startedAt }, outcome);
+  const spent = unrun ? attempt - 1 : attempt;
+  const result = await settle(d.settle, { msg, task, attempt: spent, startedAt }, outcome);
   // Settled: its record of hand-backs has served.
   if (returned > 0 && result !== "retry") void d.returns.forget(msg).catch(() => {});
   if (result === "ok") d.stats.ok++;
@@ -73,6 +79,7 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
  */
 async function attempted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: number, log: Logger): Promise<AttemptOutcome> {
   let outputDir: string | undefined;
+  const cancel = d.cancels.signalFor(task.job);
   try {
     outputDir = d.outputs ? await d.outputs.begin(task.id, attempt) : undefined;
     log.debug("task started");
@@ -81,6 +88,7 @@ async function attempted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: nu
       attempt,
       worker: d.settle.worker,
       signal: d.signal,
+      cancel: cancel.signal,
       timeoutMs: task.timeoutMs ?? d.timeoutMs,
       outputDir,
       progress: (fraction, note) => reportProgress(d, task, msg, fraction, note),
@@ -97,6 +105,8 @@ async function attempted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: nu
     log.error({ err }, "the worker could not run the task");
     if (d.outputs && outputDir) await d.outputs.discard(outputDir).catch(() => {});
     return { ok: false, error: `worker ${d.settle.worker} could not run it: ${err instanceof Error ? err.message : String(err)}` };
+  } finally {
+    cancel.release();
   }
 }
 

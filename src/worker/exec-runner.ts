@@ -3,7 +3,7 @@ import { mkdtemp, rm, rmdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { baseEnv, type CommandEnvOptions } from "./command-env.js";
-import type { AttemptContext, AttemptOutcome, Runner } from "./runner.js";
+import { CANCELLED, type AttemptContext, type AttemptOutcome, type Runner } from "./runner.js";
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
 import { firstBadUtf8Byte } from "./utf8.js";
 
@@ -93,6 +93,7 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
       clearTimeout(timer);
       clearTimeout(pipesTimer);
       ctx.signal.removeEventListener("abort", onAbort);
+      ctx.cancel?.removeEventListener("abort", onCancel);
       resolve(outcome);
     };
 
@@ -126,6 +127,13 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
         : undefined;
     const onAbort = () => group.kill();
     ctx.signal.addEventListener("abort", onAbort, { once: true });
+    let cancelled = false;
+    const onCancel = () => {
+      cancelled = true;
+      ctx.log.info({ graceMs }, "the task's job was cancelled: stopping its process group");
+      group.stop();
+    };
+    ctx.cancel?.addEventListener("abort", onCancel, { once: true });
 
     // Once the command exits, what it left running in its group is stopped, so
     // the attempt ends with the command's own exit code; its time limit still
@@ -137,6 +145,7 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
     child.on("error", (err) => finish({ ok: false, error: `cannot run ${options.command}: ${err.message}` }));
     child.on("close", (code, signal) => {
       group.closed();
+      if (cancelled) return finish(CANCELLED);
       const tail = stderrTail.trim();
       if (timedOut) return finish({ ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms${tail ? `: ${tail}` : ""}` });
       if (ctx.signal.aborted) return finish({ ok: false, error: "stopped: the worker is shutting down" });

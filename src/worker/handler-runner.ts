@@ -1,12 +1,12 @@
 import { PermanentError } from "../errors.js";
 import type { Task } from "../../channels/index.js";
-import type { AttemptContext, Runner } from "./runner.js";
+import { CANCELLED, type AttemptContext, type Runner } from "./runner.js";
 
 /** What an in-process handler gets besides the task. */
 export interface HandlerContext {
   attempt: number;
   worker: string;
-  /** Aborted on timeout or forced exit. */
+  /** Aborted on timeout, forced exit, or when the task's job is cancelled. */
   signal: AbortSignal;
   outputDir?: string;
   /** Report how far the task got (0 to 1); also keeps the claim alive. */
@@ -18,12 +18,14 @@ export interface HandlerContext {
 export type Handler = (task: Task, ctx: HandlerContext) => Promise<unknown>;
 
 const TIMED_OUT = Symbol("timed out");
+const STOPPED = Symbol("cancelled");
 
 export function handlerRunner(handler: Handler): Runner {
   return async (ctx) => {
-    // Without a time limit the worker's own signal will do: no signal or timer per task.
+    // Without a time limit the worker's own signals will do: no signal or timer per task.
     const timeout = ctx.timeoutMs === undefined ? undefined : new AbortController();
-    const signal = timeout ? AbortSignal.any([ctx.signal, timeout.signal]) : ctx.signal;
+    const signals = [ctx.signal, timeout?.signal, ctx.cancel].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length === 1 ? ctx.signal : AbortSignal.any(signals);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
       if (!timeout) return;
@@ -32,14 +34,18 @@ export function handlerRunner(handler: Handler): Runner {
         resolve(TIMED_OUT);
       }, ctx.timeoutMs);
     });
+    // A cancelled job's attempt ends now; the handler sees its signal aborted.
+    const cancelled = new Promise<typeof STOPPED>((resolve) => ctx.cancel?.addEventListener("abort", () => resolve(STOPPED), { once: true }));
     try {
       const run = handler(ctx.task, { attempt: ctx.attempt, worker: ctx.worker, signal, outputDir: ctx.outputDir, progress: ctx.progress, log: ctx.log });
-      const output = await Promise.race([run, timedOut]);
+      const output = await Promise.race([run, timedOut, cancelled]);
+      if (output === STOPPED) return CANCELLED;
       if (output === TIMED_OUT) {
         return { ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms` };
       }
       return { ok: true, output: output ?? null };
     } catch (err) {
+      if (ctx.cancel?.aborted) return CANCELLED;
       const message = err instanceof Error ? err.message : String(err);
       return { ok: false, error: message, permanent: isPermanent(err) };
     } finally {

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { AgentAnswer, type AgentRequest } from "../../channels/index.js";
+import { AgentAnswer, type AgentCancel, type AgentRequest } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import { jsonOf } from "../nats/decode.js";
 import { baseEnv, type CommandEnvOptions } from "./command-env.js";
 import { LineSplitter } from "./line-splitter.js";
-import type { AttemptContext, AttemptOutcome, Runner } from "./runner.js";
+import { CANCELLED, type AttemptContext, type AttemptOutcome, type Runner } from "./runner.js";
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
 import { firstBadUtf8Byte } from "./utf8.js";
 
@@ -67,13 +67,20 @@ class NdjsonAgent {
           ? setTimeout(() => done({ ok: false, timedOut: true, error: `no answer from the agent after ${ctx.timeoutMs} ms` }), ctx.timeoutMs)
           : undefined;
       const onAbort = () => done({ ok: false, error: "stopped: the worker is shutting down" });
+      const onCancel = () => {
+        const line: AgentCancel = { id: task.id, cancel: true };
+        child.stdin.write(`${JSON.stringify(line)}\n`);
+        done(CANCELLED);
+      };
       const done = (outcome: AttemptOutcome) => {
         clearTimeout(timer);
         ctx.signal.removeEventListener("abort", onAbort);
+        ctx.cancel?.removeEventListener("abort", onCancel);
         this.forget(task.id, entry);
         resolve(outcome);
       };
       ctx.signal.addEventListener("abort", onAbort, { once: true });
+      ctx.cancel?.addEventListener("abort", onCancel, { once: true });
       const queue = this.waiting.get(task.id);
       if (queue) queue.push(entry);
       else this.waiting.set(task.id, [entry]);

@@ -9,6 +9,8 @@ export interface AttemptContext {
   worker: string;
   /** Aborted when the attempt must stop now (timeout, forced exit). */
   signal: AbortSignal;
+  /** Aborted when the task's job is cancelled: stop (gracefully where there is a grace) and end as `cancelled`. */
+  cancel?: AbortSignal;
   /** Milliseconds this attempt may run, if limited. */
   timeoutMs?: number;
   /** The attempt's private output folder, when `--outputs` is set. */
@@ -18,10 +20,13 @@ export interface AttemptContext {
   log: Logger;
 }
 
-/** How an attempt ended. `permanent` failures are never retried. */
+/** How an attempt ended. `permanent` failures are never retried; `cancelled` ones end as dead letters of reason `cancelled`. */
 export type AttemptOutcome =
   | { ok: true; output: unknown }
-  | { ok: false; error: string; timedOut?: boolean; permanent?: boolean };
+  | { ok: false; error: string; timedOut?: boolean; permanent?: boolean; cancelled?: boolean };
+
+/** The outcome of an attempt stopped because its job was cancelled. */
+export const CANCELLED: AttemptOutcome = { ok: false, cancelled: true, error: "cancelled: its job was cancelled" };
 
 /**
  * Runs one attempt of one task. Never throws: every ending is an outcome. A

@@ -152,7 +152,7 @@ export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: strin
   ctx.log.warn({ seq, subject: msg.subject, err: letter.error }, "invalid task message dead-lettered");
 }
 
-function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: string, attempts: number): DeadLetter {
+export function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: string, attempts: number): DeadLetter {
   return {
     id: task.id,
     job: task.job,
@@ -171,19 +171,20 @@ async function publishResult(ctx: SettleContext, r: Result, body: string, msg: J
   await store(ctx, resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id), body, taskMsgId(r.job, r.id), msg);
 }
 
-async function publishDead(ctx: SettleContext, d: DeadLetter, msg: JsMsg, msgID = taskMsgId(d.job, d.id)): Promise<void> {
+/** Stores a dead letter; `msg`, when the task is claimed, is kept claimed while the server is away. */
+export async function publishDead(ctx: SettleContext, d: DeadLetter, msg?: JsMsg, msgID = taskMsgId(d.job, d.id)): Promise<void> {
   const body = deadLetterBody(d, maxBodyBytes(ctx.nc));
   await store(ctx, deadChannel.subject(ctx.prefix, d.queue, d.job, d.id), body, msgID, msg);
 }
 
 /** Store an outcome, retrying while the server is away rather than running the task again. */
-async function store(ctx: SettleContext, subject: string, data: string, msgID: string, msg: JsMsg): Promise<void> {
+async function store(ctx: SettleContext, subject: string, data: string, msgID: string, msg?: JsMsg): Promise<void> {
   await publishUntilAcked(ctx.nc, ctx.js, subject, data, msgID, {
     giveUpMs: ctx.storeGiveUpMs,
     onRetry: (attempt, err) => {
       ctx.log.warn({ subject, attempt, err }, "outcome not stored yet; retrying");
       try {
-        msg.working(); // keep the claim while we wait for the server
+        msg?.working(); // keep the claim while we wait for the server
       } catch {
         // Disconnected: the claim may lapse; the stored outcome still wins.
       }

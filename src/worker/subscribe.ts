@@ -12,6 +12,7 @@ import { handleDelivery, type DeliveryContext } from "./delivery.js";
 import { QueueFollower } from "./queue-follower.js";
 import { DoneCheckPolicy } from "./done-check.js";
 import { FailureStreak } from "./failure-streak.js";
+import { JobCancels } from "./job-cancels.js";
 import { announce, ClaimKeeper } from "./heartbeat.js";
 import { OutputFolders } from "./outputs.js";
 import { setUpQueue } from "./queue-setup.js";
@@ -117,6 +118,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       queueState.pause(options.queue, { reason, by: name }).catch((err: unknown) => log.error({ err }, "could not pause the queue; this worker claims nothing more"));
     }),
   };
+  const cancels = await JobCancels.start(conn, { jsm, queue: options.queue, settle: settleCtx, log });
   const stats: WorkerStats = { worker: name, queue: options.queue, ok: 0, dead: 0, retried: 0, skipped: 0 };
   const abort = new AbortController();
   const doneCheck = new DoneCheckPolicy();
@@ -132,6 +134,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     timeoutMs: options.timeoutS !== undefined ? options.timeoutS * 1000 : undefined,
     keeper,
     returns,
+    cancels,
     doneCheck,
     signal: abort.signal,
     stats,
@@ -201,6 +204,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       await looping;
       await Promise.all(inFlight);
       await runner.close?.();
+      await cancels.stop();
       stopAnnouncing();
       stopWatching();
       keeper.stop();

@@ -1,11 +1,12 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { Task } from "../../channels/index.js";
 import { ndjsonRunner } from "../../src/worker/ndjson-runner.js";
-import type { AttemptContext } from "../../src/worker/runner.js";
+import { CANCELLED, type AttemptContext } from "../../src/worker/runner.js";
+import { waitFor } from "../helpers/wait.js";
 import { FIXTURES } from "../helpers/cli.js";
 
 const AGENT = path.join(FIXTURES, "ndjson-agent.mjs");
@@ -16,6 +17,20 @@ function ctx(id: string, input: unknown): AttemptContext {
 }
 
 describe("ndjsonRunner", () => {
+  it("tells the agent of a cancelled job with a cancel line, and ends the attempt as cancelled", async () => {
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), "fanout-ndjson-")), "starts");
+    const runner = ndjsonRunner({ command: process.execPath, args: [AGENT, file], worker: "w1", log: pino({ level: "silent" }) });
+    try {
+      const cancel = new AbortController();
+      const attempt = runner({ ...ctx("t-9", "wait"), cancel: cancel.signal });
+      setTimeout(() => cancel.abort(), 200);
+      expect(await attempt).toEqual(CANCELLED);
+      await waitFor("the agent to get the cancel line", async () => (await readFile(file, "utf8")).includes("cancel t-9\n"));
+    } finally {
+      await runner.close?.();
+    }
+  });
+
   it("fails the attempt whose answer is not valid UTF-8, and logs and ignores such a line that names no task", async () => {
     const starts = path.join(await mkdtemp(path.join(os.tmpdir(), "fanout-ndjson-")), "starts");
     const logged: string[] = [];

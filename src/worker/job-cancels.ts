@@ -1,0 +1,69 @@
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { Logger } from "../log.js";
+import type { Connection } from "../nats/connect.js";
+import { JobStore } from "../nats/jobs.js";
+import { sweepCancelled } from "./cancel-sweep.js";
+import type { SettleContext } from "./settle.js";
+
+/**
+ * A worker's side of `fanout job cancel`: it watches the jobs bucket for its
+ * queue's cancelled jobs, stops their running attempts (each has a cancel
+ * signal from here), and sweeps their waiting tasks out of the queue as
+ * `cancelled` dead letters, so the job's report can finalize at once.
+ */
+export class JobCancels {
+  private readonly cancelled = new Set<string>();
+  private readonly running = new Map<string, Set<AbortController>>();
+  private readonly sweeps = new Set<Promise<void>>();
+  private stopWatching: () => void = () => {};
+
+  private constructor(private readonly o: { jsm: JetStreamManager; queue: string; settle: SettleContext; log: Logger }) {}
+
+  static async start(conn: Connection, o: { jsm: JetStreamManager; queue: string; settle: SettleContext; log: Logger }): Promise<JobCancels> {
+    const cancels = new JobCancels(o);
+    const jobs = await JobStore.open(conn, { readOnly: true });
+    cancels.stopWatching = await jobs.watch(undefined, (m) => {
+      if (m.cancelledAt && m.queue === o.queue) cancels.cancel(m.job, m.cancelledBy);
+    });
+    return cancels;
+  }
+
+  isCancelled(job: string): boolean {
+    return this.cancelled.has(job);
+  }
+
+  /** A cancel signal for one attempt of a task of `job`; call `release` when the attempt is over. */
+  signalFor(job: string): { signal: AbortSignal; release: () => void } {
+    const controller = new AbortController();
+    if (this.cancelled.has(job)) controller.abort();
+    let set = this.running.get(job);
+    if (!set) this.running.set(job, (set = new Set()));
+    set.add(controller);
+    return {
+      signal: controller.signal,
+      release: () => {
+        set.delete(controller);
+        if (set.size === 0) this.running.delete(job);
+      },
+    };
+  }
+
+  /** Waits for sweeps under way and stops watching. */
+  async stop(): Promise<void> {
+    this.stopWatching();
+    await Promise.all(this.sweeps);
+  }
+
+  private cancel(job: string, by: string | undefined): void {
+    if (this.cancelled.has(job)) return;
+    this.cancelled.add(job);
+    const running = this.running.get(job)?.size ?? 0;
+    this.o.log.warn({ job, by, running }, "job cancelled: stopping its running tasks and sweeping its waiting ones out as `cancelled`");
+    for (const controller of this.running.get(job) ?? []) controller.abort();
+    const sweep = sweepCancelled(this.o.settle, this.o.jsm, this.o.queue, job)
+      .then((n) => this.o.log.info({ job, swept: n }, "waiting tasks of the cancelled job dead-lettered"))
+      .catch((err: unknown) => this.o.log.warn({ job, err }, "could not sweep the cancelled job's waiting tasks; workers dead-letter them as they claim them"))
+      .finally(() => this.sweeps.delete(sweep));
+    this.sweeps.add(sweep);
+  }
+}
