@@ -101,6 +101,16 @@ export function taskMsgId(job: string, id: string): string {
   return `${job}.${id}`;
 }
 
+/**
+ * The `Nats-Msg-Id` of an outcome: the task's id within its job, and the
+ * stream sequence of the task message it settles. Storing the outcome of one
+ * message twice (a retried publish, a task run twice) keeps one copy; a task
+ * published again (a dead-letter retry) is a new message, with outcomes of its own.
+ */
+export function outcomeMsgId(job: string, id: string, taskSeq: number): string {
+  return `${job}.${id}.${taskSeq}`;
+}
+
 /** The durable pull consumer that is the queue group of one queue. */
 export function queueConsumerName(queue: string): string {
   return `worker-${queue}`;

@@ -2,6 +2,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import { deadChannel, queueConsumerName, queueOfConsumer, resultsChannel, streamNames, taskAddress, type WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
+import { columns } from "./columns.js";
 import { QueueStore } from "../nats/queues.js";
 import { describeQueueConsumer } from "../nats/queue-consumer.js";
 import { assertOurs } from "../nats/stream-owner.js";
@@ -58,6 +59,10 @@ export async function status(conn: Connection): Promise<FleetStatus> {
   const deadSubjects = await subjectCounts(jsm, prefix, names.dead, deadChannel.all(prefix));
   const okSubjects = await subjectCounts(jsm, prefix, names.results, resultsChannel.all(prefix));
   const addresses = (subjects: Map<string, number>) => [...subjects.keys()].flatMap((s) => taskAddress(prefix, s) ?? []);
+  const ok = addresses(okSubjects);
+  // A dead letter whose task then succeeded (a retry) is no longer dead: the latest outcome wins.
+  const succeeded = new Set(ok.map((a) => `${a.job}/${a.id}`));
+  const dead = addresses(deadSubjects).filter((a) => !succeeded.has(`${a.job}/${a.id}`));
 
   const queues = new Map<string, QueueStatus>();
   const queueStatus = (queue: string) => {
@@ -65,7 +70,7 @@ export async function status(conn: Connection): Promise<FleetStatus> {
     if (!q) queues.set(queue, (q = { queue, waiting: 0, inFlight: 0, redelivered: 0, dead: 0, paused: false }));
     return q;
   };
-  for (const a of addresses(deadSubjects)) queueStatus(a.queue).dead++;
+  for (const a of dead) queueStatus(a.queue).dead++;
   try {
     for await (const c of jsm.consumers.list(names.tasks)) {
       const queue = queueOfConsumer(c.name);
@@ -86,8 +91,8 @@ export async function status(conn: Connection): Promise<FleetStatus> {
   }
 
   const jobs: JobStatus[] = [];
-  const okByJob = countBy(addresses(okSubjects).map((a) => a.job));
-  const deadByJob = countBy(addresses(deadSubjects).map((a) => a.job));
+  const okByJob = countBy(ok.map((a) => a.job));
+  const deadByJob = countBy(dead.map((a) => a.job));
   for (const m of await (await JobStore.open(conn, { readOnly: true })).list()) {
     const job: JobStatus = { job: m.job, queue: m.queue, total: m.total, ok: okByJob.get(m.job) ?? 0, dead: deadByJob.get(m.job) ?? 0, createdAt: m.createdAt };
     if (m.cancelledAt) job.cancelled = true;
@@ -143,16 +148,11 @@ export function withRates(current: FleetStatus, previous: FleetStatus, elapsedMs
 
 /** The snapshot as aligned text, for a terminal. */
 export function formatStatus(s: FleetStatus): string {
-  const rows = (header: string[], data: Array<Array<string | number>>) => {
-    const all = [header, ...data.map((r) => r.map(String))];
-    const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-    return all.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
-  };
   const parts = [`server ${s.server}`, ""];
   const paused = s.queues.filter((q) => q.paused).map((q) => `queue ${q.queue} paused: ${q.pausedReason ?? "no reason given"}`);
   parts.push(
     s.queues.length
-      ? rows(
+      ? columns(
           ["QUEUE", "WAITING", "IN FLIGHT", "REDELIVERED", "DEAD", "ACK WAIT"],
           s.queues.map((q) => [q.queue, q.waiting, q.inFlight, q.redelivered, q.dead, q.ackWaitS === undefined ? "-" : `${q.ackWaitS}s`]),
         )
@@ -162,7 +162,7 @@ export function formatStatus(s: FleetStatus): string {
   parts.push("");
   parts.push(
     s.jobs.length
-      ? rows(
+      ? columns(
           ["JOB", "QUEUE", "TOTAL", "OK", "DEAD", "LEFT", "RATE/S", "ETA"],
           s.jobs.map((j) => [j.job, j.queue, j.total, j.ok, j.dead, Math.max(0, j.total - j.ok - j.dead), j.rate ?? "-", eta(j.etaS)]),
         )
@@ -172,7 +172,7 @@ export function formatStatus(s: FleetStatus): string {
     parts.push("");
     parts.push(
       s.workers.length
-        ? rows(["WORKER", "QUEUE", "RUNNING", "CONCURRENCY", "DONE"], s.workers.map((w) => [w.worker, w.queue, w.running, w.concurrency, w.done]))
+        ? columns(["WORKER", "QUEUE", "RUNNING", "CONCURRENCY", "DONE"], s.workers.map((w) => [w.worker, w.queue, w.running, w.concurrency, w.done]))
         : "no workers heard from",
     );
   }

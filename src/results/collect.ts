@@ -1,11 +1,12 @@
-import { jetstream, type ConsumerMessages } from "@nats-io/jetstream";
-import { DEFAULT_QUEUE, eventsChannel, type JobEvent } from "../../channels/index.js";
+import { jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { DEFAULT_QUEUE, eventsChannel, taskAddress, type JobEvent } from "../../channels/index.js";
 import { DeletedOnServerError, UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
 import { ensureStreams, manager } from "../nats/topology.js";
 import { AckAfterWrite } from "./ack-after-write.js";
+import { deadLetterStands } from "./latest.js";
 import { watchForDeletion, type Deleted } from "./deletion-watch.js";
 import { deleteReportConsumers, ensureReportConsumers, reportConsumers } from "./report-consumers.js";
 import { ReportLock } from "./report-lock.js";
@@ -94,7 +95,9 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
       for await (const msg of it) {
         const entry = reportEntry(msg.data);
         if (!entry) log.warn({ subject: msg.subject }, "skipping a message that is not a report line");
-        batches.add(msg, entry);
+        const standing = entry?.status === "dead" ? await deadLetterCounts(jsm, conn.prefix, msg, log) : true;
+        if (standing === "later") continue; // asked again after a while
+        batches.add(msg, standing ? entry : undefined);
       }
     })().catch((err: unknown) => stop(() => err));
   }
@@ -128,4 +131,23 @@ function deletedError(what: Deleted, stream: string, durable: string, reading: s
     return new DeletedOnServerError(`stream ${stream} was deleted on the server while collecting ${reading}: the outcomes it held are gone, so this report cannot complete (${safe})`);
   }
   return new DeletedOnServerError(`consumer ${durable} of stream ${stream} was deleted on the server while collecting ${reading}; run the same command again to resume (${safe})`);
+}
+
+/**
+ * Whether a dead letter goes in the report: only when it is its task's latest
+ * word (no result, no retry since). A superseded one is acked unwritten; one
+ * that cannot be checked now comes back in a second.
+ */
+async function deadLetterCounts(jsm: JetStreamManager, prefix: string, msg: JsMsg, log: Logger): Promise<boolean | "later"> {
+  const at = taskAddress(prefix, msg.subject);
+  if (!at) return true;
+  try {
+    const stands = await deadLetterStands(jsm, prefix, at, { seq: msg.seq, time: msg.time });
+    if (!stands) log.debug({ subject: msg.subject }, "a dead letter superseded by a retry or a result: left out of the report");
+    return stands;
+  } catch (err) {
+    log.warn({ subject: msg.subject, err }, "could not check whether a dead letter is the latest outcome; asking again");
+    msg.nak(1000);
+    return "later";
+  }
 }

@@ -27,7 +27,7 @@ export async function sweepCancelled(ctx: SettleContext, jsm: JetStreamManager, 
         if (!stored) return; // settled meanwhile
         const task = parseTask(ctx.prefix, subject, stored.data, queue);
         if (typeof task === "string") return; // not a task: a claiming worker dead-letters it as `invalid`
-        await publishDead(ctx, deadLetter(ctx, task, "cancelled", "cancelled while waiting: its job was cancelled", 0));
+        await publishDead(ctx, deadLetter(ctx, task, "cancelled", "cancelled while waiting: its job was cancelled", 0), stored.seq);
         await jsm.streams.deleteMessage(stream, stored.seq, false).catch(() => {});
         swept++;
       }),

@@ -51,7 +51,7 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
   const { attempt, returned } = await attemptOf(msg, d.returns);
   if (attempt > d.settle.maxAttempts) return settleExhausted(d.settle, msg, task, attempt);
   const log = d.settle.log.child({ taskId: task.id, job: task.job, attempt });
-  if (d.doneCheck.needed(attempt) && (await alreadyDone(d.jsm, prefix, task))) {
+  if (d.doneCheck.needed(attempt) && (await alreadyDone(d.jsm, prefix, task, msg.time))) {
     msg.ack();
     d.stats.skipped++;
     log.info("already done on an earlier delivery; acked without running");

@@ -2,11 +2,13 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import { deadChannel, resultsChannel, streamNames, type Task } from "../../channels/index.js";
 
 /**
- * Whether a task's Result or DeadLetter is already stored: one direct get of
- * the last message on its subject in each stream, both at once. A task whose
- * ack was lost is acked again instead of run again.
+ * Whether a task message is already settled: a Result or DeadLetter of its id
+ * stored after the message itself (one direct get of the last message on its
+ * subject in each stream, both at once). A task whose ack was lost is acked
+ * again instead of run again; a task published again after its dead letter (a
+ * retry) is newer than it, and runs: the latest outcome wins.
  */
-export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: Task): Promise<boolean> {
+export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: Task, storedAt: Date): Promise<boolean> {
   const names = streamNames(prefix);
   const checks: Array<[string, string]> = [
     [names.results, resultsChannel.subject(prefix, task.queue, task.job, task.id)],
@@ -15,7 +17,7 @@ export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: T
   const found = await Promise.all(
     checks.map(([stream, subject]) => jsm.direct.getMessage(stream, { last_by_subj: subject }).catch(() => null)),
   );
-  return found.some((stored) => stored !== null);
+  return found.some((stored) => stored !== null && stored.time.getTime() >= storedAt.getTime());
 }
 
 /** After a lost connection, every delivery is checked for this long, not only redeliveries. */

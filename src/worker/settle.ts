@@ -5,6 +5,7 @@ import {
   jobProblem,
   taskAddress,
   taskIdProblem,
+  outcomeMsgId,
   taskMsgId,
   resultsChannel,
   type DeadLetter,
@@ -71,7 +72,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         return "ok";
       }
       case "dead":
-        await publishDead(ctx, deadLetter(ctx, task, decision.reason, error, attempt), msg);
+        await publishDead(ctx, deadLetter(ctx, task, decision.reason, error, attempt), msg.info.streamSequence, msg);
         msg.ack();
         log.warn({ reason: decision.reason, err: error }, "task dead");
         return "dead";
@@ -116,7 +117,7 @@ function resultOf(ctx: SettleContext, a: Attempt, output: unknown): { result: Re
 /** A delivery past `--max-attempts`: its last attempt never reported back. */
 export async function settleExhausted(ctx: SettleContext, msg: JsMsg, task: Task, attempt: number): Promise<void> {
   const error = `attempt ${attempt - 1} of ${ctx.maxAttempts} never reported back (worker crashed or lost)`;
-  await publishDead(ctx, deadLetter(ctx, task, "timeout", error, attempt - 1), msg);
+  await publishDead(ctx, deadLetter(ctx, task, "timeout", error, attempt - 1), msg.info.streamSequence, msg);
   msg.ack();
   ctx.log.warn({ taskId: task.id, job: task.job, attempt }, "task dead: attempts exhausted");
 }
@@ -147,7 +148,7 @@ export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: strin
     deadAt: new Date().toISOString(),
   };
   // Its own msg-id: never mistaken for (or dropping) a real outcome of that id.
-  await publishDead(ctx, letter, msg, `${taskMsgId(letter.job, letter.id)}.invalid-${seq}`);
+  await publishDead(ctx, letter, seq, msg, `${taskMsgId(letter.job, letter.id)}.invalid-${seq}`);
   msg.ack();
   ctx.log.warn({ seq, subject: msg.subject, err: letter.error }, "invalid task message dead-lettered");
 }
@@ -168,11 +169,14 @@ export function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, e
 }
 
 async function publishResult(ctx: SettleContext, r: Result, body: string, msg: JsMsg): Promise<void> {
-  await store(ctx, resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id), body, taskMsgId(r.job, r.id), msg);
+  await store(ctx, resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id), body, outcomeMsgId(r.job, r.id, msg.info.streamSequence), msg);
 }
 
-/** Stores a dead letter; `msg`, when the task is claimed, is kept claimed while the server is away. */
-export async function publishDead(ctx: SettleContext, d: DeadLetter, msg?: JsMsg, msgID = taskMsgId(d.job, d.id)): Promise<void> {
+/**
+ * Stores a dead letter for the task message of stream sequence `taskSeq`; `msg`,
+ * when that message is claimed here, is kept claimed while the server is away.
+ */
+export async function publishDead(ctx: SettleContext, d: DeadLetter, taskSeq: number, msg?: JsMsg, msgID = outcomeMsgId(d.job, d.id, taskSeq)): Promise<void> {
   const body = deadLetterBody(d, maxBodyBytes(ctx.nc));
   await store(ctx, deadChannel.subject(ctx.prefix, d.queue, d.job, d.id), body, msgID, msg);
 }

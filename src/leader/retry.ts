@@ -1,0 +1,52 @@
+import { jetstream } from "@nats-io/jetstream";
+import { jobProblem, Task, taskMsgId, tasksChannel, type DeadReason } from "../../channels/index.js";
+import { UsageError } from "../errors.js";
+import type { Connection } from "../nats/connect.js";
+import { JobStore } from "../nats/jobs.js";
+import { publishUntilAcked } from "../nats/publish-until-acked.js";
+import { deadTasks } from "../results/dead-letters.js";
+
+export interface RetryOptions {
+  /** Only dead tasks of these reasons (any when empty). */
+  reasons?: DeadReason[];
+  /** Only these ids; each must be dead. */
+  ids?: string[];
+}
+
+/**
+ * Publishes a job's dead tasks again, as new messages with fresh attempts. The
+ * job's total does not change (the ids are its own); each retried task's new
+ * outcome is its latest, which a report collected afterwards holds.
+ */
+export async function retryDead(conn: Connection, job: string, options: RetryOptions = {}): Promise<{ job: string; retried: number }> {
+  const problem = jobProblem(job);
+  if (problem) throw new UsageError(`job id ${problem}`);
+  const manifest = await (await JobStore.open(conn)).get(job);
+  if (!manifest) throw new UsageError(`no job ${job} (check the id with \`fanout status\`)`);
+  const dead = await deadTasks(conn, { job, reasons: options.reasons });
+  const wanted = options.ids?.length ? new Set(options.ids) : undefined;
+  for (const id of wanted ?? []) {
+    if (!dead.some((d) => d.letter.id === id)) throw new UsageError(`task ${id} of job ${job} is not dead${options.reasons?.length ? ` (of reason ${options.reasons.join(" or ")})` : ""}: only dead tasks are retried`);
+  }
+  const chosen = dead.filter((d) => !wanted || wanted.has(d.letter.id));
+  const tasks = chosen.map((d) => {
+    const task = Task.safeParse(d.letter.task);
+    if (!task.success || slimmed(task.data.input)) {
+      throw new UsageError(`task ${d.letter.id} of job ${job} cannot be retried: its dead letter does not hold the whole task (reason ${d.letter.reason}); publish it again with \`leader publish --job ${job}\``);
+    }
+    return { task: task.data, deadSeq: d.seq };
+  });
+  const js = jetstream(conn.nc);
+  for (const { task, deadSeq } of tasks) {
+    // A msg-id of its own: a retry is a new message, not a repeat of the first one.
+    await publishUntilAcked(conn.nc, js, tasksChannel.subject(conn.prefix, manifest.queue, job, task.id), JSON.stringify(task), `${taskMsgId(job, task.id)}.retry-${deadSeq}`, { giveUpMs: 30_000 });
+  }
+  return { job, retried: tasks.length };
+}
+
+/** An input a dead letter had to leave out to fit one message (fit.ts): `{ truncated: true, bytes }`. */
+function slimmed(input: unknown): boolean {
+  if (typeof input !== "object" || input === null) return false;
+  const keys = Object.keys(input);
+  return keys.length === 2 && (input as { truncated?: unknown }).truncated === true && typeof (input as { bytes?: unknown }).bytes === "number";
+}

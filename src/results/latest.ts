@@ -1,0 +1,21 @@
+import type { JetStreamManager } from "@nats-io/jetstream";
+import { deadChannel, resultsChannel, streamNames, tasksChannel, type TaskAddress } from "../../channels/index.js";
+
+/**
+ * Whether a stored dead letter is its task's latest word, so that a report may
+ * say `dead` for it: no newer dead letter of the id, no result of it, and no
+ * task message of it published after the dead letter (a retry, waiting or
+ * running, whose own outcome is to come). One outcome per id, the latest
+ * (docs/architecture.md); three reads, made only for dead letters.
+ */
+export async function deadLetterStands(jsm: JetStreamManager, prefix: string, at: TaskAddress, letter: { seq: number; time: Date }): Promise<boolean> {
+  const names = streamNames(prefix);
+  const [newestDead, result, task] = await Promise.all([
+    jsm.direct.getMessage(names.dead, { last_by_subj: deadChannel.subject(prefix, at.queue, at.job, at.id) }),
+    jsm.direct.getMessage(names.results, { last_by_subj: resultsChannel.subject(prefix, at.queue, at.job, at.id) }),
+    jsm.streams.getMessage(names.tasks, { last_by_subj: tasksChannel.subject(prefix, at.queue, at.job, at.id) }),
+  ]);
+  if (newestDead !== null && newestDead.seq !== letter.seq) return false;
+  if (result !== null) return false;
+  return task === null || task.time.getTime() < letter.time.getTime();
+}
