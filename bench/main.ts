@@ -10,6 +10,7 @@ import { Bench } from "./context.js";
 import { ROOT } from "./harness.js";
 import { latencyRound } from "./latency.js";
 import { memoryRound, synthesizeJob } from "./memory.js";
+import { statusRound, synthesizeFleet } from "./status.js";
 import { markdownTable, summarize, type RowSpec } from "./table.js";
 import { endToEndRound, execRound, ndjsonRound, publishRound, scaleRound, type Sample } from "./throughput.js";
 
@@ -29,7 +30,10 @@ const N = {
   latency: size(2_000),
   scale: size(20_000),
   memory: size(1_000_000),
+  status: size(1_000_000),
 };
+/** Jobs the status row's outcomes are spread over. */
+const STATUS_JOBS = 100;
 const count = (n: number) => n.toLocaleString("en-US");
 
 const SPECS: RowSpec[] = [
@@ -42,6 +46,7 @@ const SPECS: RowSpec[] = [
   { row: "scale: 1 worker", what: `${count(N.scale)} tasks, no-op \`--module\`, 1 worker process vs the raw loop`, unit: "tasks/s" },
   { row: "scale: 2 workers", what: "the same, 2 worker processes", unit: "tasks/s" },
   { row: "scale: 4 workers", what: "the same, 4 worker processes", unit: "tasks/s" },
+  { row: "status", what: `\`fanout status --json\` with ${STATUS_JOBS} jobs and ${count(N.status)} stored outcomes vs a bare process reading the counts stream`, unit: "ms", maxValue: 2000 },
   { row: "memory", what: `peak RSS of \`results collect\` finalizing ${count(N.memory)} tasks vs a raw reader to a file`, unit: "MB", maxValue: 150 },
 ];
 
@@ -53,6 +58,7 @@ const PARTS: Part[] = [
   { name: "ndjson", round: (b, r) => ndjsonRound(b, r, N.ndjson, N.spawned) },
   { name: "latency", round: (b, r) => latencyRound(b, r, N.latency, 200) },
   { name: "scale", round: (b, r) => scaleRound(b, r, N.scale, CONCURRENCY) },
+  { name: "status", prepare: (b) => synthesizeFleet(b, N.status, STATUS_JOBS, say), round: (b, r) => statusRound(b, r, STATUS_JOBS) },
   // Last: its million results stay in the store for its rounds.
   { name: "memory", prepare: (b) => synthesizeJob(b, N.memory, say), round: (b, r) => memoryRound(b, r, N.memory) },
 ];

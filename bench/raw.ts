@@ -7,6 +7,7 @@
 //   raw.js spawn N CONCURRENCY CMD ARG...     spawn loop, the task JSON on stdin
 //   raw.js latency URL STREAM CONSUMER N      consume N, printing publish → receipt latencies
 //   raw.js read URL STREAM FILTER N OUT       read N stored messages into a file, acking each
+//   raw.js info URL STREAM FILTER             one stream-info request listing the subjects that match
 import { spawn } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
 import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
@@ -117,6 +118,13 @@ async function read(url: string, stream: string, filter: string, total: number, 
   await nc.close();
 }
 
+async function info(url: string, stream: string, filter: string): Promise<void> {
+  const nc = await connect({ servers: url, noAsyncTraces: true });
+  const found = await (await jetstreamManager(nc)).streams.info(stream, { subjects_filter: filter });
+  console.log(JSON.stringify({ subjects: Object.keys(found.state.subjects ?? {}).length }));
+  await nc.close();
+}
+
 const a = args as [string, string, string, string, string];
 switch (mode) {
   case "publish":
@@ -133,6 +141,9 @@ switch (mode) {
     break;
   case "read":
     await read(a[0], a[1], a[2], Number(a[3]), a[4]);
+    break;
+  case "info":
+    await info(a[0], a[1], a[2]);
     break;
   default:
     console.error(`unknown mode ${mode}`);

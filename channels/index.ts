@@ -13,6 +13,7 @@ export * from "./progress.js";
 export * from "./events.js";
 export * from "./jobs.js";
 export * from "./queues.js";
+export * from "./counts.js";
 export * from "./agent.js";
 
 /** Every channel by name, for `pub` and `tap`. */

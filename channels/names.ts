@@ -23,6 +23,7 @@ export function streamNames(prefix: string) {
     tasks: `${p}_TASKS`,
     results: `${p}_RESULTS`,
     dead: `${p}_DEAD`,
+    counts: `${p}_COUNTS`,
     jobs: `${p}_JOBS`,
     queues: `${p}_QUEUES`,
     returns: `${p}_RETURNS`,

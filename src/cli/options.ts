@@ -25,6 +25,9 @@ function checked(problem: (v: string) => string | undefined, what: string) {
 
 export const jobOption = (description: string) => new Option("--job <id>", description).argParser(checked(jobProblem, "job id"));
 
+/** `--queue` as a filter: no default, validated like every queue name. */
+export const queueFilterOption = (description: string) => new Option("-q, --queue <name>", description).argParser(checked(queueProblem, "queue"));
+
 /** --server, the credentials flags of the `nats` CLI, --prefix, and --queue. */
 export function withConnection(cmd: Command, queue = true): Command {
   cmd

@@ -4,6 +4,7 @@ import { UsageError } from "../errors.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
+import { tally } from "../nats/tally.js";
 import { deadTasks } from "../results/dead-letters.js";
 
 export interface RetryOptions {
@@ -39,7 +40,9 @@ export async function retryDead(conn: Connection, job: string, options: RetryOpt
   const js = jetstream(conn.nc);
   for (const { task, deadSeq } of tasks) {
     // A msg-id of its own: a retry is a new message, not a repeat of the first one.
-    await publishUntilAcked(conn.nc, js, tasksChannel.subject(conn.prefix, manifest.queue, job, task.id), JSON.stringify(task), `${taskMsgId(job, task.id)}.retry-${deadSeq}`, { giveUpMs: 30_000 });
+    const msgID = `${taskMsgId(job, task.id)}.retry-${deadSeq}`;
+    await publishUntilAcked(conn.nc, js, tasksChannel.subject(conn.prefix, manifest.queue, job, task.id), JSON.stringify(task), msgID, { giveUpMs: 30_000 });
+    tally(conn.nc, conn.prefix, { queue: manifest.queue, job }, "undead", msgID);
   }
   return { job, retried: tasks.length };
 }

@@ -1,5 +1,5 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { deadChannel, queueConsumerName, queueOfConsumer, resultsChannel, streamNames, taskAddress, type WorkerHeartbeat } from "../../channels/index.js";
+import { countsChannel, queueConsumerName, queueOfConsumer, streamNames, type WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
 import { columns } from "./columns.js";
@@ -50,19 +50,23 @@ export interface FleetStatus {
   workers?: WorkerHeartbeat[];
 }
 
-/** A snapshot of every queue and job, from stream and consumer state. */
-export async function status(conn: Connection): Promise<FleetStatus> {
+/** What a snapshot covers: every queue and job, or one queue's, or one job. */
+export interface StatusFilter {
+  queue?: string;
+  job?: string;
+}
+
+/**
+ * A snapshot of every queue and job, from consumer state, the queues bucket,
+ * the job manifests and the counts stream: a few requests, however many tasks
+ * are stored (no listing of a stream's subjects).
+ */
+export async function status(conn: Connection, filter: StatusFilter = {}): Promise<FleetStatus> {
   const { prefix } = conn;
   // Creates nothing: status runs as nats.conf's read-only `tap`.
   const jsm = await manager(conn);
   const names = streamNames(prefix);
-  const deadSubjects = await subjectCounts(jsm, prefix, names.dead, deadChannel.all(prefix));
-  const okSubjects = await subjectCounts(jsm, prefix, names.results, resultsChannel.all(prefix));
-  const addresses = (subjects: Map<string, number>) => [...subjects.keys()].flatMap((s) => taskAddress(prefix, s) ?? []);
-  const ok = addresses(okSubjects);
-  // A dead letter whose task then succeeded (a retry) is no longer dead: the latest outcome wins.
-  const succeeded = new Set(ok.map((a) => `${a.job}/${a.id}`));
-  const dead = addresses(deadSubjects).filter((a) => !succeeded.has(`${a.job}/${a.id}`));
+  const tallies = await tallyByJob(jsm, prefix);
 
   const queues = new Map<string, QueueStatus>();
   const queueStatus = (queue: string) => {
@@ -70,7 +74,7 @@ export async function status(conn: Connection): Promise<FleetStatus> {
     if (!q) queues.set(queue, (q = { queue, waiting: 0, inFlight: 0, redelivered: 0, dead: 0, paused: false }));
     return q;
   };
-  for (const a of dead) queueStatus(a.queue).dead++;
+  for (const t of tallies.values()) queueStatus(t.queue).dead += t.dead;
   try {
     for await (const c of jsm.consumers.list(names.tasks)) {
       const queue = queueOfConsumer(c.name);
@@ -78,6 +82,15 @@ export async function status(conn: Connection): Promise<FleetStatus> {
     }
   } catch (err) {
     if (!isNotFound(err)) throw err; // nothing published yet
+  }
+  const jobStore = await JobStore.open(conn, { readOnly: true }).catch((err: unknown) => {
+    if (isNotFound(err)) return undefined; // nothing published yet
+    throw err;
+  });
+  const manifests = (await jobStore?.list()) ?? [];
+  const jobQueue = filter.job ? manifests.find((m) => m.job === filter.job)?.queue : undefined;
+  for (const queue of [...queues.keys()]) {
+    if ((filter.queue && queue !== filter.queue) || (filter.job && queue !== jobQueue)) queues.delete(queue);
   }
   for (const q of queues.values()) await consumerState(jsm, prefix, q);
   const states = await QueueStore.open(conn).catch((err: unknown) => {
@@ -91,10 +104,10 @@ export async function status(conn: Connection): Promise<FleetStatus> {
   }
 
   const jobs: JobStatus[] = [];
-  const okByJob = countBy(ok.map((a) => a.job));
-  const deadByJob = countBy(dead.map((a) => a.job));
-  for (const m of await (await JobStore.open(conn, { readOnly: true })).list()) {
-    const job: JobStatus = { job: m.job, queue: m.queue, total: m.total, ok: okByJob.get(m.job) ?? 0, dead: deadByJob.get(m.job) ?? 0, createdAt: m.createdAt };
+  for (const m of manifests) {
+    if ((filter.queue && m.queue !== filter.queue) || (filter.job && m.job !== filter.job)) continue;
+    const t = tallies.get(m.job);
+    const job: JobStatus = { job: m.job, queue: m.queue, total: m.total, ok: t?.ok ?? 0, dead: t?.dead ?? 0, createdAt: m.createdAt };
     if (m.cancelledAt) job.cancelled = true;
     jobs.push(job);
   }
@@ -102,10 +115,24 @@ export async function status(conn: Connection): Promise<FleetStatus> {
   return { server: conn.server, queues: [...queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)), jobs };
 }
 
-function countBy(keys: string[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
-  return counts;
+/**
+ * Each job's tally from the counts stream: one request for every job, since
+ * the stream has three subjects a job whatever its size. A dead task published
+ * again (`undead`) no longer counts as dead: the latest outcome wins.
+ */
+async function tallyByJob(jsm: JetStreamManager, prefix: string): Promise<Map<string, { queue: string; ok: number; dead: number }>> {
+  const tallies = new Map<string, { queue: string; ok: number; dead: number }>();
+  for (const [subject, n] of await subjectCounts(jsm, prefix, streamNames(prefix).counts, countsChannel.all(prefix))) {
+    const [queue, job, kind] = subject.split(".").slice(prefix.split(".").length + 1);
+    if (!queue || !job || !kind) continue;
+    let t = tallies.get(job);
+    if (!t) tallies.set(job, (t = { queue, ok: 0, dead: 0 }));
+    if (kind === "ok") t.ok += n;
+    else if (kind === "dead") t.dead += n;
+    else if (kind === "undead") t.dead -= n;
+  }
+  for (const t of tallies.values()) t.dead = Math.max(0, t.dead);
+  return tallies;
 }
 
 async function consumerState(jsm: JetStreamManager, prefix: string, q: QueueStatus): Promise<void> {

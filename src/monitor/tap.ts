@@ -2,6 +2,7 @@ import type { Msg } from "@nats-io/transport-node";
 import { channels, type ChannelName } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import type { Connection } from "../nats/connect.js";
+import { jsonOf } from "../nats/decode.js";
 
 /** One line of `tap` output. */
 export interface TapLine {
@@ -17,6 +18,10 @@ export interface TapOptions {
   count?: number;
   timeoutS?: number;
   signal?: AbortSignal;
+  /** Only this queue's messages. */
+  queue?: string;
+  /** Only this job's messages. */
+  job?: string;
 }
 
 /** The subject a channel name or subject stands for. */
@@ -28,20 +33,62 @@ export function tapSubject(prefix: string, target?: string): string {
   return target;
 }
 
+/** Only one queue's, or one job's, messages. */
+export interface TapFilter {
+  queue?: string;
+  job?: string;
+}
+
+/**
+ * What to subscribe to for a target and a filter: the channel's subjects of
+ * that queue and job where the subject names them, so the server filters; a
+ * message-level check where it cannot (every channel at once, the events).
+ */
+export function tapTarget(prefix: string, target: string | undefined, filter: TapFilter): { subject: string; keep: (msg: Msg) => boolean } {
+  const all = () => true;
+  if (!filter.queue && !filter.job) return { subject: tapSubject(prefix, target), keep: all };
+  if (target !== undefined && !(target in channels)) throw new UsageError("--queue and --job filter a channel (or every channel), not a subject of your own");
+  const [q, j] = [filter.queue ?? "*", filter.job ?? "*"];
+  const onEvents = (msg: Msg) => !filter.job || (jsonOf(msg.data) as { job?: string } | undefined)?.job === filter.job;
+  switch (target as ChannelName | undefined) {
+    case "tasks":
+    case "results":
+    case "dead":
+      return { subject: `${prefix}.${target}.${q}.${j}.>`, keep: all };
+    case "progress":
+      return { subject: `${prefix}.progress.${q}.${j}`, keep: all };
+    case "events":
+      return { subject: `${prefix}.events.${q}`, keep: onEvents };
+    default: {
+      const at = prefix.split(".").length;
+      return {
+        subject: `${prefix}.>`,
+        keep: (msg) => {
+          const [channel, queue, job] = msg.subject.split(".").slice(at);
+          if (filter.queue && queue !== filter.queue) return false;
+          return channel === "events" ? onEvents(msg) : !filter.job || job === filter.job;
+        },
+      };
+    }
+  }
+}
+
 /**
  * Watches a channel with a plain core subscription: it sees traffic live and
  * consumes nothing (a JetStream consumer on a WorkQueue stream would steal tasks).
  */
 export async function tap(conn: Connection, options: TapOptions, onLine: (line: TapLine) => void): Promise<number> {
-  const subject = tapSubject(conn.prefix, options.target);
-  const sub = conn.nc.subscribe(subject, { max: options.count });
+  const { subject, keep } = tapTarget(conn.prefix, options.target, { queue: options.queue, job: options.job });
+  const sub = conn.nc.subscribe(subject);
   const timer = options.timeoutS !== undefined ? setTimeout(() => sub.unsubscribe(), options.timeoutS * 1000) : undefined;
   options.signal?.addEventListener("abort", () => sub.unsubscribe(), { once: true });
   await conn.nc.flush();
   let seen = 0;
   for await (const msg of sub) {
+    if (!keep(msg)) continue;
     seen++;
     onLine(toLine(msg));
+    if (options.count !== undefined && seen >= options.count) sub.unsubscribe();
   }
   clearTimeout(timer);
   return seen;

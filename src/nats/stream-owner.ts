@@ -2,7 +2,7 @@ import { streamNames } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 
 /** How the subjects of fanout's streams end, after their prefix (`.tasks.>` is the layout of fanout 0.1). */
-const SUFFIXES = [".tasks.*.*.>", ".tasks.>", ".results.>", ".dead.>"];
+const SUFFIXES = [".tasks.*.*.>", ".tasks.>", ".results.>", ".dead.>", ".counts.>"];
 
 /**
  * Refuses to use a stream that belongs to another prefix. Stream names fold

@@ -9,7 +9,7 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
-import { deadChannel, resultsChannel, streamNames, tasksChannel } from "../../channels/index.js";
+import { countsChannel, deadChannel, resultsChannel, streamNames, tasksChannel } from "../../channels/index.js";
 import { PermissionError } from "../errors.js";
 import type { Connection } from "./connect.js";
 import { permissionRefusal } from "./refusal.js";
@@ -47,11 +47,12 @@ export function streamConfigs(prefix: string, replicas = 1): Array<Partial<Strea
     { ...base, name: names.tasks, subjects: [tasksChannel.stored(prefix)], retention: RetentionPolicy.Workqueue },
     { ...outcomes, name: names.results, subjects: [resultsChannel.all(prefix)] },
     { ...outcomes, name: names.dead, subjects: [deadChannel.all(prefix)] },
+    { ...outcomes, name: names.counts, subjects: [countsChannel.all(prefix)], allow_direct: false },
   ];
 }
 
 /**
- * Create the three streams and the jobs, queues and returns buckets if missing; existing ones
+ * Create the streams and the jobs, queues and returns buckets if missing; existing ones
  * are left as they are, once their subjects show they are this prefix's.
  */
 export async function ensureStreams(jsm: JetStreamManager, conn: Connection): Promise<void> {

@@ -10,6 +10,7 @@ import { deadLetterStands } from "./latest.js";
 import { watchForDeletion, type Deleted } from "./deletion-watch.js";
 import { deleteReportConsumers, ensureReportConsumers, reportConsumers } from "./report-consumers.js";
 import { ReportLock } from "./report-lock.js";
+import type { ReportSummary } from "./report-stats.js";
 import { reportEntry, ReportWriter } from "./report-writer.js";
 
 export interface CollectOptions {
@@ -23,6 +24,8 @@ export interface CollectOptions {
   log?: Logger;
   /** Stops a follow (or an unfinished job) cleanly, leaving `<out>.partial` to resume. */
   signal?: AbortSignal;
+  /** Called after each batch of lines is written, and when the job's total changes. */
+  onProgress?: (p: { ok: number; dead: number; total: number | null }) => void;
 }
 
 export interface CollectSummary {
@@ -32,6 +35,14 @@ export interface CollectSummary {
   ok: number;
   dead: number;
   finalized: boolean;
+  /** Dead tasks by reason. */
+  deadByReason: Record<string, number>;
+  /** Tasks that needed more than one attempt. */
+  retried: number;
+  /** From the first task's start to the last one's end, ms (null before any result). */
+  wallMs: number | null;
+  /** The five slowest tasks and the workers seen: for the completion summary on a terminal. */
+  details: Pick<ReportSummary, "slowest" | "workers">;
 }
 
 /**
@@ -70,7 +81,9 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
   const complete = () => !options.follow && total !== null && writer.count >= total;
   let finished: () => void = () => {};
   const finishedP = new Promise<void>((r) => (finished = r));
+  const report = () => options.onProgress?.({ ok: writer.ok, dead: writer.dead, total });
   const checkDone = () => {
+    report();
     if (complete()) finished();
   };
   /** Why the collector stopped early, built when it reports (so its counts are final). */
@@ -115,14 +128,15 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
   if (failure) throw failure();
   if (!complete()) {
     log.info({ ok: writer.ok, dead: writer.dead, total }, "stopped before the job was complete; run again to resume");
-    return { job: job ?? null, out, total, ok: writer.ok, dead: writer.dead, finalized: false };
+    return summaryOf(job ?? null, out, total, writer, false);
   }
   await writer.finalize();
   await deleteReportConsumers(jsm, consumers);
   const event: JobEvent = { type: "finalized", job: job!, queue, total: total!, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, event.queue), JSON.stringify(event));
-  log.info({ ok: writer.ok, dead: writer.dead, total }, "report complete");
-  return { job: job!, out, total, ok: writer.ok, dead: writer.dead, finalized: true };
+  const { deadByReason, retried, wallMs, slowest, workers } = writer.stats.summary();
+  log.info({ ok: writer.ok, dead: writer.dead, total, deadByReason, retried, wallMs, slowest, workers }, "report complete");
+  return summaryOf(job!, out, total, writer, true);
 }
 
 function deletedError(what: Deleted, stream: string, durable: string, reading: string, writer: ReportWriter): DeletedOnServerError {
@@ -150,4 +164,9 @@ async function deadLetterCounts(jsm: JetStreamManager, prefix: string, msg: JsMs
     msg.nak(1000);
     return "later";
   }
+}
+
+function summaryOf(job: string | null, out: string, total: number | null, writer: ReportWriter, finalized: boolean): CollectSummary {
+  const { ok, dead, deadByReason, retried, wallMs, slowest, workers } = writer.stats.summary();
+  return { job, out, total, ok, dead, finalized, deadByReason, retried, wallMs, details: { slowest, workers } };
 }

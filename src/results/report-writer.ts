@@ -4,6 +4,7 @@ import { ReportLine } from "../../channels/index.js";
 import { ReportError, UsageError } from "../errors.js";
 import { jsonOf } from "../nats/decode.js";
 import { CompactStringSet } from "./compact-set.js";
+import { factsOf, ReportStats, type LineFacts } from "./report-stats.js";
 
 /**
  * The report file: lines are appended to `<out>.partial`, each task id at
@@ -18,8 +19,8 @@ export class ReportWriter {
   private chain: Promise<void> = Promise.resolve();
   private failure: ReportError | undefined;
   private closed = false;
-  ok = 0;
-  dead = 0;
+  /** Figures of the lines in the report so far, written here or found on reopening. */
+  readonly stats = new ReportStats();
 
   private constructor(
     readonly out: string,
@@ -57,8 +58,16 @@ export class ReportWriter {
     return w;
   }
 
+  get ok(): number {
+    return this.stats.ok;
+  }
+
+  get dead(): number {
+    return this.stats.dead;
+  }
+
   get count(): number {
-    return this.ok + this.dead;
+    return this.stats.ok + this.stats.dead;
   }
 
   // Promise 2, none reported twice: a line is written only for an id not yet
@@ -127,8 +136,7 @@ export class ReportWriter {
 
   private remember(entry: Entry): void {
     this.seen.add(entry.key);
-    if (entry.status === "ok") this.ok++;
-    else this.dead++;
+    this.stats.add(entry.facts);
   }
 }
 
@@ -143,11 +151,12 @@ function writeFailure(partial: string, lines: number, err: unknown): ReportError
   return new ReportError(`cannot write ${partial} (${(err as Error).message}): ${safe}; run the same command again to resume`, { cause: err });
 }
 
-/** One report line, ready to write: its dedupe key, its status and its text. */
+/** One report line, ready to write: its dedupe key, its status, its text, and its facts for the summary. */
 export interface Entry {
   key: string;
   status: ReportLine["status"];
   text: string;
+  facts: LineFacts;
 }
 
 /**
@@ -160,5 +169,5 @@ export function reportEntry(data: Uint8Array | string): Entry | undefined {
   const parsed = ReportLine.safeParse(jsonOf(text));
   if (!parsed.success) return undefined;
   const line = parsed.data;
-  return { key: `${line.job}/${line.id}`, status: line.status, text: text.includes("\n") ? JSON.stringify(line) : text };
+  return { key: `${line.job}/${line.id}`, status: line.status, text: text.includes("\n") ? JSON.stringify(line) : text, facts: factsOf(line) };
 }

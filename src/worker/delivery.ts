@@ -1,5 +1,6 @@
 import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
-import { progressChannel, type Progress, type Task } from "../../channels/index.js";
+import { outcomeMsgId, progressChannel, type Progress, type Task } from "../../channels/index.js";
+import { tally } from "../nats/tally.js";
 import type { Logger } from "../log.js";
 import type { Returns } from "../nats/returns.js";
 import { attemptOf } from "./attempts.js";
@@ -50,8 +51,11 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
   if (typeof task === "string") return settleInvalid(d.settle, msg, d.queue, task);
   const { attempt, returned } = await attemptOf(msg, d.returns);
   if (attempt > d.settle.maxAttempts) return settleExhausted(d.settle, msg, task, attempt);
-  const log = d.settle.log.child({ taskId: task.id, job: task.job, attempt });
-  if (d.doneCheck.needed(attempt) && (await alreadyDone(d.jsm, prefix, task, msg.time))) {
+  const log = d.settle.taskLog.child({ taskId: task.id, job: task.job, attempt });
+  const done = d.doneCheck.needed(attempt) ? await alreadyDone(d.jsm, prefix, task, msg.time) : undefined;
+  if (done) {
+    // Counted again with the same msg-id: a tally lost with the first ack is made whole, a repeat dropped.
+    tally(d.settle.nc, prefix, task, done, outcomeMsgId(task.job, task.id, msg.info.streamSequence));
     msg.ack();
     d.stats.skipped++;
     log.info("already done on an earlier delivery; acked without running");

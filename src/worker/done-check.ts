@@ -8,7 +8,7 @@ import { deadChannel, resultsChannel, streamNames, type Task } from "../../chann
  * again instead of run again; a task published again after its dead letter (a
  * retry) is newer than it, and runs: the latest outcome wins.
  */
-export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: Task, storedAt: Date): Promise<boolean> {
+export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: Task, storedAt: Date): Promise<"ok" | "dead" | undefined> {
   const names = streamNames(prefix);
   const checks: Array<[string, string]> = [
     [names.results, resultsChannel.subject(prefix, task.queue, task.job, task.id)],
@@ -17,7 +17,8 @@ export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: T
   const found = await Promise.all(
     checks.map(([stream, subject]) => jsm.direct.getMessage(stream, { last_by_subj: subject }).catch(() => null)),
   );
-  return found.some((stored) => stored !== null && stored.time.getTime() >= storedAt.getTime());
+  const settled = found.map((stored) => stored !== null && stored.time.getTime() >= storedAt.getTime());
+  return settled[0] ? "ok" : settled[1] ? "dead" : undefined;
 }
 
 /** After a lost connection, every delivery is checked for this long, not only redeliveries. */

@@ -19,6 +19,10 @@ export class QueueFollower {
     private readonly o: { jsm: JetStreamManager; prefix: string; queue: string; keeper: ClaimKeeper; loop: ClaimLoop; log: Logger },
   ) {}
 
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   follow(state: QueueState | undefined): void {
     if (!state) return;
     this.pauseOrResume(state);

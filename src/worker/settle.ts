@@ -22,6 +22,7 @@ import { decide, type Limits } from "./decide.js";
 import type { FailureStreak } from "./failure-streak.js";
 import { handBack, nakQuietly } from "./hand-back.js";
 import { maxBodyBytes } from "../nats/payload.js";
+import { tally } from "../nats/tally.js";
 import { deadLetterBody, RAW_KEPT_BYTES } from "./fit.js";
 import type { AttemptOutcome } from "./runner.js";
 
@@ -31,6 +32,8 @@ export interface SettleContext extends Limits {
   prefix: string;
   worker: string;
   log: Logger;
+  /** Per-task lines (task ok, attempt failed, task dead); a worker drawing a live line keeps them quiet. */
+  taskLog: Logger;
   /** Where hand-backs are recorded, so they spend no attempt. */
   returns: Returns;
   /** The worker's failed attempts in a row, for the breaker. */
@@ -53,7 +56,7 @@ export type Settlement = "ok" | "dead" | "retry" | "paused";
 /** Carries out the decision on an attempt's outcome: store it, then ack; or nak for a retry. */
 export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: AttemptOutcome): Promise<Settlement> {
   const { task, attempt, msg } = a;
-  const log = ctx.log.child({ taskId: task.id, job: task.job, attempt });
+  const log = ctx.taskLog.child({ taskId: task.id, job: task.job, attempt });
   const result = attemptOutcome.ok ? resultOf(ctx, a, attemptOutcome.output) : undefined;
   // A result that cannot be stored is a failed attempt, not a stuck task.
   const outcome = result?.tooBig ? ({ ok: false, error: result.tooBig } as const) : attemptOutcome;
@@ -119,7 +122,7 @@ export async function settleExhausted(ctx: SettleContext, msg: JsMsg, task: Task
   const error = `attempt ${attempt - 1} of ${ctx.maxAttempts} never reported back (worker crashed or lost)`;
   await publishDead(ctx, deadLetter(ctx, task, "timeout", error, attempt - 1), msg.info.streamSequence, msg);
   msg.ack();
-  ctx.log.warn({ taskId: task.id, job: task.job, attempt }, "task dead: attempts exhausted");
+  ctx.taskLog.warn({ taskId: task.id, job: task.job, attempt }, "task dead: attempts exhausted");
 }
 
 // Bad input is contained: a message that is not a valid Task becomes a dead
@@ -150,7 +153,7 @@ export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: strin
   // Its own msg-id: never mistaken for (or dropping) a real outcome of that id.
   await publishDead(ctx, letter, seq, msg, `${taskMsgId(letter.job, letter.id)}.invalid-${seq}`);
   msg.ack();
-  ctx.log.warn({ seq, subject: msg.subject, err: letter.error }, "invalid task message dead-lettered");
+  ctx.taskLog.warn({ seq, subject: msg.subject, err: letter.error }, "invalid task message dead-lettered");
 }
 
 export function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: string, attempts: number): DeadLetter {
@@ -169,7 +172,9 @@ export function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, e
 }
 
 async function publishResult(ctx: SettleContext, r: Result, body: string, msg: JsMsg): Promise<void> {
-  await store(ctx, resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id), body, outcomeMsgId(r.job, r.id, msg.info.streamSequence), msg);
+  const msgID = outcomeMsgId(r.job, r.id, msg.info.streamSequence);
+  await store(ctx, resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id), body, msgID, msg);
+  tally(ctx.nc, ctx.prefix, r, "ok", msgID);
 }
 
 /**
@@ -179,6 +184,7 @@ async function publishResult(ctx: SettleContext, r: Result, body: string, msg: J
 export async function publishDead(ctx: SettleContext, d: DeadLetter, taskSeq: number, msg?: JsMsg, msgID = outcomeMsgId(d.job, d.id, taskSeq)): Promise<void> {
   const body = deadLetterBody(d, maxBodyBytes(ctx.nc));
   await store(ctx, deadChannel.subject(ctx.prefix, d.queue, d.job, d.id), body, msgID, msg);
+  tally(ctx.nc, ctx.prefix, d, "dead", msgID);
 }
 
 /** Store an outcome, retrying while the server is away rather than running the task again. */

@@ -62,6 +62,8 @@ export interface WorkerOptions {
   /** Fleet-wide cap on tasks in flight (the consumer's max_ack_pending). Unset: the queue's stands (1000 when new). */
   maxInFlight?: number;
   log?: Logger;
+  /** Per-task lines (task ok, attempt failed, task dead). Default: `log`. */
+  taskLog?: Logger;
 }
 
 export interface WorkerStats {
@@ -78,6 +80,8 @@ export interface Worker {
   readonly name: string;
   /** Resolves when the worker has stopped and every claimed task is settled. */
   readonly done: Promise<WorkerStats>;
+  /** How the worker is doing now: for a live line on a terminal. */
+  progress(): WorkerStats & { running: number; concurrency: number; paused: boolean };
   stop(): Promise<WorkerStats>;
   abort(): void;
 }
@@ -108,6 +112,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     backoffMs,
     breaker,
     log,
+    taskLog: options.taskLog?.child({ worker: name, queue: options.queue }) ?? log,
     storeGiveUpMs: 120_000,
     returns,
     // The breaker: this worker stops claiming now, and pauses its queue for the whole fleet.
@@ -222,6 +227,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     name,
     done,
     stop,
+    progress: () => ({ ...stats, running: loop.running, concurrency, paused: follower.isPaused }),
     abort() {
       // Hand every claimed task back now, before the process goes away.
       for (const msg of claimed) nakQuietly(msg);

@@ -7,8 +7,12 @@ import { publishTasks } from "../../leader/publish.js";
 import { withIds, type SpecSource } from "../../leader/task-ids.js";
 import { createLogger } from "../../log.js";
 import { connect } from "../../nats/connect.js";
+import { TerminalLine } from "../progress.js";
 import { readInput } from "../read-input.js";
 import { connectOptions, examples, intOption, jobOption, printJson, withConnection, type ConnectionFlags } from "../options.js";
+
+/** Runs this long get a bar on a terminal. */
+const BAR_FROM_TASKS = 2000;
 
 interface PublishFlags extends ConnectionFlags {
   queue: string;
@@ -29,8 +33,11 @@ export function leaderCommand(): Command {
     .addOption(jobOption("add the tasks to this job (default: a new job id)"))
     .action(async (file: string | undefined, flags: PublishFlags) => {
       const { specs, source } = await readSpecs(file, flags);
-      const log = createLogger({ job: flags.job });
+      // A bar on a terminal for a run long enough to watch; a log line a second otherwise.
+      const line = specs.length >= BAR_FROM_TASKS ? TerminalLine.onTerminal("publishing |{bar}| {percentage}% | {value}/{total} | {rate}/s | ETA {eta_formatted}") : undefined;
+      const log = createLogger({ job: flags.job }, { quiet: line !== undefined });
       const conn = await connect(connectOptions(flags, { name: "fanout-leader", role: "leader" }));
+      let logged = 0;
       try {
         const started = Date.now();
         const summary = await publishTasks(conn, specs, {
@@ -38,11 +45,18 @@ export function leaderCommand(): Command {
           job: flags.job,
           source,
           log,
-          onProgress: (done, total) => log.info({ done, total }, "publishing"),
+          onProgress: (done, total) => {
+            line?.update(done, total, {});
+            if (line || Date.now() - logged < 1000) return;
+            logged = Date.now();
+            log.info({ done, total }, "publishing");
+          },
         });
+        line?.stop();
         log.info({ ...summary, ms: Date.now() - started }, "published");
         printJson(summary);
       } finally {
+        line?.stop();
         await conn.close();
       }
     });

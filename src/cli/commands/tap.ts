@@ -2,11 +2,13 @@ import { Command } from "commander";
 import { connect } from "../../nats/connect.js";
 import { tap } from "../../monitor/tap.js";
 import { channels } from "../../../channels/index.js";
-import { connectOptions, examples, intOption, printJson, withConnection, type ConnectionFlags } from "../options.js";
+import { connectOptions, examples, intOption, jobOption, printJson, queueFilterOption, withConnection, type ConnectionFlags } from "../options.js";
 
 interface TapFlags extends ConnectionFlags {
   count?: number;
   timeout?: number;
+  queue?: string;
+  job?: string;
 }
 
 export function tapCommand(): Command {
@@ -15,16 +17,18 @@ export function tapCommand(): Command {
     .argument("[target]", `a channel (${Object.keys(channels).join(", ")}) or a subject; default: every channel`)
     .addOption(intOption("-n, --count <n>", "exit after N messages", 1, Number.MAX_SAFE_INTEGER))
     .addOption(intOption("-t, --timeout <s>", "exit after S seconds", 1, 7 * 86400))
+    .addOption(queueFilterOption("only this queue's messages"))
+    .addOption(jobOption("only this job's messages"))
     .action(async (target: string | undefined, flags: TapFlags) => {
       const conn = await connect(connectOptions(flags, { name: "fanout-tap", role: "tap", longLived: true }));
       const stop = new AbortController();
       process.once("SIGINT", () => stop.abort());
       process.once("SIGTERM", () => stop.abort());
       try {
-        await tap(conn, { target, count: flags.count, timeoutS: flags.timeout, signal: stop.signal }, printJson);
+        await tap(conn, { target, count: flags.count, timeoutS: flags.timeout, signal: stop.signal, queue: flags.queue, job: flags.job }, printJson);
       } finally {
         await conn.close();
       }
     });
-  return examples(cmd, "fanout tap results", "fanout tap tasks --count 10", "fanout tap 'fanout.events.>' --timeout 30");
+  return examples(cmd, "fanout tap results", "fanout tap tasks --count 10", "fanout tap dead --job 01JD…", "fanout tap --queue agents", "fanout tap 'fanout.events.>' --timeout 30");
 }

@@ -11,6 +11,7 @@ import type { Runner } from "../../worker/runner.js";
 import { DEFAULT_KILL_GRACE_MS } from "../../worker/terminate.js";
 import { subscribe, WORKER_DEFAULTS, type Worker } from "../../worker/subscribe.js";
 import { EXIT, exitWith } from "../exit.js";
+import { TerminalLine } from "../progress.js";
 import { refuseLocalPaths, runnableCommand, usableCwd, usableOutputs } from "../preflight.js";
 import { connectOptions, examples, intOption, withConnection, type ConnectionFlags } from "../options.js";
 
@@ -35,6 +36,7 @@ interface SubscribeFlags extends ConnectionFlags {
   module?: string;
   ndjson?: boolean;
   rejectCodes: number[];
+  verbose?: boolean;
 }
 
 export function workerCommand(): Command {
@@ -59,6 +61,7 @@ export function workerCommand(): Command {
     .addOption(new Option("--module <file>", "run tasks in this process: a JS or TS module whose default export is async (task, ctx) => output"))
     .addOption(new Option("--ndjson", "start CMD once and keep it: a task JSON per line on its stdin, an answer per line on its stdout"))
     .addOption(new Option("--name <name>", "worker name in logs and results (default: host-pid)"))
+    .addOption(new Option("--verbose", "on a terminal, a log line per task instead of one live status line"))
     .addOption(new Option("--env-clean", "give the command only PATH, HOME, LANG, FANOUT_* and the --env variables"))
     .addOption(
       new Option("--env <name>", "with --env-clean: pass this variable of the worker's environment too (repeatable)")
@@ -72,6 +75,9 @@ export function workerCommand(): Command {
     .action(async (command: string[], flags: SubscribeFlags) => {
       const name = flags.name ?? `${os.hostname()}-${process.pid}`;
       const log = createLogger();
+      // On a terminal one live line tells how the worker does, instead of a line per task (back with --verbose).
+      const line = flags.verbose || process.env.FANOUT_LOG_LEVEL ? undefined : TerminalLine.onTerminal(`${name} on ${flags.queue} | running {running}/{concurrency} | ok {ok} dead {dead} retried {retried} | {rate}/s{state}`);
+      const taskLog = line ? log.child({}, { level: "error" }) : log;
       // Pre-flight: a worker that could only fail must not claim tasks.
       const runner = await chooseRunner(command, flags, name, log);
       const outputs = flags.outputs === undefined ? undefined : await usableOutputs(flags.outputs);
@@ -114,9 +120,16 @@ export function workerCommand(): Command {
         backoffMs: flags.backoff,
         maxInFlight: flags.maxInFlight,
         log,
+        taskLog,
       });
       worker = w;
+      const drawing = line && setInterval(() => {
+        const p = w.progress();
+        line.update(p.ok + p.dead, p.ok + p.dead, { running: p.running, concurrency: p.concurrency, ok: p.ok, dead: p.dead, retried: p.retried, state: p.paused ? " | paused" : "" });
+      }, 500);
       await w.done;
+      if (drawing) clearInterval(drawing);
+      line?.stop();
       await conn.close();
     });
   sub.addHelpText(
