@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ReportLine } from "../../../channels/index.js";
+import { factsOf, ReportStats } from "../../../src/results/report-stats.js";
 import { reportEntry, ReportWriter, type Entry } from "../../../src/results/report-writer.js";
 
 const entry = (line: ReportLine): Entry => reportEntry(JSON.stringify(line))!;
@@ -68,9 +69,24 @@ describe("ReportWriter", () => {
 describe("reportEntry", () => {
   it("keeps a one-line stored outcome as it came, re-serializes a multi-line one, and refuses what is not an outcome", () => {
     const line = { id: "a", job: "j", queue: "q", status: "ok", output: 1, worker: "w", attempts: 1, startedAt: "s", finishedAt: "f", durationMs: 1 };
-    expect(reportEntry(JSON.stringify(line))).toEqual({ key: "j/a", status: "ok", text: JSON.stringify(line) });
+    expect(reportEntry(JSON.stringify(line))).toMatchObject({ key: "j/a", status: "ok", text: JSON.stringify(line), facts: { id: "a", worker: "w", attempts: 1, durationMs: 1 } });
     expect(reportEntry(JSON.stringify(line, null, 2))!.text).toBe(JSON.stringify(line));
     expect(reportEntry("not json")).toBeUndefined();
     expect(reportEntry(JSON.stringify({ id: "a" }))).toBeUndefined();
+  });
+});
+
+describe("ReportStats", () => {
+  it("sums a report into its completion summary: dead by reason, retried, wall time, five slowest, workers", () => {
+    const stats = new ReportStats();
+    const ok = (id: string, ms: number, worker: string, attempts = 1, startAt = 1000) => ({
+      id, job: "j", queue: "q", status: "ok" as const, output: null, worker, attempts,
+      startedAt: new Date(startAt).toISOString(), finishedAt: new Date(startAt + ms).toISOString(), durationMs: ms,
+    });
+    for (const [i, ms] of [5, 50, 20, 70, 10, 60, 30].entries()) stats.add(factsOf(ok(`t${i}`, ms, i % 2 ? "w2" : "w1", i === 3 ? 2 : 1)));
+    stats.add(factsOf({ id: "d", job: "j", queue: "q", status: "dead", task: {}, reason: "timeout", error: "e", attempts: 3, worker: "w3", deadAt: new Date(5000).toISOString() }));
+    const s = stats.summary();
+    expect(s).toMatchObject({ ok: 7, dead: 1, deadByReason: { timeout: 1 }, retried: 2, wallMs: 4000, workers: ["w1", "w2", "w3"] });
+    expect(s.slowest.map((t) => t.durationMs)).toEqual([70, 60, 50, 30, 20]);
   });
 });
