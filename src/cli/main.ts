@@ -39,6 +39,11 @@ function exitOverrideAll(cmd: Command): void {
 
 /** Runs the CLI. `prefix` selects a sub-tree: `leader` and `worker` are shortcuts for `fanout leader|worker`. */
 export async function main(argv: string[], prefix: string[] = []): Promise<never> {
+  // A reader that stops early (`fanout dead list --json | head`) closes the pipe: that is not an error.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(EXIT.ok);
+    throw err;
+  });
   const root = program();
   exitOverrideAll(root);
   try {

@@ -80,6 +80,7 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
   let queue = options.queue ?? DEFAULT_QUEUE;
   const complete = () => !options.follow && total !== null && writer.count >= total;
   let finished: () => void = () => {};
+  let over = false;
   const finishedP = new Promise<void>((r) => (finished = r));
   const report = () => options.onProgress?.({ ok: writer.ok, dead: writer.dead, total });
   const checkDone = () => {
@@ -106,9 +107,11 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
     watchForDeletion(it, jsm, { stream, consumer: consumers.durable, log }, (what) => stop(() => deletedError(what, stream, consumers.durable, reading, writer)));
     void (async () => {
       for await (const msg of it) {
+        if (over) break; // complete or stopped: what the pulls still bring is left unacked for the next run
         const entry = reportEntry(msg.data);
         if (!entry) log.warn({ subject: msg.subject }, "skipping a message that is not a report line");
         const standing = entry?.status === "dead" ? await deadLetterCounts(jsm, conn.prefix, msg, log) : true;
+        if (over) break;
         if (standing === "later") continue; // asked again after a while
         batches.add(msg, standing ? entry : undefined);
       }
@@ -120,6 +123,7 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
   try {
     await finishedP;
   } finally {
+    over = true;
     clearInterval(progress);
     stopWatch();
     for (const it of iterators) it.stop();
@@ -160,8 +164,12 @@ async function deadLetterCounts(jsm: JetStreamManager, prefix: string, msg: JsMs
     if (!stands) log.debug({ subject: msg.subject }, "a dead letter superseded by a retry or a result: left out of the report");
     return stands;
   } catch (err) {
-    log.warn({ subject: msg.subject, err }, "could not check whether a dead letter is the latest outcome; asking again");
-    msg.nak(1000);
+    log.debug({ subject: msg.subject, err }, "could not check whether a dead letter is the latest outcome; asking again");
+    try {
+      msg.nak(1000);
+    } catch {
+      // The connection is closing: the message comes back to the next run unacked.
+    }
     return "later";
   }
 }

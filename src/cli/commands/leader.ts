@@ -35,7 +35,7 @@ export function leaderCommand(): Command {
       const { specs, source } = await readSpecs(file, flags);
       // A bar on a terminal for a run long enough to watch; a log line a second otherwise.
       const line = specs.length >= BAR_FROM_TASKS ? TerminalLine.onTerminal("publishing |{bar}| {percentage}% | {value}/{total} | {rate}/s | ETA {eta_formatted}") : undefined;
-      const log = createLogger({ job: flags.job }, { quiet: line !== undefined });
+      const log = createLogger({}, { quiet: line !== undefined });
       const conn = await connect(connectOptions(flags, { name: "fanout-leader", role: "leader" }));
       let logged = 0;
       try {
