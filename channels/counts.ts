@@ -19,4 +19,10 @@ export const countsChannel = {
   schema: z.unknown(),
   subject: (prefix: string, queue: string, job: string, kind: CountKind) => `${prefix}.counts.${queue}.${job}.${kind}`,
   all: (prefix: string) => `${prefix}.counts.>`,
+  /** The queue, job and kind a counts subject names, or undefined. */
+  parse: (prefix: string, subject: string): { queue: string; job: string; kind: CountKind } | undefined => {
+    const [queue, job, kind] = subject.split(".").slice(prefix.split(".").length + 1);
+    const parsed = CountKind.safeParse(kind);
+    return queue && job && parsed.success ? { queue, job, kind: parsed.data } : undefined;
+  },
 } as const;

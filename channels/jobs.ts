@@ -15,5 +15,7 @@ export const JobManifest = z.object({
   /** Set by `fanout job cancel`: its waiting tasks are dead-lettered and its running ones stopped, as `cancelled`. */
   cancelledAt: z.string().optional(),
   cancelledBy: z.string().optional(),
+  /** The worker that took on sweeping the cancelled job's waiting tasks out of its queue (one does). */
+  sweptBy: z.string().optional(),
 });
 export type JobManifest = z.infer<typeof JobManifest>;

@@ -112,6 +112,22 @@ export function outcomeMsgId(job: string, id: string, taskSeq: number): string {
   return `${job}.${id}.${taskSeq}`;
 }
 
+/** The msg-id of the dead letter of a message that was not a valid task (stream sequence `seq`), filed under `job`/`id`. */
+export function invalidMsgId(job: string, id: string, seq: number): string {
+  return `${job}.${id}.invalid-${seq}`;
+}
+
+/** The msg-id of a dead task published again; `deadSeq` is its dead letter's stream sequence. */
+export function retryMsgId(job: string, id: string, deadSeq: number): string {
+  return `${job}.${id}.retry-${deadSeq}`;
+}
+
+/** The stream sequence of the task message an outcome settles, from the outcome's msg-id; undefined when it names none. */
+export function settledSeq(msgId: string | undefined): number | undefined {
+  const m = /\.(?:invalid-)?(\d+)$/.exec(msgId ?? "");
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The durable pull consumer that is the queue group of one queue. */
 export function queueConsumerName(queue: string): string {
   return `worker-${queue}`;

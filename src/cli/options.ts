@@ -1,7 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { z } from "zod";
 import { DEFAULT_PREFIX, DEFAULT_QUEUE, jobProblem, prefixProblem, queueProblem } from "../../channels/index.js";
-import { DEFAULT_SERVER, type ConnectOptions } from "../nats/connect.js";
+import { connect, DEFAULT_SERVER, type Connection, type ConnectOptions } from "../nats/connect.js";
+import type { Role } from "../nats/roles.js";
 
 /** A whole-number option checked at the edge: the message names the option and the value. */
 export function intOption(flags: string, description: string, min: number, max: number, fallback?: number): Option {
@@ -58,6 +59,17 @@ export type ConnectionFlags = Pick<ConnectOptions, "user" | "password" | "creds"
 export function connectOptions(flags: ConnectionFlags, extra: Partial<ConnectOptions> = {}): ConnectOptions {
   const { server, user, password, creds, tlsCa, tlsCert, tlsKey, replicas, prefix } = flags;
   return { server, user, password, creds, tlsCa, tlsCert, tlsKey, replicas, prefix, ...extra };
+}
+
+/** Connects as `role`, runs one control and prints its JSON on stdout, then closes the connection. */
+export async function runControl(flags: ConnectionFlags, as: { name: string; role: Role }, control: (conn: Connection) => Promise<unknown>): Promise<void> {
+  const conn = await connect(connectOptions(flags, as));
+  try {
+    const out = await control(conn);
+    if (out !== undefined) printJson(out);
+  } finally {
+    await conn.close();
+  }
 }
 
 /** Machine-readable output: one JSON line on stdout. */

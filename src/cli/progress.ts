@@ -19,6 +19,8 @@ export class TerminalLine {
       { format, stream: process.stderr, hideCursor: true, fps: 5, etaBuffer: 50, barsize: 30, autopadding: true, clearOnComplete: true },
       cliProgress.Presets.shades_classic,
     );
+    // However the process ends (a second Ctrl-C exits at once), the cursor comes back.
+    process.once("exit", () => this.stop());
   }
 
   /** A line with `format` (cli-progress placeholders, and `{rate}` and our own fields) when stderr is a terminal; else undefined. */

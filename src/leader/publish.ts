@@ -64,6 +64,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const jobs = await JobStore.open(conn);
   const manifest = await jobs.get(job);
   if (manifest && manifest.queue !== queue) throw new UsageError(`job ${job} is on queue ${manifest.queue}, not ${queue}`);
+  if (manifest?.cancelledAt) throw new UsageError(`job ${job} was cancelled: publish to a new job`);
   // Promise 2, none reported twice: an id the job holds (from an earlier run, or
   // one that failed part-way) is not queued again, whenever it came.
   const held = options.job ? await jobIds(jsm, conn.prefix, job) : new Map<string, string>();

@@ -1,5 +1,5 @@
 import { jetstream } from "@nats-io/jetstream";
-import { jobProblem, Task, taskMsgId, tasksChannel, type DeadReason } from "../../channels/index.js";
+import { jobProblem, retryMsgId, Task, tasksChannel, type DeadReason } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
@@ -19,32 +19,34 @@ export interface RetryOptions {
  * job's total does not change (the ids are its own); each retried task's new
  * outcome is its latest, which a report collected afterwards holds.
  */
-export async function retryDead(conn: Connection, job: string, options: RetryOptions = {}): Promise<{ job: string; retried: number }> {
+export async function retryDead(conn: Connection, job: string, options: RetryOptions = {}): Promise<{ job: string; retried: number; notRetried?: number }> {
   const problem = jobProblem(job);
   if (problem) throw new UsageError(`job id ${problem}`);
   const manifest = await (await JobStore.open(conn)).get(job);
   if (!manifest) throw new UsageError(`no job ${job} (check the id with \`fanout status\`)`);
+  if (manifest.cancelledAt) throw new UsageError(`job ${job} was cancelled: its tasks are not run again`);
   const dead = await deadTasks(conn, { job, reasons: options.reasons });
   const wanted = options.ids?.length ? new Set(options.ids) : undefined;
   for (const id of wanted ?? []) {
     if (!dead.some((d) => d.letter.id === id)) throw new UsageError(`task ${id} of job ${job} is not dead${options.reasons?.length ? ` (of reason ${options.reasons.join(" or ")})` : ""}: only dead tasks are retried`);
   }
   const chosen = dead.filter((d) => !wanted || wanted.has(d.letter.id));
-  const tasks = chosen.map((d) => {
+  // A dead letter of a message that was not a task, or of a task too big to keep whole, holds nothing to publish again.
+  const kept = chosen.flatMap((d) => {
     const task = Task.safeParse(d.letter.task);
-    if (!task.success || slimmed(task.data.input)) {
-      throw new UsageError(`task ${d.letter.id} of job ${job} cannot be retried: its dead letter does not hold the whole task (reason ${d.letter.reason}); publish it again with \`leader publish --job ${job}\``);
-    }
-    return { task: task.data, deadSeq: d.seq };
+    return task.success && !slimmed(task.data.input) ? [{ task: task.data, deadSeq: d.seq }] : [];
   });
+  const unkept = chosen.find((d) => !kept.some((k) => k.task.id === d.letter.id));
+  if (wanted && unkept) throw new UsageError(`task ${unkept.letter.id} of job ${job} cannot be retried: its dead letter (reason ${unkept.letter.reason}) does not hold the whole task`);
   const js = jetstream(conn.nc);
-  for (const { task, deadSeq } of tasks) {
+  for (const { task, deadSeq } of kept) {
     // A msg-id of its own: a retry is a new message, not a repeat of the first one.
-    const msgID = `${taskMsgId(job, task.id)}.retry-${deadSeq}`;
+    const msgID = retryMsgId(job, task.id, deadSeq);
     await publishUntilAcked(conn.nc, js, tasksChannel.subject(conn.prefix, manifest.queue, job, task.id), JSON.stringify(task), msgID, { giveUpMs: 30_000 });
     tally(conn.nc, conn.prefix, { queue: manifest.queue, job }, "undead", msgID);
   }
-  return { job, retried: tasks.length };
+  const notRetried = chosen.length - kept.length;
+  return notRetried ? { job, retried: kept.length, notRetried } : { job, retried: kept.length };
 }
 
 /** An input a dead letter had to leave out to fit one message (fit.ts): `{ truncated: true, bytes }`. */

@@ -1,6 +1,7 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { countsChannel, queueConsumerName, queueOfConsumer, streamNames, type WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
+import { UsageError } from "../errors.js";
 import { JobStore } from "../nats/jobs.js";
 import { columns } from "./columns.js";
 import { QueueStore } from "../nats/queues.js";
@@ -25,6 +26,8 @@ export interface QueueStatus {
   /** Paused: no worker claims (`fanout queue pause`, or a worker's breaker). */
   paused: boolean;
   pausedReason?: string;
+  pausedBy?: string;
+  pausedAt?: string;
 }
 
 export interface JobStatus {
@@ -88,6 +91,7 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
     throw err;
   });
   const manifests = (await jobStore?.list()) ?? [];
+  if (filter.job && !manifests.some((m) => m.job === filter.job)) throw new UsageError(`no job ${filter.job} (see every job with \`fanout status\`)`);
   const jobQueue = filter.job ? manifests.find((m) => m.job === filter.job)?.queue : undefined;
   for (const queue of [...queues.keys()]) {
     if ((filter.queue && queue !== filter.queue) || (filter.job && queue !== jobQueue)) queues.delete(queue);
@@ -100,7 +104,7 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
   for (const q of queues.values()) {
     const state = await states?.get(q.queue);
     q.paused = state?.paused ?? false;
-    if (state?.paused) q.pausedReason = state.pausedReason;
+    if (state?.paused) Object.assign(q, { pausedReason: state.pausedReason, pausedBy: state.pausedBy, pausedAt: state.pausedAt });
   }
 
   const jobs: JobStatus[] = [];
@@ -123,8 +127,9 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
 async function tallyByJob(jsm: JetStreamManager, prefix: string): Promise<Map<string, { queue: string; ok: number; dead: number }>> {
   const tallies = new Map<string, { queue: string; ok: number; dead: number }>();
   for (const [subject, n] of await subjectCounts(jsm, prefix, streamNames(prefix).counts, countsChannel.all(prefix))) {
-    const [queue, job, kind] = subject.split(".").slice(prefix.split(".").length + 1);
-    if (!queue || !job || !kind) continue;
+    const counted = countsChannel.parse(prefix, subject);
+    if (!counted) continue;
+    const { queue, job, kind } = counted;
     let t = tallies.get(job);
     if (!t) tallies.set(job, (t = { queue, ok: 0, dead: 0 }));
     if (kind === "ok") t.ok += n;

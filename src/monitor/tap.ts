@@ -1,5 +1,5 @@
 import type { Msg } from "@nats-io/transport-node";
-import { channels, type ChannelName } from "../../channels/index.js";
+import { channels, eventsChannel, JobEvent, progressChannel, type ChannelName } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import type { Connection } from "../nats/connect.js";
 import { jsonOf } from "../nats/decode.js";
@@ -49,16 +49,16 @@ export function tapTarget(prefix: string, target: string | undefined, filter: Ta
   if (!filter.queue && !filter.job) return { subject: tapSubject(prefix, target), keep: all };
   if (target !== undefined && !(target in channels)) throw new UsageError("--queue and --job filter a channel (or every channel), not a subject of your own");
   const [q, j] = [filter.queue ?? "*", filter.job ?? "*"];
-  const onEvents = (msg: Msg) => !filter.job || (jsonOf(msg.data) as { job?: string } | undefined)?.job === filter.job;
+  const onEvents = (msg: Msg) => !filter.job || JobEvent.safeParse(jsonOf(msg.data)).data?.job === filter.job;
   switch (target as ChannelName | undefined) {
     case "tasks":
     case "results":
     case "dead":
-      return { subject: `${prefix}.${target}.${q}.${j}.>`, keep: all };
+      return { subject: channels[target as "tasks" | "results" | "dead"].subject(prefix, q, j, ">"), keep: all };
     case "progress":
-      return { subject: `${prefix}.progress.${q}.${j}`, keep: all };
+      return { subject: progressChannel.subject(prefix, q, j), keep: all };
     case "events":
-      return { subject: `${prefix}.events.${q}`, keep: onEvents };
+      return { subject: eventsChannel.subject(prefix, q), keep: onEvents };
     default: {
       const at = prefix.split(".").length;
       return {

@@ -46,6 +46,17 @@ export class JobStore {
     });
   }
 
+  /** Whether `by` takes on sweeping the cancelled job: the first to ask does (compare-and-set), the others leave it. */
+  async claimSweep(job: string, by: string): Promise<boolean> {
+    let won = false;
+    await updateKey(this.kv, job, (v) => JobManifest.parse(v), (current) => {
+      if (!current) throw new Error(`no manifest for job ${job}`);
+      won = current.sweptBy === undefined;
+      return won ? { ...current, sweptBy: by, updatedAt: new Date().toISOString() } : current;
+    });
+    return won;
+  }
+
   /** Every manifest. Keys come from the bucket's stream info: no consumer, so read-only users can list. */
   async list(): Promise<JobManifest[]> {
     const bucket = streamNames(this.conn.prefix).jobs;

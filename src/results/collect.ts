@@ -160,7 +160,7 @@ async function deadLetterCounts(jsm: JetStreamManager, prefix: string, msg: JsMs
   const at = taskAddress(prefix, msg.subject);
   if (!at) return true;
   try {
-    const stands = await deadLetterStands(jsm, prefix, at, { seq: msg.seq, time: msg.time });
+    const stands = await deadLetterStands(jsm, prefix, at, { seq: msg.seq, msgId: msg.headers?.get("Nats-Msg-Id") });
     if (!stands) log.debug({ subject: msg.subject }, "a dead letter superseded by a retry or a result: left out of the report");
     return stands;
   } catch (err) {

@@ -12,11 +12,11 @@ export interface DeadFilter {
   reasons?: DeadReason[];
 }
 
-/** A dead task: its latest dead letter, and where that is stored. */
+/** A dead task: its latest dead letter, where that is stored, and its msg-id (which names the task message it settles). */
 export interface DeadTask {
   letter: DeadLetter;
   seq: number;
-  at: Date;
+  msgId?: string;
 }
 
 /**
@@ -26,7 +26,7 @@ export interface DeadTask {
  */
 export async function deadTasks(conn: Connection, filter: DeadFilter = {}): Promise<DeadTask[]> {
   const stream = streamNames(conn.prefix).dead;
-  const subject = `${conn.prefix}.dead.${filter.queue ?? "*"}.${filter.job ?? "*"}.>`;
+  const subject = deadChannel.subject(conn.prefix, filter.queue ?? "*", filter.job ?? "*", ">");
   const latest = new Map<string, DeadTask>();
   const jsm = await manager(conn);
   const info = await jsm.streams.info(stream, { subjects_filter: subject }).catch((err: unknown) => {
@@ -40,7 +40,7 @@ export async function deadTasks(conn: Connection, filter: DeadFilter = {}): Prom
     let read = 0;
     for await (const msg of messages) {
       const letter = DeadLetter.safeParse(jsonOf(msg.data));
-      if (letter.success) latest.set(`${letter.data.job}/${letter.data.id}`, { letter: letter.data, seq: msg.seq, at: msg.time });
+      if (letter.success) latest.set(`${letter.data.job}/${letter.data.id}`, { letter: letter.data, seq: msg.seq, msgId: msg.headers?.get("Nats-Msg-Id") });
       if (++read >= expected || msg.info.pending === 0) break;
     }
     await messages.close();
@@ -49,7 +49,7 @@ export async function deadTasks(conn: Connection, filter: DeadFilter = {}): Prom
   for (const task of latest.values()) {
     if (filter.reasons?.length && !filter.reasons.includes(task.letter.reason)) continue;
     const at = taskAddress(conn.prefix, deadChannel.subject(conn.prefix, task.letter.queue, task.letter.job, task.letter.id));
-    if (at && (await deadLetterStands(jsm, conn.prefix, at, { seq: task.seq, time: task.at }))) standing.push(task);
+    if (at && (await deadLetterStands(jsm, conn.prefix, at, { seq: task.seq, msgId: task.msgId }))) standing.push(task);
   }
   return standing.sort((a, b) => a.seq - b.seq);
 }

@@ -1,14 +1,16 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { deadChannel, resultsChannel, streamNames, tasksChannel, type TaskAddress } from "../../channels/index.js";
+import { deadChannel, resultsChannel, settledSeq, streamNames, tasksChannel, type TaskAddress } from "../../channels/index.js";
 
+// Promise 2, none reported twice: an id's one line is its latest outcome; a dead
+// letter superseded by a result or a retry is not the id's line.
 /**
  * Whether a stored dead letter is its task's latest word, so that a report may
  * say `dead` for it: no newer dead letter of the id, no result of it, and no
- * task message of it published after the dead letter (a retry, waiting or
- * running, whose own outcome is to come). One outcome per id, the latest
- * (docs/architecture.md); three reads, made only for dead letters.
+ * task message of it published after the one the letter settles (a retry,
+ * waiting or running, whose own outcome is to come). Compared by stream
+ * sequence, never by clock. Three reads, made only for dead letters.
  */
-export async function deadLetterStands(jsm: JetStreamManager, prefix: string, at: TaskAddress, letter: { seq: number; time: Date }): Promise<boolean> {
+export async function deadLetterStands(jsm: JetStreamManager, prefix: string, at: TaskAddress, letter: { seq: number; msgId?: string }): Promise<boolean> {
   const names = streamNames(prefix);
   const [newestDead, result, task] = await Promise.all([
     jsm.direct.getMessage(names.dead, { last_by_subj: deadChannel.subject(prefix, at.queue, at.job, at.id) }),
@@ -17,5 +19,6 @@ export async function deadLetterStands(jsm: JetStreamManager, prefix: string, at
   ]);
   if (newestDead !== null && newestDead.seq !== letter.seq) return false;
   if (result !== null) return false;
-  return task === null || task.time.getTime() < letter.time.getTime();
+  const settles = settledSeq(letter.msgId);
+  return task === null || (settles !== undefined && task.seq <= settles);
 }

@@ -11,10 +11,11 @@ const SWEEP_WINDOW = 32;
 // before its message is deleted from the queue.
 /**
  * Moves a cancelled job's tasks out of the queue: each still in the tasks
- * stream becomes a `cancelled` dead letter and its message is deleted. Every
- * worker of the queue sweeps; the dead letters' msg-ids make that harmless. A
- * task running elsewhere is stopped by its own worker, whose dead letter is
- * the same one.
+ * stream becomes a `cancelled` dead letter and its message is deleted. One
+ * worker of the queue sweeps (`JobStore.claimSweep`); should it die part-way,
+ * the others dead-letter what is left as they claim it. A task running
+ * elsewhere is stopped by its own worker, whose dead letter has the same
+ * msg-id, so only one is kept.
  */
 export async function sweepCancelled(ctx: SettleContext, jsm: JetStreamManager, queue: string, job: string): Promise<number> {
   const stream = streamNames(ctx.prefix).tasks;

@@ -12,6 +12,12 @@ export type Decision =
   | { kind: "retry"; delayMs: number }
   | { kind: "pause"; reason: string };
 
+/** What the decision needs of the worker's recent past: its failures in a row, and whether its queue is paused. */
+export interface Streak {
+  failed: number;
+  paused: boolean;
+}
+
 export interface Limits {
   /** Attempts before a failing task is dead-lettered. */
   maxAttempts: number;
@@ -25,17 +31,19 @@ export interface Limits {
 // dead letter, or another attempt; the settle code only carries the decision out.
 /**
  * The outcome decision, apart from any I/O. An ok attempt is a result. A
- * cancelled one is dead (`cancelled`); a permanent failure is dead at once (`rejected`). A failure that makes the
- * worker's `failedInARow` reach the breaker pauses the queue, and its task goes
- * back unspent: a broken command or config costs N attempts, not the queue. A
- * failure on the last allowed attempt is dead (`timeout` or `failed`); any
- * other is retried after a backoff that grows with the attempt.
+ * cancelled one is dead (`cancelled`); a permanent failure is dead at once
+ * (`rejected`). A failure that makes the worker's failures in a row reach the
+ * breaker pauses the queue, and its task goes back unspent: a broken command
+ * or config costs N attempts, not the queue; so does any failure while the
+ * queue is paused, so the attempts still running when it paused cost nothing
+ * either. A failure on the last allowed attempt is dead (`timeout` or
+ * `failed`); any other is retried after a backoff that grows with the attempt.
  */
-export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits, failedInARow: number, random = Math.random): Decision {
+export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits, streak: Streak, random = Math.random): Decision {
   if (outcome.ok) return { kind: "ok" };
   if (outcome.cancelled) return { kind: "dead", reason: "cancelled" };
   if (outcome.permanent) return { kind: "dead", reason: "rejected" };
-  if (limits.breaker > 0 && failedInARow + 1 >= limits.breaker) return { kind: "pause", reason: outcome.error.split("\n")[0]!.slice(0, 300) };
+  if (streak.paused || (limits.breaker > 0 && streak.failed + 1 >= limits.breaker)) return { kind: "pause", reason: outcome.error.split("\n")[0]!.slice(0, 300) };
   if (attempt >= limits.maxAttempts) return { kind: "dead", reason: outcome.timedOut ? "timeout" : "failed" };
   return { kind: "retry", delayMs: retryDelayMs(attempt, limits.backoffMs, undefined, random) };
 }

@@ -52,7 +52,7 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
   const { attempt, returned } = await attemptOf(msg, d.returns);
   if (attempt > d.settle.maxAttempts) return settleExhausted(d.settle, msg, task, attempt);
   const log = d.settle.taskLog.child({ taskId: task.id, job: task.job, attempt });
-  const done = d.doneCheck.needed(attempt) ? await alreadyDone(d.jsm, prefix, task, msg.time) : undefined;
+  const done = d.doneCheck.needed(attempt) ? await alreadyDone(d.jsm, prefix, task, msg.seq) : undefined;
   if (done) {
     // Counted again with the same msg-id: a tally lost with the first ack is made whole, a repeat dropped.
     tally(d.settle.nc, prefix, task, done, outcomeMsgId(task.job, task.id, msg.info.streamSequence));
@@ -69,11 +69,11 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
   if (d.signal.aborted) return; // the forced stop has handed it back already
   const spent = unrun ? attempt - 1 : attempt;
   const result = await settle(d.settle, { msg, task, attempt: spent, startedAt }, outcome);
-  // Settled: its record of hand-backs has served.
-  if (returned > 0 && result !== "retry") void d.returns.forget(msg).catch(() => {});
+  // Settled for good: its record of hand-backs has served (a retry or a hand-back still needs it).
+  if (returned > 0 && (result === "ok" || result === "dead")) void d.returns.forget(msg).catch(() => {});
   if (result === "ok") d.stats.ok++;
   else if (result === "dead") d.stats.dead++;
-  else d.stats.retried++;
+  else if (result === "retry") d.stats.retried++;
 }
 
 /**

@@ -1,14 +1,16 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { deadChannel, resultsChannel, streamNames, type Task } from "../../channels/index.js";
+import { deadChannel, resultsChannel, settledSeq, streamNames, type Task } from "../../channels/index.js";
 
 /**
- * Whether a task message is already settled: a Result or DeadLetter of its id
- * stored after the message itself (one direct get of the last message on its
- * subject in each stream, both at once). A task whose ack was lost is acked
- * again instead of run again; a task published again after its dead letter (a
- * retry) is newer than it, and runs: the latest outcome wins.
+ * Whether a task message is already settled: the last Result or DeadLetter of
+ * its id settles this very message, as its msg-id says (one direct get of the
+ * last message on its subject in each stream, both at once). A task whose ack
+ * was lost is acked again instead of run again; a task published again after
+ * its dead letter (a retry) is another message, and runs: the latest outcome
+ * wins. Stream sequences, not clocks: in a cluster the streams' leaders may
+ * sit on nodes whose clocks differ.
  */
-export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: Task, storedAt: Date): Promise<"ok" | "dead" | undefined> {
+export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: Task, seq: number): Promise<"ok" | "dead" | undefined> {
   const names = streamNames(prefix);
   const checks: Array<[string, string]> = [
     [names.results, resultsChannel.subject(prefix, task.queue, task.job, task.id)],
@@ -17,7 +19,7 @@ export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: T
   const found = await Promise.all(
     checks.map(([stream, subject]) => jsm.direct.getMessage(stream, { last_by_subj: subject }).catch(() => null)),
   );
-  const settled = found.map((stored) => stored !== null && stored.time.getTime() >= storedAt.getTime());
+  const settled = found.map((stored) => stored !== null && settledSeq(stored.header?.get("Nats-Msg-Id")) === seq);
   return settled[0] ? "ok" : settled[1] ? "dead" : undefined;
 }
 

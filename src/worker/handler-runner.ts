@@ -22,22 +22,24 @@ const STOPPED = Symbol("cancelled");
 
 export function handlerRunner(handler: Handler): Runner {
   return async (ctx) => {
-    // Without a time limit the worker's own signals will do: no signal or timer per task.
-    const timeout = ctx.timeoutMs === undefined ? undefined : new AbortController();
-    const signals = [ctx.signal, timeout?.signal, ctx.cancel].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length === 1 ? ctx.signal : AbortSignal.any(signals);
+    // One signal per attempt, aborted by the worker's, a cancel or the time limit. Listeners,
+    // not AbortSignal.any: on Node 20 that keeps every attempt's signal alive on the worker's.
+    const attempt = new AbortController();
+    const abort = () => attempt.abort();
+    ctx.signal.addEventListener("abort", abort, { once: true });
+    ctx.cancel?.addEventListener("abort", abort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
-      if (!timeout) return;
+      if (ctx.timeoutMs === undefined) return;
       timer = setTimeout(() => {
-        timeout.abort();
+        abort();
         resolve(TIMED_OUT);
       }, ctx.timeoutMs);
     });
     // A cancelled job's attempt ends now; the handler sees its signal aborted.
-    const cancelled = new Promise<typeof STOPPED>((resolve) => ctx.cancel?.addEventListener("abort", () => resolve(STOPPED), { once: true }));
+    const cancelled = new Promise<typeof STOPPED>((resolve) => (ctx.cancel?.aborted ? resolve(STOPPED) : ctx.cancel?.addEventListener("abort", () => resolve(STOPPED), { once: true })));
     try {
-      const run = handler(ctx.task, { attempt: ctx.attempt, worker: ctx.worker, signal, outputDir: ctx.outputDir, progress: ctx.progress, log: ctx.log });
+      const run = handler(ctx.task, { attempt: ctx.attempt, worker: ctx.worker, signal: attempt.signal, outputDir: ctx.outputDir, progress: ctx.progress, log: ctx.log });
       const output = await Promise.race([run, timedOut, cancelled]);
       if (output === STOPPED) return CANCELLED;
       if (output === TIMED_OUT) {
@@ -50,6 +52,8 @@ export function handlerRunner(handler: Handler): Runner {
       return { ok: false, error: message, permanent: isPermanent(err) };
     } finally {
       clearTimeout(timer);
+      ctx.signal.removeEventListener("abort", abort);
+      ctx.cancel?.removeEventListener("abort", abort);
     }
   };
 }

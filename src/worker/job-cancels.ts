@@ -1,6 +1,7 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
+import type { JobManifest } from "../../channels/index.js";
 import { JobStore } from "../nats/jobs.js";
 import { sweepCancelled } from "./cancel-sweep.js";
 import type { SettleContext } from "./settle.js";
@@ -17,13 +18,16 @@ export class JobCancels {
   private readonly sweeps = new Set<Promise<void>>();
   private stopWatching: () => void = () => {};
 
-  private constructor(private readonly o: { jsm: JetStreamManager; queue: string; settle: SettleContext; log: Logger }) {}
+  private constructor(
+    private readonly jobs: JobStore,
+    private readonly o: { jsm: JetStreamManager; queue: string; settle: SettleContext; log: Logger },
+  ) {}
 
   static async start(conn: Connection, o: { jsm: JetStreamManager; queue: string; settle: SettleContext; log: Logger }): Promise<JobCancels> {
-    const cancels = new JobCancels(o);
     const jobs = await JobStore.open(conn, { readOnly: true });
+    const cancels = new JobCancels(jobs, o);
     cancels.stopWatching = await jobs.watch(undefined, (m) => {
-      if (m.cancelledAt && m.queue === o.queue) cancels.cancel(m.job, m.cancelledBy);
+      if (m.cancelledAt && m.queue === o.queue) cancels.cancel(m);
     });
     return cancels;
   }
@@ -54,14 +58,22 @@ export class JobCancels {
     await Promise.all(this.sweeps);
   }
 
-  private cancel(job: string, by: string | undefined): void {
+  private cancel(m: JobManifest): void {
+    const { job } = m;
     if (this.cancelled.has(job)) return;
     this.cancelled.add(job);
     const running = this.running.get(job)?.size ?? 0;
-    this.o.log.warn({ job, by, running }, "job cancelled: stopping its running tasks and sweeping its waiting ones out as `cancelled`");
+    if (running) this.o.log.warn({ job, by: m.cancelledBy, running }, "job cancelled: stopping its running tasks");
     for (const controller of this.running.get(job) ?? []) controller.abort();
-    const sweep = sweepCancelled(this.o.settle, this.o.jsm, this.o.queue, job)
-      .then((n) => this.o.log.info({ job, swept: n }, "waiting tasks of the cancelled job dead-lettered"))
+    if (m.sweptBy) return; // another worker took it on
+    // One worker sweeps: the first to claim it in the job's manifest.
+    const sweep = this.jobs
+      .claimSweep(job, this.o.settle.worker)
+      .then(async (won) => {
+        if (!won) return;
+        const n = await sweepCancelled(this.o.settle, this.o.jsm, this.o.queue, job);
+        this.o.log.info({ job, swept: n }, "waiting tasks of the cancelled job dead-lettered as `cancelled`");
+      })
       .catch((err: unknown) => this.o.log.warn({ job, err }, "could not sweep the cancelled job's waiting tasks; workers dead-letter them as they claim them"))
       .finally(() => this.sweeps.delete(sweep));
     this.sweeps.add(sweep);

@@ -3,6 +3,7 @@ import type { QueueState } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import { readQueueConsumer } from "../nats/queue-consumer.js";
 import type { ClaimLoop } from "./claim-loop.js";
+import type { FailureStreak } from "./failure-streak.js";
 import type { ClaimKeeper } from "./heartbeat.js";
 
 /**
@@ -16,7 +17,7 @@ export class QueueFollower {
   private paused = false;
 
   constructor(
-    private readonly o: { jsm: JetStreamManager; prefix: string; queue: string; keeper: ClaimKeeper; loop: ClaimLoop; log: Logger },
+    private readonly o: { jsm: JetStreamManager; prefix: string; queue: string; keeper: ClaimKeeper; loop: ClaimLoop; streak: FailureStreak; log: Logger },
   ) {}
 
   get isPaused(): boolean {
@@ -34,6 +35,7 @@ export class QueueFollower {
     const { loop, log } = this.o;
     if (Boolean(state.paused) === this.paused) return;
     this.paused = Boolean(state.paused);
+    this.o.streak.setPaused(this.paused);
     if (this.paused) {
       loop.pause();
       log.warn({ reason: state.pausedReason, by: state.pausedBy }, "the queue is paused: claiming nothing; running tasks finish");

@@ -5,8 +5,8 @@ import {
   jobProblem,
   taskAddress,
   taskIdProblem,
+  invalidMsgId,
   outcomeMsgId,
-  taskMsgId,
   resultsChannel,
   type DeadLetter,
   type DeadReason,
@@ -60,7 +60,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
   const result = attemptOutcome.ok ? resultOf(ctx, a, attemptOutcome.output) : undefined;
   // A result that cannot be stored is a failed attempt, not a stuck task.
   const outcome = result?.tooBig ? ({ ok: false, error: result.tooBig } as const) : attemptOutcome;
-  const decision = decide(outcome, attempt, ctx, ctx.streak.count);
+  const decision = decide(outcome, attempt, ctx, ctx.streak);
   ctx.streak.after(decision, outcome);
   const error = outcome.ok ? "" : outcome.error;
   try {
@@ -151,7 +151,7 @@ export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: strin
     deadAt: new Date().toISOString(),
   };
   // Its own msg-id: never mistaken for (or dropping) a real outcome of that id.
-  await publishDead(ctx, letter, seq, msg, `${taskMsgId(letter.job, letter.id)}.invalid-${seq}`);
+  await publishDead(ctx, letter, seq, msg, invalidMsgId(letter.job, letter.id, seq));
   msg.ack();
   ctx.taskLog.warn({ seq, subject: msg.subject, err: letter.error }, "invalid task message dead-lettered");
 }

@@ -178,7 +178,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     },
   });
 
-  const follower = new QueueFollower({ jsm, prefix: conn.prefix, queue: options.queue, keeper, loop, log });
+  const follower = new QueueFollower({ jsm, prefix: conn.prefix, queue: options.queue, keeper, loop, streak: settleCtx.streak, log });
   // Paused before this worker started (the state survives every restart): claim nothing from the first pull.
   follower.follow(await queueState.get(options.queue));
   const stopWatching = await queueState.watch(options.queue, (state) => follower.follow(state));
@@ -193,6 +193,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   const idleTimer =
     options.idleExitS !== undefined
       ? setInterval(() => {
+          // A paused queue is not idle work: the worker waits for the resume.
+          if (follower.isPaused) lastActivity = Date.now();
           if (loop.running === 0 && Date.now() - lastActivity > options.idleExitS! * 1000) {
             log.info({ idleS: options.idleExitS }, "idle; exiting");
             void stop();

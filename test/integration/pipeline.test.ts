@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import { queueConsumerName, resultsChannel, streamNames, tasksChannel, type ReportLine, type Result } from "../../channels/index.js";
+import { outcomeMsgId, queueConsumerName, resultsChannel, streamNames, tasksChannel, type ReportLine, type Result } from "../../channels/index.js";
 import { PermanentError } from "../../src/errors.js";
 import { publishTasks } from "../../src/leader/publish.js";
 import { JobStore } from "../../src/nats/jobs.js";
@@ -137,7 +137,9 @@ describe("worker and collector", () => {
       id: "once", job, queue: "q", status: "ok", output: "first", worker: "doomed", attempts: 1,
       startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 1,
     };
-    await jetstream(conn.nc).publish(resultsChannel.subject(conn.prefix, "q", job, "once"), JSON.stringify(stored));
+    // Its msg-id names the task message it settles, as a worker's does.
+    const task = await (await manager(conn)).streams.getMessage(streamNames(conn.prefix).tasks, { last_by_subj: tasksChannel.subject(conn.prefix, "q", job, "once") });
+    await jetstream(conn.nc).publish(resultsChannel.subject(conn.prefix, "q", job, "once"), JSON.stringify(stored), { msgID: outcomeMsgId(job, "once", task!.seq) });
     await doomed.vanish();
     let secondRuns = 0;
     const w2 = await subscribe(conn, { queue: "q", runner: handlerRunner(async () => (secondRuns++, "second")) });

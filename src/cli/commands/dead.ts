@@ -2,9 +2,10 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { DeadReason, taskIdProblem } from "../../../channels/index.js";
 import { UsageError } from "../../errors.js";
 import { retryDead } from "../../leader/retry.js";
-import { connect, type Connection } from "../../nats/connect.js";
 import { deadTasks, type DeadTask } from "../../results/dead-letters.js";
-import { connectOptions, examples, jobOption, printJson, withConnection, type ConnectionFlags } from "../options.js";
+import { examples, jobOption, printJson, queueFilterOption, runControl, withConnection, type ConnectionFlags } from "../options.js";
+
+const AS = { name: "fanout-dead", role: "leader" } as const;
 import { columns } from "../../monitor/columns.js";
 
 interface ListFlags extends ConnectionFlags {
@@ -33,12 +34,12 @@ export function deadCommand(): Command {
   const dead = new Command("dead").description("list the dead tasks, and publish them again");
   const list = withConnection(new Command("list"), false)
     .description("one row per dead task (its latest dead letter, unless a result or a retry superseded it), newest last")
-    .addOption(new Option("-q, --queue <name>", "only this queue's"))
+    .addOption(queueFilterOption("only this queue's"))
     .addOption(jobOption("only this job's"))
     .addOption(reasonOption())
     .addOption(new Option("--json", "one JSON object per dead task on stdout, instead of a table on stderr"))
     .action(async (flags: ListFlags) => {
-      await withLeader(flags, async (conn) => {
+      await runControl(flags, AS, async (conn) => {
         const found = await deadTasks(conn, { queue: flags.queue, job: flags.job, reasons: flags.reason });
         if (flags.json) for (const d of found) printJson(row(d));
         else process.stderr.write(table(found));
@@ -61,20 +62,11 @@ export function deadCommand(): Command {
     )
     .action(async (flags: RetryFlags) => {
       if (!flags.job) throw new UsageError("give the job with --job");
-      await withLeader(flags, async (conn) => printJson(await retryDead(conn, flags.job!, { reasons: flags.reason, ids: flags.id })));
+      await runControl(flags, AS, (conn) => retryDead(conn, flags.job!, { reasons: flags.reason, ids: flags.id }));
     });
   examples(retry, "fanout dead retry --job 01JD…", "fanout dead retry --job 01JD… --reason timeout", "fanout dead retry --job 01JD… --id doc-7 --id doc-9");
 
   return examples(dead, "fanout dead list", "fanout dead retry --job 01JD…").addCommand(list).addCommand(retry);
-}
-
-async function withLeader(flags: ConnectionFlags, work: (conn: Connection) => Promise<void>): Promise<void> {
-  const conn = await connect(connectOptions(flags, { name: "fanout-dead", role: "leader" }));
-  try {
-    await work(conn);
-  } finally {
-    await conn.close();
-  }
 }
 
 function firstLine(text: string): string {

@@ -1,8 +1,7 @@
 import { Argument, Command } from "commander";
 import { cancelJob } from "../../job/cancel.js";
-import { connect } from "../../nats/connect.js";
 import { operator } from "../../queue/pause.js";
-import { connectOptions, examples, printJson, withConnection, type ConnectionFlags } from "../options.js";
+import { examples, runControl, withConnection, type ConnectionFlags } from "../options.js";
 
 export function jobCommand(): Command {
   const job = new Command("job").description("steer a job: cancel it");
@@ -10,12 +9,7 @@ export function jobCommand(): Command {
     .description("cancel a job: its waiting tasks are dead-lettered and its running ones stopped, as `cancelled`; its report then finalizes")
     .addArgument(new Argument("<job>", "the job's id (printed by `leader publish`)"))
     .action(async (id: string, flags: ConnectionFlags) => {
-      const conn = await connect(connectOptions(flags, { name: "fanout-job", role: "leader" }));
-      try {
-        printJson(await cancelJob(conn, id, operator()));
-      } finally {
-        await conn.close();
-      }
+      await runControl(flags, { name: "fanout-job", role: "leader" }, (conn) => cancelJob(conn, id, operator()));
     });
   examples(cancel, "fanout job cancel 01JD5Q2W3X4Y5Z6A7B8C9D0E1F");
   return examples(job, "fanout job cancel 01JD5Q2W3X4Y5Z6A7B8C9D0E1F").addCommand(cancel);

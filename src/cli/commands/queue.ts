@@ -1,9 +1,10 @@
 import { Argument, Command, Option } from "commander";
-import { connect, type Connection } from "../../nats/connect.js";
 import { operator, pauseQueue, resumeQueue } from "../../queue/pause.js";
 import { setQueue } from "../../queue/settings.js";
 import { UsageError } from "../../errors.js";
-import { connectOptions, examples, intOption, printJson, withConnection, type ConnectionFlags } from "../options.js";
+import { examples, intOption, runControl, withConnection, type ConnectionFlags } from "../options.js";
+
+const AS = { name: "fanout-queue", role: "leader" } as const;
 
 interface SetFlags extends ConnectionFlags {
   ackWait?: number;
@@ -19,7 +20,7 @@ export function queueCommand(): Command {
     .addOption(intOption("--max-in-flight <n>", "fleet-wide cap on tasks claimed and not yet settled", 1, 1_000_000))
     .action(async (name: string, flags: SetFlags) => {
       if (flags.ackWait === undefined && flags.maxInFlight === undefined) throw new UsageError("give what to set: --ack-wait S and/or --max-in-flight N");
-      await withQueueControl(flags, (conn) => setQueue(conn, name, { ackWaitS: flags.ackWait, maxInFlight: flags.maxInFlight }));
+      await runControl(flags, AS, (conn) => setQueue(conn, name, { ackWaitS: flags.ackWait, maxInFlight: flags.maxInFlight }));
     });
   examples(set, "fanout queue set agents --ack-wait 120", "fanout queue set default --ack-wait 10 --max-in-flight 64");
 
@@ -28,7 +29,7 @@ export function queueCommand(): Command {
     .addArgument(new Argument("<queue>", "the queue's name"))
     .addOption(new Option("--reason <text>", "why, shown by `status` and in the workers' logs").default("paused by an operator"))
     .action(async (name: string, flags: ConnectionFlags & { reason: string }) => {
-      await withQueueControl(flags, (conn) => pauseQueue(conn, name, { reason: flags.reason, by: operator() }));
+      await runControl(flags, AS, (conn) => pauseQueue(conn, name, { reason: flags.reason, by: operator() }));
     });
   examples(pause, `fanout queue pause agents --reason "the API is down"`);
 
@@ -36,7 +37,7 @@ export function queueCommand(): Command {
     .description("let a paused queue's workers claim again")
     .addArgument(new Argument("<queue>", "the queue's name"))
     .action(async (name: string, flags: ConnectionFlags) => {
-      await withQueueControl(flags, (conn) => resumeQueue(conn, name));
+      await runControl(flags, AS, (conn) => resumeQueue(conn, name));
     });
   examples(resume, "fanout queue resume agents");
 
@@ -44,14 +45,4 @@ export function queueCommand(): Command {
     .addCommand(set)
     .addCommand(pause)
     .addCommand(resume);
-}
-
-/** Connects as the leader, runs one queue control, prints its JSON. */
-async function withQueueControl(flags: ConnectionFlags, control: (conn: Connection) => Promise<unknown>): Promise<void> {
-  const conn = await connect(connectOptions(flags, { name: "fanout-queue", role: "leader" }));
-  try {
-    printJson(await control(conn));
-  } finally {
-    await conn.close();
-  }
 }

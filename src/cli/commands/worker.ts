@@ -76,7 +76,8 @@ export function workerCommand(): Command {
       const name = flags.name ?? `${os.hostname()}-${process.pid}`;
       const log = createLogger();
       // On a terminal one live line tells how the worker does, instead of a line per task (back with --verbose).
-      const line = flags.verbose || process.env.FANOUT_LOG_LEVEL ? undefined : TerminalLine.onTerminal(`${name} on ${flags.queue} | running {running}/{concurrency} | ok {ok} dead {dead} retried {retried} | {rate}/s{state}`);
+      const verbose = flags.verbose || ["debug", "trace"].includes(process.env.FANOUT_LOG_LEVEL ?? "");
+      const line = verbose ? undefined : TerminalLine.onTerminal(`${name} on ${flags.queue} | running {running}/{concurrency} | ok {ok} dead {dead} retried {retried} | {rate}/s{state}`);
       const taskLog = line ? log.child({}, { level: "error" }) : log;
       // Pre-flight: a worker that could only fail must not claim tasks.
       const runner = await chooseRunner(command, flags, name, log);

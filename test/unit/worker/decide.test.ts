@@ -4,29 +4,37 @@ import type { AttemptOutcome } from "../../../src/worker/runner.js";
 
 const limits = { maxAttempts: 3, backoffMs: 1000, breaker: 5 };
 const failed: AttemptOutcome = { ok: false, error: "boom" };
+const calm = { failed: 0, paused: false };
 
 describe("decide", () => {
   it.each<[string, AttemptOutcome, number, Decision]>([
     ["an ok attempt is a result, on any attempt", { ok: true, output: 1 }, 3, { kind: "ok" }],
+    ["a cancelled attempt is dead, `cancelled`", { ok: false, error: "cancelled", cancelled: true }, 1, { kind: "dead", reason: "cancelled" }],
     ["a permanent failure is dead at once, `rejected`", { ok: false, error: "no", permanent: true }, 1, { kind: "dead", reason: "rejected" }],
     ["a failure on the last attempt is dead, `failed`", failed, 3, { kind: "dead", reason: "failed" }],
     ["a timeout on the last attempt is dead, `timeout`", { ok: false, error: "slow", timedOut: true }, 3, { kind: "dead", reason: "timeout" }],
     ["a failure before the last attempt is retried", failed, 1, { kind: "retry", delayMs: 1000 }],
     ["the backoff doubles with the attempt", failed, 2, { kind: "retry", delayMs: 2000 }],
   ])("%s", (_, outcome, attempt, expected) => {
-    expect(decide(outcome, attempt, limits, 0, () => 1)).toEqual(expected);
+    expect(decide(outcome, attempt, limits, calm, () => 1)).toEqual(expected);
   });
 
   it("jitters a retry's delay between half and all of its step", () => {
-    expect(decide(failed, 2, limits, 0, () => 0)).toEqual({ kind: "retry", delayMs: 1000 });
+    expect(decide(failed, 2, limits, calm, () => 0)).toEqual({ kind: "retry", delayMs: 1000 });
   });
 
   it("trips the breaker on the failure that makes N in a row: pause, even on a last attempt; never on a reject", () => {
-    expect(decide({ ok: false, error: "cannot run agent\nstack…" }, 1, limits, 4)).toEqual({ kind: "pause", reason: "cannot run agent" });
-    expect(decide(failed, 3, limits, 4)).toEqual({ kind: "pause", reason: "boom" });
-    expect(decide(failed, 1, limits, 3).kind).toBe("retry");
-    expect(decide({ ok: false, error: "no", permanent: true }, 1, limits, 4)).toEqual({ kind: "dead", reason: "rejected" });
-    expect(decide(failed, 1, { ...limits, breaker: 0 }, 1000).kind).toBe("retry");
+    const four = { failed: 4, paused: false };
+    expect(decide({ ok: false, error: "cannot run agent\nstack…" }, 1, limits, four)).toEqual({ kind: "pause", reason: "cannot run agent" });
+    expect(decide(failed, 3, limits, four)).toEqual({ kind: "pause", reason: "boom" });
+    expect(decide(failed, 1, limits, { failed: 3, paused: false }).kind).toBe("retry");
+    expect(decide({ ok: false, error: "no", permanent: true }, 1, limits, four)).toEqual({ kind: "dead", reason: "rejected" });
+    expect(decide(failed, 1, { ...limits, breaker: 0 }, { failed: 1000, paused: false }).kind).toBe("retry");
+  });
+
+  it("hands back any failure while the queue is paused, even a last attempt: the attempts still running at the pause cost nothing", () => {
+    expect(decide(failed, 3, limits, { failed: 0, paused: true })).toEqual({ kind: "pause", reason: "boom" });
+    expect(decide({ ok: true, output: 1 }, 1, limits, { failed: 0, paused: true })).toEqual({ kind: "ok" });
   });
 
   it("counts failures in a row: a success clears the count, a reject leaves it, a trip starts it over", () => {
