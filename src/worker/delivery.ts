@@ -25,7 +25,7 @@ export interface DeliveryContext {
   keeper: ClaimKeeper;
   /** Deliveries handed back unrun, which are not attempts. */
   returns: Returns;
-  /** The queue's cancelled jobs, and a cancel signal per running attempt. */
+  /** The queue's cancelled jobs, and a cancel switch per job with attempts running. */
   cancels: JobCancels;
   doneCheck: DoneCheckPolicy;
   /** Aborted when the worker stops at once: the task has been handed back. */
@@ -83,7 +83,7 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
  */
 async function attempted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: number, log: Logger): Promise<AttemptOutcome> {
   let outputDir: string | undefined;
-  const cancel = d.cancels.signalFor(task.job);
+  const cancel = d.cancels.switchFor(task.job);
   try {
     outputDir = d.outputs ? await d.outputs.begin(task.id, attempt) : undefined;
     log.debug("task started");
@@ -92,7 +92,7 @@ async function attempted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: nu
       attempt,
       worker: d.settle.worker,
       signal: d.signal,
-      cancel: cancel.signal,
+      cancel: cancel.cancel,
       timeoutMs: task.timeoutMs ?? d.timeoutMs,
       outputDir,
       progress: (fraction, note) => reportProgress(d, task, msg, fraction, note),

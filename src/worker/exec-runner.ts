@@ -93,7 +93,7 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
       clearTimeout(timer);
       clearTimeout(pipesTimer);
       ctx.signal.removeEventListener("abort", onAbort);
-      ctx.cancel?.removeEventListener("abort", onCancel);
+      stopListening();
       resolve(outcome);
     };
 
@@ -133,7 +133,7 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
       ctx.log.info({ graceMs }, "the task's job was cancelled: stopping its process group");
       group.stop();
     };
-    ctx.cancel?.addEventListener("abort", onCancel, { once: true });
+    const stopListening = ctx.cancel?.onCancel(onCancel) ?? (() => {});
 
     // Once the command exits, what it left running in its group is stopped, so
     // the attempt ends with the command's own exit code; its time limit still

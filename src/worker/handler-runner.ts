@@ -1,6 +1,6 @@
 import { PermanentError } from "../errors.js";
 import type { Task } from "../../channels/index.js";
-import { CANCELLED, type AttemptContext, type Runner } from "./runner.js";
+import { CANCELLED, type AttemptContext, type AttemptOutcome, type Runner } from "./runner.js";
 
 /** What an in-process handler gets besides the task. */
 export interface HandlerContext {
@@ -17,45 +17,90 @@ export interface HandlerContext {
 /** An in-process handler: resolve with the output, throw to fail the attempt, throw PermanentError to dead-letter. */
 export type Handler = (task: Task, ctx: HandlerContext) => Promise<unknown>;
 
-const TIMED_OUT = Symbol("timed out");
-const STOPPED = Symbol("cancelled");
-
 export function handlerRunner(handler: Handler): Runner {
-  return async (ctx) => {
-    // One signal per attempt, aborted by the worker's, a cancel or the time limit. Listeners,
-    // not AbortSignal.any: on Node 20 that keeps every attempt's signal alive on the worker's.
-    const attempt = new AbortController();
-    const abort = () => attempt.abort();
-    ctx.signal.addEventListener("abort", abort, { once: true });
-    ctx.cancel?.addEventListener("abort", abort, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
-      if (ctx.timeoutMs === undefined) return;
-      timer = setTimeout(() => {
-        abort();
-        resolve(TIMED_OUT);
-      }, ctx.timeoutMs);
-    });
-    // A cancelled job's attempt ends now; the handler sees its signal aborted.
-    const cancelled = new Promise<typeof STOPPED>((resolve) => (ctx.cancel?.aborted ? resolve(STOPPED) : ctx.cancel?.addEventListener("abort", () => resolve(STOPPED), { once: true })));
-    try {
-      const run = handler(ctx.task, { attempt: ctx.attempt, worker: ctx.worker, signal: attempt.signal, outputDir: ctx.outputDir, progress: ctx.progress, log: ctx.log });
-      const output = await Promise.race([run, timedOut, cancelled]);
-      if (output === STOPPED) return CANCELLED;
-      if (output === TIMED_OUT) {
-        return { ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms` };
+  // One promise per attempt that the first ending settles: no Promise.race, no
+  // array, no signal unless the handler asks for one (a quick handler runs
+  // thousands a second, and each allocation shows).
+  return (ctx) =>
+    new Promise<AttemptOutcome>((resolve) => {
+      const hctx = new AttemptHandlerContext(ctx);
+      let over = false;
+      let timer: NodeJS.Timeout | undefined;
+      let stopListening = () => {};
+      const end = (outcome: AttemptOutcome) => {
+        if (over) return;
+        over = true;
+        clearTimeout(timer);
+        stopListening();
+        hctx.release();
+        resolve(outcome);
+      };
+      const failed = (err: unknown) => {
+        if (ctx.cancel?.cancelled) return end(CANCELLED);
+        end({ ok: false, error: err instanceof Error ? err.message : String(err), permanent: isPermanent(err) });
+      };
+      if (ctx.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          hctx.abort();
+          end({ ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms` });
+        }, ctx.timeoutMs);
       }
-      return { ok: true, output: output ?? null };
-    } catch (err) {
-      if (ctx.cancel?.aborted) return CANCELLED;
-      const message = err instanceof Error ? err.message : String(err);
-      return { ok: false, error: message, permanent: isPermanent(err) };
-    } finally {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener("abort", abort);
-      ctx.cancel?.removeEventListener("abort", abort);
+      // A cancelled job's attempt ends now; the handler sees its signal aborted.
+      if (ctx.cancel) stopListening = ctx.cancel.onCancel(() => end(CANCELLED));
+      try {
+        Promise.resolve(handler(ctx.task, hctx)).then((output) => end({ ok: true, output: output ?? null }), failed);
+      } catch (err) {
+        failed(err);
+      }
+    });
+}
+
+/**
+ * What a handler gets besides the task. Its `signal` is aborted by the
+ * worker's signal, the job's cancel or the time limit, and made only when the
+ * handler reads it. Listeners, not AbortSignal.any: on Node 20 that keeps
+ * every attempt's signal alive on the worker's.
+ */
+class AttemptHandlerContext implements HandlerContext {
+  readonly attempt: number;
+  readonly worker: string;
+  readonly outputDir?: string;
+  readonly progress: AttemptContext["progress"];
+  readonly log: AttemptContext["log"];
+  private controller: AbortController | undefined;
+  private aborted = false;
+  private readonly stopListening: Array<() => void> = [];
+
+  constructor(private readonly ctx: AttemptContext) {
+    this.attempt = ctx.attempt;
+    this.worker = ctx.worker;
+    this.outputDir = ctx.outputDir;
+    this.progress = ctx.progress;
+    this.log = ctx.log;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted || this.ctx.signal.aborted) this.controller.abort();
+      else {
+        const abort = () => this.abort();
+        this.ctx.signal.addEventListener("abort", abort, { once: true });
+        this.stopListening.push(() => this.ctx.signal.removeEventListener("abort", abort));
+        if (this.ctx.cancel) this.stopListening.push(this.ctx.cancel.onCancel(abort));
+      }
     }
-  };
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.controller?.abort();
+  }
+
+  release(): void {
+    for (const stop of this.stopListening) stop();
+  }
 }
 
 /**

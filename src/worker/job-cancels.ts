@@ -4,6 +4,7 @@ import type { Connection } from "../nats/connect.js";
 import type { JobManifest } from "../../channels/index.js";
 import { JobStore } from "../nats/jobs.js";
 import { sweepCancelled } from "./cancel-sweep.js";
+import { CancelSwitch } from "./cancel-switch.js";
 import type { SettleContext } from "./settle.js";
 
 /**
@@ -14,7 +15,8 @@ import type { SettleContext } from "./settle.js";
  */
 export class JobCancels {
   private readonly cancelled = new Set<string>();
-  private readonly running = new Map<string, Set<AbortController>>();
+  /** One cancel switch per job with attempts running here, and how many run. */
+  private readonly running = new Map<string, { cancel: CancelSwitch; attempts: number }>();
   private readonly sweeps = new Set<Promise<void>>();
   private stopWatching: () => void = () => {};
 
@@ -36,18 +38,19 @@ export class JobCancels {
     return this.cancelled.has(job);
   }
 
-  /** A cancel signal for one attempt of a task of `job`; call `release` when the attempt is over. */
-  signalFor(job: string): { signal: AbortSignal; release: () => void } {
-    const controller = new AbortController();
-    if (this.cancelled.has(job)) controller.abort();
-    let set = this.running.get(job);
-    if (!set) this.running.set(job, (set = new Set()));
-    set.add(controller);
+  /** The cancel switch of `job`, shared by its attempts here; call `release` when the attempt is over. */
+  switchFor(job: string): { cancel: CancelSwitch; release: () => void } {
+    let entry = this.running.get(job);
+    if (!entry) {
+      this.running.set(job, (entry = { cancel: new CancelSwitch(), attempts: 0 }));
+      if (this.cancelled.has(job)) entry.cancel.cancel();
+    }
+    entry.attempts++;
+    const held = entry;
     return {
-      signal: controller.signal,
+      cancel: held.cancel,
       release: () => {
-        set.delete(controller);
-        if (set.size === 0) this.running.delete(job);
+        if (--held.attempts === 0 && this.running.get(job) === held) this.running.delete(job);
       },
     };
   }
@@ -62,9 +65,11 @@ export class JobCancels {
     const { job } = m;
     if (this.cancelled.has(job)) return;
     this.cancelled.add(job);
-    const running = this.running.get(job)?.size ?? 0;
-    if (running) this.o.log.warn({ job, by: m.cancelledBy, running }, "job cancelled: stopping its running tasks");
-    for (const controller of this.running.get(job) ?? []) controller.abort();
+    const running = this.running.get(job);
+    if (running) {
+      this.o.log.warn({ job, by: m.cancelledBy, running: running.attempts }, "job cancelled: stopping its running tasks");
+      running.cancel.cancel();
+    }
     if (m.sweptBy) return; // another worker took it on
     // One worker sweeps: the first to claim it in the job's manifest.
     const sweep = this.jobs

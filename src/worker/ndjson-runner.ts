@@ -75,17 +75,19 @@ class NdjsonAgent {
       const done = (outcome: AttemptOutcome) => {
         clearTimeout(timer);
         ctx.signal.removeEventListener("abort", onAbort);
-        ctx.cancel?.removeEventListener("abort", onCancel);
+        stopListening();
         this.forget(task.id, entry);
         resolve(outcome);
       };
+      let stopListening = () => {};
       ctx.signal.addEventListener("abort", onAbort, { once: true });
-      ctx.cancel?.addEventListener("abort", onCancel, { once: true });
       const queue = this.waiting.get(task.id);
       if (queue) queue.push(entry);
       else this.waiting.set(task.id, [entry]);
       const request: AgentRequest = { ...task, attempt: ctx.attempt, outputDir: ctx.outputDir };
       child.stdin.write(`${JSON.stringify(request)}\n`);
+      // After the request: a job cancelled already gets its cancel line at once, after it.
+      stopListening = ctx.cancel?.onCancel(onCancel) ?? stopListening;
     });
   }
 

@@ -1,5 +1,6 @@
 import type { Task } from "../../channels/index.js";
 import type { Logger } from "../log.js";
+import type { CancelSwitch } from "./cancel-switch.js";
 
 /** What a runner is told about one attempt of one task. */
 export interface AttemptContext {
@@ -9,8 +10,8 @@ export interface AttemptContext {
   worker: string;
   /** Aborted when the attempt must stop now (timeout, forced exit). */
   signal: AbortSignal;
-  /** Aborted when the task's job is cancelled: stop (gracefully where there is a grace) and end as `cancelled`. */
-  cancel?: AbortSignal;
+  /** Fires when the task's job is cancelled: stop (gracefully where there is a grace) and end as `cancelled`. */
+  cancel?: CancelSwitch;
   /** Milliseconds this attempt may run, if limited. */
   timeoutMs?: number;
   /** The attempt's private output folder, when `--outputs` is set. */

@@ -4,6 +4,7 @@ import path from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { Task } from "../../channels/index.js";
+import { CancelSwitch } from "../../src/worker/cancel-switch.js";
 import { ndjsonRunner } from "../../src/worker/ndjson-runner.js";
 import { CANCELLED, type AttemptContext } from "../../src/worker/runner.js";
 import { waitFor } from "../helpers/wait.js";
@@ -21,9 +22,9 @@ describe("ndjsonRunner", () => {
     const file = path.join(await mkdtemp(path.join(os.tmpdir(), "fanout-ndjson-")), "starts");
     const runner = ndjsonRunner({ command: process.execPath, args: [AGENT, file], worker: "w1", log: pino({ level: "silent" }) });
     try {
-      const cancel = new AbortController();
-      const attempt = runner({ ...ctx("t-9", "wait"), cancel: cancel.signal });
-      setTimeout(() => cancel.abort(), 200);
+      const cancel = new CancelSwitch();
+      const attempt = runner({ ...ctx("t-9", "wait"), cancel });
+      setTimeout(() => cancel.cancel(), 200);
       expect(await attempt).toEqual(CANCELLED);
       await waitFor("the agent to get the cancel line", async () => (await readFile(file, "utf8")).includes("cancel t-9\n"));
     } finally {
