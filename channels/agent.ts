@@ -23,7 +23,8 @@ export type AgentCancel = z.infer<typeof AgentCancel>;
  * One line on the agent's stdout, matched to its task by `id`:
  * `{"id","output"}` ends the attempt well; `{"id","error","retry"?}` fails it
  * (`"retry": false` dead-letters it at once, reason `rejected`);
- * `{"id","progress","note"?}` reports progress and keeps the claim alive.
+ * `{"id","progress","note"?}` reports progress and keeps the claim alive. An
+ * output or an error may carry `"usage": {"tokens","costUsd",…}`.
  */
 export const AgentAnswer = z.object({
   id: z.string(),
@@ -32,5 +33,9 @@ export const AgentAnswer = z.object({
   retry: z.boolean().optional(),
   progress: z.number().optional(),
   note: z.string().optional(),
+  /** With an error: the API said "too many requests"; the queue holds this long, and the task comes again unspent. */
+  retryAfterMs: z.number().int().nonnegative().optional(),
+  /** What the attempt used, `{"tokens","costUsd",…}`, with an output or an error. */
+  usage: z.unknown().optional(),
 });
 export type AgentAnswer = z.infer<typeof AgentAnswer>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { JobId, QueueName, TaskId } from "./names.js";
+import { Usage } from "./usage.js";
 
 export const DeadReason = z.enum(["failed", "timeout", "rejected", "invalid", "cancelled"]);
 export type DeadReason = z.infer<typeof DeadReason>;
@@ -22,6 +23,8 @@ export const DeadLetter = z.object({
   attempts: z.number().int().nonnegative(),
   worker: z.string(),
   deadAt: z.string(),
+  /** What every attempt of the task used, summed. */
+  usage: Usage.optional(),
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
 

@@ -26,7 +26,19 @@ export const JobEvent = z.object({
 });
 export type JobEvent = z.infer<typeof JobEvent>;
 
-export const Event = z.discriminatedUnion("type", [WorkerHeartbeat, JobEvent]);
+/** Something that stopped a queue's starts, and why: a hold after "too many requests", or a pause (breaker, budget). */
+export const QueueEvent = z.object({
+  type: z.enum(["held", "paused"]),
+  queue: QueueName,
+  reason: z.string(),
+  by: z.string(),
+  /** The hold's end. */
+  until: z.string().optional(),
+  at: z.string(),
+});
+export type QueueEvent = z.infer<typeof QueueEvent>;
+
+export const Event = z.discriminatedUnion("type", [WorkerHeartbeat, JobEvent, QueueEvent]);
 export type Event = z.infer<typeof Event>;
 
 /** Fleet events of a queue: `<prefix>.events.<queue>`. Core NATS, not stored. */

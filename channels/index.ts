@@ -29,3 +29,4 @@ export type ChannelName = keyof typeof channels;
 /** A report line is a Result or a DeadLetter. */
 export const ReportLine = z.discriminatedUnion("status", [Result, DeadLetter]);
 export type ReportLine = z.infer<typeof ReportLine>;
+export * from "./usage.js";

@@ -27,6 +27,7 @@ export function streamNames(prefix: string) {
     jobs: `${p}_JOBS`,
     queues: `${p}_QUEUES`,
     returns: `${p}_RETURNS`,
+    usage: `${p}_USAGE`,
   } as const;
 }
 

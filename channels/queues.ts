@@ -20,6 +20,36 @@ export const QueueState = z.object({
   pausedReason: z.string().optional(),
   pausedBy: z.string().optional(),
   pausedAt: z.string().optional(),
+  /** Spend at which no new task starts: the queue pauses with reason `budget` (`queue set --budget-usd/--budget-tokens`). */
+  budgetUsd: z.number().positive().optional(),
+  budgetTokens: z.number().int().positive().optional(),
+  /** At most `starts` task starts per `perMs` across the whole fleet (`queue set --rate 20/s`). */
+  rate: z.object({ starts: z.number().int().positive(), perMs: z.number().int().positive() }).optional(),
+  /**
+   * A hold: the API said "too many requests" (exit 75, `retryAfterMs`, a
+   * RateLimitedError), so no task starts before this time. `holdMs` is its
+   * length, which doubles while holds keep coming.
+   */
+  heldUntil: z.string().optional(),
+  holdMs: z.number().int().positive().optional(),
+  holdReason: z.string().optional(),
+  heldBy: z.string().optional(),
   updatedAt: z.string(),
 });
 export type QueueState = z.infer<typeof QueueState>;
+
+/** A rate as people write it: `20/s`, `600/min`, `1000/h`. */
+export function parseRate(text: string): QueueState["rate"] | string {
+  const m = /^(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour)$/.exec(text.trim());
+  if (!m) return `rate ${JSON.stringify(text)} is not N/s, N/min or N/h`;
+  const starts = Number(m[1]);
+  if (starts < 1) return `rate ${JSON.stringify(text)} allows no start at all`;
+  const perMs = { s: 1000, sec: 1000, second: 1000, m: 60_000, min: 60_000, minute: 60_000, h: 3_600_000, hour: 3_600_000 }[m[2]!]!;
+  return { starts, perMs };
+}
+
+/** A rate as people read it. */
+export function rateText(rate: NonNullable<QueueState["rate"]>): string {
+  const unit = rate.perMs === 1000 ? "s" : rate.perMs === 60_000 ? "min" : rate.perMs === 3_600_000 ? "h" : `${rate.perMs}ms`;
+  return `${rate.starts}/${unit}`;
+}

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { JobId, QueueName, TaskId } from "./names.js";
+import { Usage } from "./usage.js";
 
 /** The outcome of a task that succeeded: one report line. */
 export const Result = z.object({
@@ -13,6 +14,8 @@ export const Result = z.object({
   startedAt: z.string(),
   finishedAt: z.string(),
   durationMs: z.number().nonnegative(),
+  /** What every attempt of the task used, summed (failed ones too: it was spent). */
+  usage: Usage.optional(),
 });
 export type Result = z.infer<typeof Result>;
 

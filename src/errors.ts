@@ -52,6 +52,21 @@ export class PermanentError extends FanoutError {
   override readonly code = "PERMANENT";
 }
 
+/**
+ * Thrown by a handler when the API it calls said "too many requests": the
+ * whole queue holds new starts for `retryAfterMs` (default 30 s, doubling
+ * while holds repeat), and the task is tried again without spending an attempt.
+ */
+export class RateLimitedError extends FanoutError {
+  override readonly code = "RATE_LIMITED";
+  constructor(
+    readonly retryAfterMs?: number,
+    message = retryAfterMs === undefined ? "rate limited" : `rate limited: retry after ${retryAfterMs} ms`,
+  ) {
+    super(message);
+  }
+}
+
 /** The server refused an operation to this user (nats.conf permissions). Exit 1. */
 export class PermissionError extends FanoutError {
   override readonly code = "PERMISSION";

@@ -8,6 +8,7 @@ export function completionText(s: CollectSummary): string {
   const lines = [`${s.out} complete: ${s.ok + s.dead} tasks${took}: ${s.ok} ok, ${dead}; ${s.retried} needed more than one attempt`];
   if (s.details.slowest.length) lines.push(`  slowest: ${s.details.slowest.map((t) => `${t.id} ${duration(t.durationMs)} (${t.worker})`).join(", ")}`);
   if (s.details.workers.length) lines.push(`  workers: ${s.details.workers.join(", ")}`);
+  if (s.usage) lines.push(`  used: ${Object.entries(s.usage).map(([k, v]) => `${k} ${k === "costUsd" ? `$${v.toFixed(4)}` : v.toLocaleString("en-US")}`).join(", ")}`);
   return `${lines.join("\n")}\n`;
 }
 

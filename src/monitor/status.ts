@@ -1,10 +1,10 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { countsChannel, queueConsumerName, queueOfConsumer, streamNames, type WorkerHeartbeat } from "../../channels/index.js";
+import { countsChannel, queueConsumerName, queueOfConsumer, rateText, streamNames, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { UsageError } from "../errors.js";
 import { JobStore } from "../nats/jobs.js";
-import { columns } from "./columns.js";
 import { QueueStore } from "../nats/queues.js";
+import { UsageStore } from "../nats/usage-store.js";
 import { describeQueueConsumer } from "../nats/queue-consumer.js";
 import { assertOurs } from "../nats/stream-owner.js";
 import { isNotFound, manager } from "../nats/topology.js";
@@ -28,6 +28,16 @@ export interface QueueStatus {
   pausedReason?: string;
   pausedBy?: string;
   pausedAt?: string;
+  /** What the queue's tasks reported they used, summed over every attempt. */
+  usage?: Usage;
+  /** Spend at which the queue pauses (`queue set --budget-usd/--budget-tokens`). */
+  budgetUsd?: number;
+  budgetTokens?: number;
+  /** Task starts allowed across the fleet, as `20/s`. */
+  rate?: string;
+  /** No task starts before this, after a "too many requests", and why. */
+  heldUntil?: string;
+  holdReason?: string;
 }
 
 export interface JobStatus {
@@ -43,6 +53,8 @@ export interface JobStatus {
   etaS?: number;
   /** Cancelled by `fanout job cancel`. */
   cancelled?: boolean;
+  /** What the job's tasks reported they used, summed over every attempt. */
+  usage?: Usage;
 }
 
 export interface FleetStatus {
@@ -101,10 +113,20 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
     if (isNotFound(err)) return undefined; // nothing created yet
     throw err;
   });
+  const usage = await UsageStore.open(conn).catch((err: unknown) => {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  });
   for (const q of queues.values()) {
+    const spent = await usage?.ofQueue(q.queue);
+    if (spent) q.usage = spent.usage;
     const state = await states?.get(q.queue);
     q.paused = state?.paused ?? false;
     if (state?.paused) Object.assign(q, { pausedReason: state.pausedReason, pausedBy: state.pausedBy, pausedAt: state.pausedAt });
+    if (state?.budgetUsd !== undefined) q.budgetUsd = state.budgetUsd;
+    if (state?.budgetTokens !== undefined) q.budgetTokens = state.budgetTokens;
+    if (state?.rate) q.rate = rateText(state.rate);
+    if (state?.heldUntil && Date.parse(state.heldUntil) > Date.now()) Object.assign(q, { heldUntil: state.heldUntil, holdReason: state.holdReason });
   }
 
   const jobs: JobStatus[] = [];
@@ -115,6 +137,12 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
     if (m.cancelledAt) job.cancelled = true;
     jobs.push(job);
   }
+  await Promise.all(
+    jobs.map(async (j) => {
+      const spent = await usage?.ofJob(j.job);
+      if (spent) j.usage = spent.usage;
+    }),
+  );
   jobs.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   return { server: conn.server, queues: [...queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)), jobs };
 }
@@ -176,44 +204,4 @@ export function withRates(current: FleetStatus, previous: FleetStatus, elapsedMs
     return { ...j, rate: Math.round(rate * 10) / 10, etaS: rate > 0 ? Math.ceil(left / rate) : undefined };
   });
   return { ...current, jobs };
-}
-
-/** The snapshot as aligned text, for a terminal. */
-export function formatStatus(s: FleetStatus): string {
-  const parts = [`server ${s.server}`, ""];
-  const paused = s.queues.filter((q) => q.paused).map((q) => `queue ${q.queue} paused: ${q.pausedReason ?? "no reason given"}`);
-  parts.push(
-    s.queues.length
-      ? columns(
-          ["QUEUE", "WAITING", "IN FLIGHT", "REDELIVERED", "DEAD", "ACK WAIT"],
-          s.queues.map((q) => [q.queue, q.waiting, q.inFlight, q.redelivered, q.dead, q.ackWaitS === undefined ? "-" : `${q.ackWaitS}s`]),
-        )
-      : "no queues yet",
-  );
-  if (paused.length) parts.push(...paused);
-  parts.push("");
-  parts.push(
-    s.jobs.length
-      ? columns(
-          ["JOB", "QUEUE", "TOTAL", "OK", "DEAD", "LEFT", "RATE/S", "ETA"],
-          s.jobs.map((j) => [j.job, j.queue, j.total, j.ok, j.dead, Math.max(0, j.total - j.ok - j.dead), j.rate ?? "-", eta(j.etaS)]),
-        )
-      : "no jobs yet",
-  );
-  if (s.workers) {
-    parts.push("");
-    parts.push(
-      s.workers.length
-        ? columns(["WORKER", "QUEUE", "RUNNING", "CONCURRENCY", "DONE"], s.workers.map((w) => [w.worker, w.queue, w.running, w.concurrency, w.done]))
-        : "no workers heard from",
-    );
-  }
-  return parts.join("\n") + "\n";
-}
-
-function eta(seconds: number | undefined): string {
-  if (seconds === undefined) return "-";
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, "0")}m`;
 }

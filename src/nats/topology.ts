@@ -52,7 +52,7 @@ export function streamConfigs(prefix: string, replicas = 1): Array<Partial<Strea
 }
 
 /**
- * Create the streams and the jobs, queues and returns buckets if missing; existing ones
+ * Create the streams and the jobs, queues, returns and usage buckets if missing; existing ones
  * are left as they are, once their subjects show they are this prefix's.
  */
 export async function ensureStreams(jsm: JetStreamManager, conn: Connection): Promise<void> {
@@ -74,6 +74,7 @@ export async function ensureStreams(jsm: JetStreamManager, conn: Connection): Pr
   await ensureBucket(jsm, conn, names.jobs);
   await ensureBucket(jsm, conn, names.queues);
   await ensureBucket(jsm, conn, names.returns, KEEP_MS);
+  await ensureBucket(jsm, conn, names.usage);
 }
 
 /** A KV bucket holding the latest value of each key, for `ttlMs` when given. */

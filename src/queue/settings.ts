@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { queueProblem } from "../../channels/index.js";
+import { queueProblem, rateText, type QueueState, type Usage } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import type { Connection } from "../nats/connect.js";
 import { ensureQueueConsumer, updateQueueConsumer } from "../nats/queue-consumer.js";
 import { QueueStore } from "../nats/queues.js";
+import { UsageStore } from "../nats/usage-store.js";
+import { BUDGET_REASON, overBudget } from "./budget.js";
 import { ensureStreams, manager } from "../nats/topology.js";
 
 /** How long the workers get to hear of a shorter ack wait before the server applies it. */
@@ -14,6 +16,22 @@ export interface QueueSettings {
   ackWaitS?: number;
   /** Fleet-wide cap on tasks claimed and not yet settled. */
   maxInFlight?: number;
+  /** Spend at which no new task starts; null removes it. */
+  budgetUsd?: number | null;
+  budgetTokens?: number | null;
+  /** Task starts allowed across the fleet; null removes the limit. */
+  rate?: QueueState["rate"] | null;
+}
+
+/** What `queue set` prints: the queue's settings after the change. */
+export interface QueueSettingsNow {
+  queue: string;
+  ackWaitS: number;
+  maxInFlight: number;
+  budgetUsd?: number;
+  budgetTokens?: number;
+  rate?: string;
+  paused: boolean;
 }
 
 /**
@@ -23,7 +41,7 @@ export interface QueueSettings {
  * LOWER_NOTICE_MS later, so no running task is taken from a live worker
  * because the fleet's ack wait was shortened.
  */
-export async function setQueue(conn: Connection, queue: string, settings: QueueSettings): Promise<Required<QueueSettings> & { queue: string }> {
+export async function setQueue(conn: Connection, queue: string, settings: QueueSettings): Promise<QueueSettingsNow> {
   const problem = queueProblem(queue);
   if (problem) throw new UsageError(`queue ${problem}`);
   const jsm = await manager(conn);
@@ -32,16 +50,45 @@ export async function setQueue(conn: Connection, queue: string, settings: QueueS
   const current = await ensureQueueConsumer(jsm, conn.prefix, queue, { minAckWaitS: settings.ackWaitS, maxInFlight: settings.maxInFlight });
   const ackWaitMs = settings.ackWaitS !== undefined ? settings.ackWaitS * 1000 : current.ackWaitMs;
   const store = await QueueStore.open(conn);
-  const announce = () => store.update(queue, (state) => ({ ...state, queue, ackWaitS: Math.ceil(ackWaitMs / 1000), updatedAt: new Date().toISOString() }));
+  const spent = (await (await UsageStore.open(conn)).ofQueue(queue))?.usage ?? {};
+  const announce = () => store.update(queue, (state) => withLimits({ ...state, queue, ackWaitS: Math.ceil(ackWaitMs / 1000), updatedAt: new Date().toISOString() }, settings, spent));
   let after = current;
+  let state: QueueState;
   if (ackWaitMs < current.ackWaitMs) {
     // Promise 1 and 2: the workers hear of a shorter ack wait and heartbeat for it
     // before the server applies it, so no running task is taken from a live worker.
-    await announce();
+    state = await announce();
     await sleep(LOWER_NOTICE_MS);
     after = await updateQueueConsumer(jsm, conn.prefix, queue, { ackWaitMs, maxInFlight: current.maxInFlight });
   } else {
-    await announce();
+    state = await announce();
   }
-  return { queue, ackWaitS: after.ackWaitMs / 1000, maxInFlight: after.maxInFlight };
+  return {
+    queue,
+    ackWaitS: after.ackWaitMs / 1000,
+    maxInFlight: after.maxInFlight,
+    ...(state.budgetUsd !== undefined && { budgetUsd: state.budgetUsd }),
+    ...(state.budgetTokens !== undefined && { budgetTokens: state.budgetTokens }),
+    ...(state.rate && { rate: rateText(state.rate) }),
+    paused: state.paused ?? false,
+  };
+}
+
+/**
+ * The state with the budget and rate settings applied. A queue the budget
+ * paused resumes when its new budget leaves room (the spend is under it).
+ */
+function withLimits(state: QueueState, settings: QueueSettings, spent: Usage): QueueState {
+  const next: QueueState = { ...state };
+  if (settings.budgetUsd !== undefined) next.budgetUsd = settings.budgetUsd ?? undefined;
+  if (settings.budgetTokens !== undefined) next.budgetTokens = settings.budgetTokens ?? undefined;
+  if (settings.rate !== undefined) next.rate = settings.rate ?? undefined;
+  const budgetChanged = settings.budgetUsd !== undefined || settings.budgetTokens !== undefined;
+  if (budgetChanged && next.paused && next.pausedReason?.startsWith(BUDGET_REASON) && !overBudget(next, spent)) {
+    delete next.pausedReason;
+    delete next.pausedBy;
+    delete next.pausedAt;
+    next.paused = false;
+  }
+  return next;
 }

@@ -1,5 +1,5 @@
 import { jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
-import { DEFAULT_QUEUE, eventsChannel, taskAddress, type JobEvent } from "../../channels/index.js";
+import { DEFAULT_QUEUE, eventsChannel, taskAddress, type JobEvent, type Usage } from "../../channels/index.js";
 import { DeletedOnServerError, UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -41,6 +41,8 @@ export interface CollectSummary {
   retried: number;
   /** From the first task's start to the last one's end, ms (null before any result). */
   wallMs: number | null;
+  /** What the tasks reported they used, summed; absent when none reported any. */
+  usage?: Usage;
   /** The five slowest tasks and the workers seen: for the completion summary on a terminal. */
   details: Pick<ReportSummary, "slowest" | "workers">;
 }
@@ -138,8 +140,8 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
   await deleteReportConsumers(jsm, consumers);
   const event: JobEvent = { type: "finalized", job: job!, queue, total: total!, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, event.queue), JSON.stringify(event));
-  const { deadByReason, retried, wallMs, slowest, workers } = writer.stats.summary();
-  log.info({ ok: writer.ok, dead: writer.dead, total, deadByReason, retried, wallMs, slowest, workers }, "report complete");
+  const { deadByReason, retried, wallMs, slowest, workers, usage } = writer.stats.summary();
+  log.info({ ok: writer.ok, dead: writer.dead, total, deadByReason, retried, wallMs, slowest, workers, usage }, "report complete");
   return summaryOf(job!, out, total, writer, true);
 }
 
@@ -175,6 +177,6 @@ async function deadLetterCounts(jsm: JetStreamManager, prefix: string, msg: JsMs
 }
 
 function summaryOf(job: string | null, out: string, total: number | null, writer: ReportWriter, finalized: boolean): CollectSummary {
-  const { ok, dead, deadByReason, retried, wallMs, slowest, workers } = writer.stats.summary();
-  return { job, out, total, ok, dead, finalized, deadByReason, retried, wallMs, details: { slowest, workers } };
+  const { ok, dead, deadByReason, retried, wallMs, slowest, workers, usage } = writer.stats.summary();
+  return { job, out, total, ok, dead, finalized, deadByReason, retried, wallMs, ...(usage && { usage }), details: { slowest, workers } };
 }

@@ -10,7 +10,8 @@ export type Decision =
   | { kind: "ok" }
   | { kind: "dead"; reason: DeadReason }
   | { kind: "retry"; delayMs: number }
-  | { kind: "pause"; reason: string };
+  | { kind: "pause"; reason: string }
+  | { kind: "hold"; retryAfterMs?: number; reason: string };
 
 /** What the decision needs of the worker's recent past: its failures in a row, and whether its queue is paused. */
 export interface Streak {
@@ -38,18 +39,25 @@ export interface Limits {
  * queue is paused, so the attempts still running when it paused cost nothing
  * either. A failure on the last allowed attempt is dead (`timeout` or
  * `failed`); any other is retried after a backoff that grows with the attempt.
+ * A "too many requests" is no failure of the task: the queue holds, and the
+ * task goes back unspent.
  */
 export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits, streak: Streak, random = Math.random): Decision {
   if (outcome.ok) return { kind: "ok" };
   if (outcome.cancelled) return { kind: "dead", reason: "cancelled" };
   if (outcome.permanent) return { kind: "dead", reason: "rejected" };
-  if (streak.paused || (limits.breaker > 0 && streak.failed + 1 >= limits.breaker)) return { kind: "pause", reason: outcome.error.split("\n")[0]!.slice(0, 300) };
+  if (outcome.rateLimited) return { kind: "hold", retryAfterMs: outcome.rateLimited.retryAfterMs, reason: firstLine(outcome.error) };
+  if (streak.paused || (limits.breaker > 0 && streak.failed + 1 >= limits.breaker)) return { kind: "pause", reason: firstLine(outcome.error) };
   if (attempt >= limits.maxAttempts) return { kind: "dead", reason: outcome.timedOut ? "timeout" : "failed" };
   return { kind: "retry", delayMs: retryDelayMs(attempt, limits.backoffMs, undefined, random) };
 }
 
-/** The breaker's count after a decision: a success clears it, a failure adds one, a trip starts it over; a reject or a cancel leaves it. */
+/** The breaker's count after a decision: a success clears it, a failure adds one, a trip starts it over; a reject, a cancel or a hold leaves it. */
 export function failedAfter(decision: Decision, outcome: AttemptOutcome, failedInARow: number): number {
   if (outcome.ok || decision.kind === "pause") return 0;
-  return outcome.permanent || outcome.cancelled ? failedInARow : failedInARow + 1;
+  return outcome.permanent || outcome.cancelled || outcome.rateLimited ? failedInARow : failedInARow + 1;
+}
+
+function firstLine(error: string): string {
+  return error.split("\n")[0]!.slice(0, 300);
 }

@@ -1,14 +1,16 @@
 import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
-import { outcomeMsgId, progressChannel, type Progress, type Task } from "../../channels/index.js";
+import { addUsage, outcomeMsgId, progressChannel, type Progress, type Task } from "../../channels/index.js";
 import { tally } from "../nats/tally.js";
 import type { Logger } from "../log.js";
-import type { Returns } from "../nats/returns.js";
+import type { AttemptRecords } from "../nats/attempt-records.js";
 import { attemptOf } from "./attempts.js";
 import { alreadyDone, type DoneCheckPolicy } from "./done-check.js";
 import type { ClaimKeeper } from "./heartbeat.js";
 import type { OutputFolders } from "./outputs.js";
 import { parseTask } from "./parse-task.js";
 import type { JobCancels } from "./job-cancels.js";
+import { returnUnrun } from "./hand-back.js";
+import type { StartGate } from "./start-gate.js";
 import { CANCELLED, type AttemptOutcome, type Runner } from "./runner.js";
 import { settle, settleExhausted, settleInvalid, type SettleContext } from "./settle.js";
 import type { WorkerStats } from "./subscribe.js";
@@ -23,8 +25,10 @@ export interface DeliveryContext {
   /** Per-task time limit, ms (a task's own `timeoutMs` wins). */
   timeoutMs?: number;
   keeper: ClaimKeeper;
-  /** Deliveries handed back unrun, which are not attempts. */
-  returns: Returns;
+  /** What earlier deliveries left: hand-backs (not attempts), usage spent, feedback. */
+  records: AttemptRecords;
+  /** The queue's fleet-wide limits (hold, budget, rate), checked before each start; it counts the usage too. */
+  gate: StartGate;
   /** The queue's cancelled jobs, and a cancel switch per job with attempts running. */
   cancels: JobCancels;
   doneCheck: DoneCheckPolicy;
@@ -49,8 +53,8 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
   const { prefix } = d.settle;
   const task = parseTask(prefix, msg.subject, msg.data, d.queue);
   if (typeof task === "string") return settleInvalid(d.settle, msg, d.queue, task);
-  const { attempt, returned } = await attemptOf(msg, d.returns);
-  if (attempt > d.settle.maxAttempts) return settleExhausted(d.settle, msg, task, attempt);
+  const { attempt, record } = await attemptOf(msg, d.records);
+  if (attempt > d.settle.maxAttempts) return settleExhausted(d.settle, msg, task, attempt, record.usage);
   const log = d.settle.taskLog.child({ taskId: task.id, job: task.job, attempt });
   const done = d.doneCheck.needed(attempt) ? await alreadyDone(d.jsm, prefix, task, msg.seq) : undefined;
   if (done) {
@@ -62,15 +66,24 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
     return;
   }
   if (d.signal.aborted) return;
-  const startedAt = new Date();
   // A task of a cancelled job is not run: it is dead as `cancelled`, with the attempts it had.
   const unrun = d.cancels.isCancelled(task.job);
-  const outcome = unrun ? CANCELLED : await attempted(d, msg, task, attempt, log);
+  const admission = unrun ? undefined : await d.gate.admit(task, d.signal);
+  if (d.signal.aborted) return; // the forced stop has handed it back already
+  if (admission?.kind === "back") {
+    log.debug({ why: admission.why, delayMs: admission.delayMs }, "handed back unrun");
+    return returnUnrun(d.records, msg, log, admission.delayMs);
+  }
+  const startedAt = new Date();
+  const outcome = unrun ? CANCELLED : await attempted(d, msg, task, attempt, record.feedback, log);
+  await admission?.end(outcome.usage);
   if (d.signal.aborted) return; // the forced stop has handed it back already
   const spent = unrun ? attempt - 1 : attempt;
-  const result = await settle(d.settle, { msg, task, attempt: spent, startedAt }, outcome);
-  // Settled for good: its record of hand-backs has served (a retry or a hand-back still needs it).
-  if (returned > 0 && (result === "ok" || result === "dead")) void d.returns.forget(msg).catch(() => {});
+  const usage = addUsage(record.usage, outcome.usage);
+  const result = await settle(d.settle, { msg, task, attempt: spent, startedAt, usage }, outcome);
+  // Settled for good: its record has served (a retry or a hand-back still needs it).
+  const recorded = record.returned > 0 || record.usage !== undefined || record.feedback !== undefined;
+  if (recorded && (result === "ok" || result === "dead")) void d.records.forget(msg).catch(() => {});
   if (result === "ok") d.stats.ok++;
   else if (result === "dead") d.stats.dead++;
   else if (result === "retry") d.stats.retried++;
@@ -81,7 +94,7 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
  * machinery (a folder it cannot make or move) is the attempt's failure, with
  * the real error: never a silent hand-back that would end as `timeout`.
  */
-async function attempted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: number, log: Logger): Promise<AttemptOutcome> {
+async function attempted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: number, feedback: unknown, log: Logger): Promise<AttemptOutcome> {
   let outputDir: string | undefined;
   const cancel = d.cancels.switchFor(task.job);
   try {
@@ -94,6 +107,7 @@ async function attempted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: nu
       signal: d.signal,
       cancel: cancel.cancel,
       timeoutMs: task.timeoutMs ?? d.timeoutMs,
+      feedback,
       outputDir,
       progress: (fraction, note) => reportProgress(d, task, msg, fraction, note),
       log,

@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, rmdir } from "node:fs/promises";
+import { mkdtemp, readFile, rm, rmdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { usageOf } from "../../channels/index.js";
 import { baseEnv, type CommandEnvOptions } from "./command-env.js";
 import { CANCELLED, type AttemptContext, type AttemptOutcome, type Runner } from "./runner.js";
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
@@ -23,6 +24,8 @@ export interface ExecOptions extends CommandEnvOptions {
 }
 
 export const DEFAULT_REJECT_CODES = [65];
+/** sysexits' EX_TEMPFAIL: the command was told "too many requests"; its queue holds and the task comes again unspent. */
+export const HOLD_CODE = 75;
 
 const STDERR_TAIL = 4096;
 /** After a timeout's grace, how long the killed group's pipes may take to close. */
@@ -44,11 +47,32 @@ export function execRunner(options: ExecOptions): Runner {
   return async (ctx) => {
     // Each attempt gets a fresh folder, also its TMPDIR: tasks never see each other's temp files.
     const workDir = await mkdtemp(path.join(os.tmpdir(), `fanout-${ctx.task.id.slice(0, 40)}-${ctx.attempt}-`));
-    const outcome = await runIn(options.isolate ? workDir : cwd, workDir, env, options, ctx);
+    const usageFile = path.join(workDir, USAGE_FILE);
+    const ran = await runIn(options.isolate ? workDir : cwd, workDir, env, options, ctx);
+    const outcome = { ...ran, usage: await reportedUsage(usageFile, ctx) };
     if (outcome.ok) await removeFolder(workDir);
     else ctx.log.warn({ workDir }, "kept the failed attempt's working folder for inspection");
     return outcome;
   };
+}
+
+/** The file in the attempt's folder where a command may write what it used, as JSON (FANOUT_USAGE_FILE). */
+const USAGE_FILE = "fanout-usage.json";
+
+/** What the command wrote to FANOUT_USAGE_FILE, if anything: a bad file is logged, never the attempt's failure. */
+async function reportedUsage(file: string, ctx: AttemptContext) {
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  let reported: unknown;
+  try {
+    reported = JSON.parse(text);
+  } catch {
+    ctx.log.warn({ file }, "FANOUT_USAGE_FILE does not hold JSON; usage not counted");
+    return undefined;
+  }
+  const { usage, ignored } = usageOf(reported);
+  if (ignored.length) ctx.log.warn({ ignored }, "usage keys that are not non-negative numbers were left out");
+  return usage;
 }
 
 /** Most commands leave their folder empty: one rmdir, and the recursive walk only when not. */
@@ -73,6 +97,7 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
       FANOUT_WORKER: ctx.worker,
       FANOUT_OUTPUT_DIR: ctx.outputDir ?? "",
       FANOUT_WORK_DIR: workDir,
+      FANOUT_USAGE_FILE: path.join(workDir, USAGE_FILE),
       TMPDIR: workDir,
     };
     if (taskJson.length <= MAX_ENV_VALUE) env.FANOUT_TASK = taskJson;
@@ -153,6 +178,8 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
         const how = signal ? `killed by ${signal}` : `exit code ${code}`;
         // A reject code says the task itself is bad: dead letter at once, never retried.
         if (code !== null && rejectCodes.has(code)) return finish({ ok: false, permanent: true, error: `${how}, a reject code${tail ? `: ${tail}` : ""}` });
+        // 75, sysexits' "temporary failure": the API said too many requests; the queue holds.
+        if (code === HOLD_CODE) return finish({ ok: false, rateLimited: {}, error: `${how}, too many requests${tail ? `: ${tail}` : ""}` });
         return finish({ ok: false, error: `${how}${tail ? `: ${tail}` : ""}` });
       }
       if (overflow) return finish({ ok: false, error: `stdout was ${stdoutBytes} bytes, over the ${maxOutput}-byte result limit` });

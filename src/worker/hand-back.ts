@@ -1,25 +1,26 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../log.js";
-import type { Returns } from "../nats/returns.js";
+import type { Usage } from "../../channels/index.js";
+import type { AttemptRecords } from "../nats/attempt-records.js";
 
 /**
- * Hands a task back unrun without spending an attempt: the returns bucket
- * records this delivery as none, then the message is nak'd (after `delayMs`).
+ * Hands a task back unrun without spending an attempt: its attempt record
+ * counts this delivery as none, then the message is nak'd (after `delayMs`).
  * A plain nak would count, so a pause or a breaker would burn attempts of
  * tasks that never ran.
  */
-export async function handBack(returns: Returns, msg: JsMsg, delayMs?: number): Promise<void> {
-  await returns.record(msg);
+export async function handBack(records: AttemptRecords, msg: JsMsg, delayMs?: number, carried?: { usage?: Usage }): Promise<void> {
+  await records.handedBack(msg, carried);
   msg.nak(delayMs);
 }
 
-/** A message that arrived after the worker stopped claiming: back to the queue unrun, as a counted delivery only if the record cannot be written. */
-export async function returnUnrun(returns: Returns, msg: JsMsg, log: Logger): Promise<void> {
+/** A message that must not run now (it arrived after a pause, or a limit turned it away): back to the queue unrun, as a counted delivery only if the record cannot be written. */
+export async function returnUnrun(records: AttemptRecords, msg: JsMsg, log: Logger, delayMs?: number): Promise<void> {
   try {
-    await handBack(returns, msg);
+    await handBack(records, msg, delayMs);
   } catch (err) {
     log.warn({ seq: msg.info.streamSequence, err }, "could not record the hand-back; the task returns as a counted delivery");
-    nakQuietly(msg);
+    nakQuietly(msg, delayMs);
   }
 }
 

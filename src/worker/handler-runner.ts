@@ -1,5 +1,5 @@
-import { PermanentError } from "../errors.js";
-import type { Task } from "../../channels/index.js";
+import { PermanentError, RateLimitedError } from "../errors.js";
+import { addUsage, usageOf, type Task, type Usage } from "../../channels/index.js";
 import { CANCELLED, type AttemptContext, type AttemptOutcome, type Runner } from "./runner.js";
 
 /** What an in-process handler gets besides the task. */
@@ -11,6 +11,10 @@ export interface HandlerContext {
   outputDir?: string;
   /** Report how far the task got (0 to 1); also keeps the claim alive. */
   progress: AttemptContext["progress"];
+  /** Report what the attempt used (`{ tokens, costUsd, … }`); calls add up, and count whether it succeeds or not. */
+  usage(used: Usage): void;
+  /** What the previous attempt's output earned (it broke the output schema): its errors and the output, to mend. */
+  feedback?: unknown;
   log: AttemptContext["log"];
 }
 
@@ -33,10 +37,11 @@ export function handlerRunner(handler: Handler): Runner {
         clearTimeout(timer);
         stopListening();
         hctx.release();
-        resolve(outcome);
+        resolve(hctx.used ? { ...outcome, usage: hctx.used } : outcome);
       };
       const failed = (err: unknown) => {
         if (ctx.cancel?.cancelled) return end(CANCELLED);
+        if (isRateLimited(err)) return end({ ok: false, error: err.message, rateLimited: { retryAfterMs: err.retryAfterMs } });
         end({ ok: false, error: err instanceof Error ? err.message : String(err), permanent: isPermanent(err) });
       };
       if (ctx.timeoutMs !== undefined) {
@@ -66,7 +71,10 @@ class AttemptHandlerContext implements HandlerContext {
   readonly worker: string;
   readonly outputDir?: string;
   readonly progress: AttemptContext["progress"];
+  readonly feedback?: unknown;
   readonly log: AttemptContext["log"];
+  /** What the handler reported with `usage()`, summed. */
+  used: Usage | undefined;
   private controller: AbortController | undefined;
   private aborted = false;
   private readonly stopListening: Array<() => void> = [];
@@ -76,7 +84,14 @@ class AttemptHandlerContext implements HandlerContext {
     this.worker = ctx.worker;
     this.outputDir = ctx.outputDir;
     this.progress = ctx.progress;
+    this.feedback = ctx.feedback;
     this.log = ctx.log;
+  }
+
+  usage(used: Usage): void {
+    const { usage, ignored } = usageOf(used);
+    if (ignored.length) this.log.warn({ ignored }, "usage keys that are not non-negative numbers were left out");
+    this.used = addUsage(this.used, usage);
   }
 
   get signal(): AbortSignal {
@@ -107,6 +122,10 @@ class AttemptHandlerContext implements HandlerContext {
  * A handler's "never retry": fanout's PermanentError, or any error named
  * `PermanentError` (a module that cannot import fanout can throw its own).
  */
+function isRateLimited(err: unknown): err is Error & { retryAfterMs?: number } {
+  return err instanceof RateLimitedError || (err instanceof Error && err.name === "RateLimitedError");
+}
+
 function isPermanent(err: unknown): boolean {
   return err instanceof PermanentError || (err instanceof Error && err.name === "PermanentError");
 }

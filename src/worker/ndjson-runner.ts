@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { AgentAnswer, type AgentCancel, type AgentRequest } from "../../channels/index.js";
+import { AgentAnswer, usageOf, type AgentCancel, type AgentRequest } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import { jsonOf } from "../nats/decode.js";
 import { baseEnv, type CommandEnvOptions } from "./command-env.js";
@@ -184,9 +184,12 @@ class NdjsonAgent {
       this.o.log.warn({ taskId: parsed.id }, "agent answered a task that is not waiting (timed out, or unknown); ignored");
       return;
     }
-    if (parsed.error !== undefined) return entry.finish({ ok: false, error: parsed.error, permanent: parsed.retry === false });
-    if (parsed.progress !== undefined && !("output" in parsed)) return entry.ctx.progress(parsed.progress, parsed.note);
-    entry.finish({ ok: true, output: parsed.output ?? null });
+    if (parsed.progress !== undefined && !("output" in parsed) && parsed.error === undefined) return entry.ctx.progress(parsed.progress, parsed.note);
+    const { usage, ignored } = usageOf(parsed.usage);
+    if (ignored.length) this.o.log.warn({ taskId: parsed.id, ignored }, "usage keys that are not non-negative numbers were left out");
+    if (parsed.error !== undefined && parsed.retryAfterMs !== undefined) return entry.finish({ ok: false, error: parsed.error, rateLimited: { retryAfterMs: parsed.retryAfterMs }, usage });
+    if (parsed.error !== undefined) return entry.finish({ ok: false, error: parsed.error, permanent: parsed.retry === false, usage });
+    entry.finish({ ok: true, output: parsed.output ?? null, usage });
   }
 
   /** A line that is not UTF-8 fails the attempt it names; one that names no task in flight is only logged. */

@@ -6,15 +6,22 @@ import type { ClaimLoop } from "./claim-loop.js";
 import type { FailureStreak } from "./failure-streak.js";
 import type { ClaimKeeper } from "./heartbeat.js";
 
+/** After a hold ends, each worker waits up to this long more, so the fleet does not start together. */
+const HOLD_END_JITTER_MS = 1000;
+
 /**
  * A worker's side of its queue's state in the server (the queues bucket):
- * a pause stops its claiming and a resume restarts it; a shorter ack wait,
- * announced before the consumer is changed, speeds its heartbeats up at once.
- * Changes apply one at a time, in the order they came.
+ * a pause stops its claiming and a resume restarts it; so does a hold, until
+ * its time (and a jitter) has passed; a shorter ack wait, announced before the
+ * consumer is changed, speeds its heartbeats up at once. Changes apply one at
+ * a time, in the order they came.
  */
 export class QueueFollower {
   private applying = Promise.resolve();
   private paused = false;
+  private heldUntil = 0;
+  private holdTimer: NodeJS.Timeout | undefined;
+  private latest: QueueState | undefined;
 
   constructor(
     private readonly o: { jsm: JetStreamManager; prefix: string; queue: string; keeper: ClaimKeeper; loop: ClaimLoop; streak: FailureStreak; log: Logger },
@@ -24,25 +31,70 @@ export class QueueFollower {
     return this.paused;
   }
 
+  /** Held: no task starts before the hold's time. */
+  get isHeld(): boolean {
+    return Date.now() < this.heldUntil;
+  }
+
+  /** Milliseconds until the hold ends (with this worker's jitter), 0 when not held. */
+  get holdLeftMs(): number {
+    return Math.max(0, this.heldUntil - Date.now());
+  }
+
+  /** The queue's state as last seen: budget, rate. */
+  get state(): QueueState | undefined {
+    return this.latest;
+  }
+
   follow(state: QueueState | undefined): void {
     if (!state) return;
+    this.latest = state;
     this.pauseOrResume(state);
+    this.holdOrRelease(state);
     this.applying = this.applying.then(() => this.followAckWait(state));
+  }
+
+  stop(): void {
+    clearTimeout(this.holdTimer);
   }
 
   /** At once, so that a worker started on a paused queue pulls nothing. */
   private pauseOrResume(state: QueueState): void {
-    const { loop, log } = this.o;
+    const { log } = this.o;
     if (Boolean(state.paused) === this.paused) return;
     this.paused = Boolean(state.paused);
     this.o.streak.setPaused(this.paused);
-    if (this.paused) {
-      loop.pause();
-      log.warn({ reason: state.pausedReason, by: state.pausedBy }, "the queue is paused: claiming nothing; running tasks finish");
-    } else {
-      loop.resume();
-      log.info("the queue is resumed: claiming again");
-    }
+    if (this.paused) log.warn({ reason: state.pausedReason, by: state.pausedBy }, "the queue is paused: claiming nothing; running tasks finish");
+    else log.info("the queue is resumed: claiming again");
+    this.claimOrNot();
+  }
+
+  /** This worker alone claims nothing for `ms` (its limits turned a task away: pulling more would only hand them back). */
+  pauseHere(ms: number): void {
+    this.holdUntil(Date.now() + ms);
+  }
+
+  private holdOrRelease(state: QueueState): void {
+    const until = state.heldUntil ? Date.parse(state.heldUntil) : 0;
+    if (until <= Date.now() || until + HOLD_END_JITTER_MS <= this.heldUntil) return;
+    this.o.log.warn({ heldUntil: state.heldUntil, reason: state.holdReason, by: state.heldBy }, "the queue is held: starting nothing until then");
+    this.holdUntil(until + Math.floor(Math.random() * HOLD_END_JITTER_MS));
+  }
+
+  private holdUntil(until: number): void {
+    if (until <= this.heldUntil) return;
+    this.heldUntil = until;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => {
+      this.o.log.debug("claiming again");
+      this.claimOrNot();
+    }, this.heldUntil - Date.now());
+    this.claimOrNot();
+  }
+
+  private claimOrNot(): void {
+    if (this.paused || this.isHeld) this.o.loop.pause();
+    else this.o.loop.resume();
   }
 
   private async followAckWait(state: QueueState): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Task } from "../../channels/index.js";
+import type { Task, Usage } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import type { CancelSwitch } from "./cancel-switch.js";
 
@@ -12,6 +12,8 @@ export interface AttemptContext {
   signal: AbortSignal;
   /** Fires when the task's job is cancelled: stop (gracefully where there is a grace) and end as `cancelled`. */
   cancel?: CancelSwitch;
+  /** What the previous attempt's output earned, for the command to mend it (FANOUT_FEEDBACK). */
+  feedback?: unknown;
   /** Milliseconds this attempt may run, if limited. */
   timeoutMs?: number;
   /** The attempt's private output folder, when `--outputs` is set. */
@@ -22,9 +24,21 @@ export interface AttemptContext {
 }
 
 /** How an attempt ended. `permanent` failures are never retried; `cancelled` ones end as dead letters of reason `cancelled`. */
-export type AttemptOutcome =
+export type AttemptOutcome = (
   | { ok: true; output: unknown }
-  | { ok: false; error: string; timedOut?: boolean; permanent?: boolean; cancelled?: boolean };
+  | {
+      ok: false;
+      error: string;
+      timedOut?: boolean;
+      permanent?: boolean;
+      cancelled?: boolean;
+      /** "Too many requests": hold the queue (for `retryAfterMs` when given) and try the task again unspent. */
+      rateLimited?: { retryAfterMs?: number };
+    }
+) & {
+  /** What the attempt reported it used (tokens, cost…), success or not: it was spent. */
+  usage?: Usage;
+};
 
 /** The outcome of an attempt stopped because its job was cancelled. */
 export const CANCELLED: AttemptOutcome = { ok: false, cancelled: true, error: "cancelled: its job was cancelled" };

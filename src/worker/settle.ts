@@ -12,17 +12,20 @@ import {
   type DeadReason,
   type Result,
   type Task,
+  type Usage,
 } from "../../channels/index.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
 import { sameTurn } from "../nats/same-turn.js";
-import type { Returns } from "../nats/returns.js";
+import type { AttemptRecords } from "../nats/attempt-records.js";
 import { decide, type Limits } from "./decide.js";
 import type { FailureStreak } from "./failure-streak.js";
 import { handBack, nakQuietly } from "./hand-back.js";
 import { maxBodyBytes } from "../nats/payload.js";
 import { tally } from "../nats/tally.js";
+import type { QueueStore } from "../nats/queues.js";
+import { queueEvent } from "./queue-events.js";
 import { deadLetterBody, RAW_KEPT_BYTES } from "./fit.js";
 import type { AttemptOutcome } from "./runner.js";
 
@@ -34,12 +37,14 @@ export interface SettleContext extends Limits {
   log: Logger;
   /** Per-task lines (task ok, attempt failed, task dead); a worker drawing a live line keeps them quiet. */
   taskLog: Logger;
-  /** Where hand-backs are recorded, so they spend no attempt. */
-  returns: Returns;
+  /** Where hand-backs are recorded, so they spend no attempt, and what a retry carries. */
+  records: AttemptRecords;
   /** The worker's failed attempts in a row, for the breaker. */
   streak: FailureStreak;
   /** How long to keep trying to store an outcome while the server is away. */
   storeGiveUpMs: number;
+  /** The queues bucket, where a hold is set. */
+  queues: QueueStore;
 }
 
 export interface Attempt {
@@ -47,9 +52,11 @@ export interface Attempt {
   task: Task;
   attempt: number;
   startedAt: Date;
+  /** Every attempt's usage of this task message so far, this one's included. */
+  usage?: Usage;
 }
 
-export type Settlement = "ok" | "dead" | "retry" | "paused";
+export type Settlement = "ok" | "dead" | "retry" | "paused" | "held";
 
 // Promise 1, no task is lost: the task is acked only after its Result or
 // DeadLetter has a PubAck, so at every instant one of them holds it.
@@ -75,18 +82,29 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         return "ok";
       }
       case "dead":
-        await publishDead(ctx, deadLetter(ctx, task, decision.reason, error, attempt), msg.info.streamSequence, msg);
+        await publishDead(ctx, { ...deadLetter(ctx, task, decision.reason, error, attempt), ...(a.usage && { usage: a.usage }) }, msg.info.streamSequence, msg);
         msg.ack();
         log.warn({ reason: decision.reason, err: error }, "task dead");
         return "dead";
       case "retry":
+        // What was spent so far goes with the task to its next attempt, whichever worker runs it.
+        if (a.usage) await ctx.records.carry(msg, { usage: a.usage });
         msg.nak(decision.delayMs);
         log.warn({ err: error, retryInMs: decision.delayMs }, "attempt failed, will retry");
         return "retry";
       case "pause":
-        await handBack(ctx.returns, msg);
+        await handBack(ctx.records, msg, undefined, { usage: a.usage });
         log.warn({ err: error, breaker: ctx.breaker }, "attempt failed, and the breaker tripped: the queue pauses; this task goes back unspent");
         return "paused";
+      case "hold": {
+        // No attempt spent: the API turned the task away, the task did not fail.
+        const state = await ctx.queues.hold(task.queue, { retryAfterMs: decision.retryAfterMs, reason: decision.reason, by: ctx.worker });
+        const until = state.heldUntil ?? new Date().toISOString();
+        await handBack(ctx.records, msg, Math.max(0, Date.parse(until) - Date.now()), { usage: a.usage });
+        queueEvent(ctx.nc, ctx.prefix, { type: "held", queue: task.queue, reason: decision.reason, by: ctx.worker, until });
+        log.warn({ err: error, heldUntil: until }, "too many requests: the queue holds new starts; this task goes back unspent");
+        return "held";
+      }
     }
   } catch (err) {
     // The outcome could not be stored: the task goes back to the queue.
@@ -110,6 +128,7 @@ function resultOf(ctx: SettleContext, a: Attempt, output: unknown): { result: Re
     startedAt: a.startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - a.startedAt.getTime(),
+    ...(a.usage && { usage: a.usage }),
   };
   const body = JSON.stringify(result);
   const bytes = Buffer.byteLength(body);
@@ -118,9 +137,9 @@ function resultOf(ctx: SettleContext, a: Attempt, output: unknown): { result: Re
 }
 
 /** A delivery past `--max-attempts`: its last attempt never reported back. */
-export async function settleExhausted(ctx: SettleContext, msg: JsMsg, task: Task, attempt: number): Promise<void> {
+export async function settleExhausted(ctx: SettleContext, msg: JsMsg, task: Task, attempt: number, usage?: Usage): Promise<void> {
   const error = `attempt ${attempt - 1} of ${ctx.maxAttempts} never reported back (worker crashed or lost)`;
-  await publishDead(ctx, deadLetter(ctx, task, "timeout", error, attempt - 1), msg.info.streamSequence, msg);
+  await publishDead(ctx, { ...deadLetter(ctx, task, "timeout", error, attempt - 1), ...(usage && { usage }) }, msg.info.streamSequence, msg);
   msg.ack();
   ctx.taskLog.warn({ taskId: task.id, job: task.job, attempt }, "task dead: attempts exhausted");
 }

@@ -5,7 +5,11 @@ import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { QueueStore } from "../nats/queues.js";
-import { Returns } from "../nats/returns.js";
+import { AttemptRecords } from "../nats/attempt-records.js";
+import { UsageStore } from "../nats/usage-store.js";
+import { StartSlots } from "../nats/start-slots.js";
+import { StartGate } from "./start-gate.js";
+import { queueEvent } from "./queue-events.js";
 import { manager } from "../nats/topology.js";
 import { ClaimLoop } from "./claim-loop.js";
 import { handleDelivery, type DeliveryContext } from "./delivery.js";
@@ -81,7 +85,7 @@ export interface Worker {
   /** Resolves when the worker has stopped and every claimed task is settled. */
   readonly done: Promise<WorkerStats>;
   /** How the worker is doing now: for a live line on a terminal. */
-  progress(): WorkerStats & { running: number; concurrency: number; paused: boolean };
+  progress(): WorkerStats & { running: number; concurrency: number; paused: boolean; held: boolean };
   stop(): Promise<WorkerStats>;
   abort(): void;
 }
@@ -100,7 +104,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   }
   const keeper = new ClaimKeeper(queueConsumer.ackWaitMs);
   const queueState = await QueueStore.open(conn);
-  const returns = await Returns.open(conn);
+  const records = await AttemptRecords.open(conn);
+  const usage = await UsageStore.open(conn);
   const js = jetstream(conn.nc);
   const consumer = await js.consumers.get(streamNames(conn.prefix).tasks, queueConsumer.name);
   const settleCtx: SettleContext = {
@@ -114,13 +119,15 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     log,
     taskLog: options.taskLog?.child({ worker: name, queue: options.queue }) ?? log,
     storeGiveUpMs: 120_000,
-    returns,
+    queues: queueState,
+    records,
     // The breaker: this worker stops claiming now, and pauses its queue for the whole fleet.
     streak: new FailureStreak((lastError) => {
       loop.pause();
       const reason = `breaker: worker ${name} saw ${breaker} failed attempts in a row; the last: ${lastError}`;
       log.error({ breaker, lastError }, "the breaker tripped: pausing the queue for every worker (`fanout queue resume` once it is fixed)");
       queueState.pause(options.queue, { reason, by: name }).catch((err: unknown) => log.error({ err }, "could not pause the queue; this worker claims nothing more"));
+      queueEvent(conn.nc, conn.prefix, { type: "paused", queue: options.queue, reason, by: name });
     }),
   };
   const cancels = await JobCancels.start(conn, { jsm, queue: options.queue, settle: settleCtx, log });
@@ -130,20 +137,6 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   void (async () => {
     for await (const s of conn.nc.status()) if (s.type === "disconnect" || s.type === "reconnect") doneCheck.suspect();
   })().catch(() => {});
-  const delivery: DeliveryContext = {
-    settle: settleCtx,
-    jsm,
-    queue: options.queue,
-    runner,
-    outputs: options.outputs ? new OutputFolders(options.outputs) : undefined,
-    timeoutMs: options.timeoutS !== undefined ? options.timeoutS * 1000 : undefined,
-    keeper,
-    returns,
-    cancels,
-    doneCheck,
-    signal: abort.signal,
-    stats,
-  };
   const inFlight = new Set<Promise<void>>();
   /** Messages claimed and not yet settled, so a forced exit can hand them back at once. */
   const claimed = new Set<JsMsg>();
@@ -155,7 +148,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     maxClaims: options.maxTasks,
     log,
     onUnwanted: (msg) => {
-      const p = returnUnrun(returns, msg, log).finally(() => inFlight.delete(p));
+      const p = returnUnrun(records, msg, log).finally(() => inFlight.delete(p));
       inFlight.add(p);
     },
     onClaim: (msg) => {
@@ -179,6 +172,22 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   });
 
   const follower = new QueueFollower({ jsm, prefix: conn.prefix, queue: options.queue, keeper, loop, streak: settleCtx.streak, log });
+  const gate = new StartGate({ nc: conn.nc, prefix: conn.prefix, queue: options.queue, worker: name, follower, usage, slots: await StartSlots.open(conn), queues: queueState, log });
+  const delivery: DeliveryContext = {
+    settle: settleCtx,
+    jsm,
+    queue: options.queue,
+    runner,
+    outputs: options.outputs ? new OutputFolders(options.outputs) : undefined,
+    timeoutMs: options.timeoutS !== undefined ? options.timeoutS * 1000 : undefined,
+    keeper,
+    records,
+    gate,
+    cancels,
+    doneCheck,
+    signal: abort.signal,
+    stats,
+  };
   // Paused before this worker started (the state survives every restart): claim nothing from the first pull.
   follower.follow(await queueState.get(options.queue));
   const stopWatching = await queueState.watch(options.queue, (state) => follower.follow(state));
@@ -194,7 +203,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     options.idleExitS !== undefined
       ? setInterval(() => {
           // A paused queue is not idle work: the worker waits for the resume.
-          if (follower.isPaused) lastActivity = Date.now();
+          if (follower.isPaused || follower.isHeld) lastActivity = Date.now();
           if (loop.running === 0 && Date.now() - lastActivity > options.idleExitS! * 1000) {
             log.info({ idleS: options.idleExitS }, "idle; exiting");
             void stop();
@@ -214,6 +223,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       await cancels.stop();
       stopAnnouncing();
       stopWatching();
+      follower.stop();
+      gate.stop();
       keeper.stop();
       log.info({ ok: stats.ok, dead: stats.dead, retried: stats.retried, skipped: stats.skipped }, "worker stopped");
       return stats;
@@ -229,7 +240,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     name,
     done,
     stop,
-    progress: () => ({ ...stats, running: loop.running, concurrency, paused: follower.isPaused }),
+    progress: () => ({ ...stats, running: loop.running, concurrency, paused: follower.isPaused, held: follower.isHeld }),
     abort() {
       // Hand every claimed task back now, before the process goes away.
       for (const msg of claimed) nakQuietly(msg);

@@ -2,7 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Command, Option } from "commander";
 import { connect } from "../../nats/connect.js";
 import { WorkerRoster } from "../../monitor/roster.js";
-import { formatStatus, status, withRates, type FleetStatus } from "../../monitor/status.js";
+import { status, withRates, type FleetStatus } from "../../monitor/status.js";
+import { formatStatus } from "../../monitor/status-text.js";
 import { connectOptions, examples, intOption, jobOption, printJson, queueFilterOption, withConnection, type ConnectionFlags } from "../options.js";
 
 interface StatusFlags extends ConnectionFlags {

@@ -126,7 +126,7 @@ export function workerCommand(): Command {
       worker = w;
       const drawing = line && setInterval(() => {
         const p = w.progress();
-        line.update(p.ok + p.dead, p.ok + p.dead, { running: p.running, concurrency: p.concurrency, ok: p.ok, dead: p.dead, retried: p.retried, state: p.paused ? " | paused" : "" });
+        line.update(p.ok + p.dead, p.ok + p.dead, { running: p.running, concurrency: p.concurrency, ok: p.ok, dead: p.dead, retried: p.retried, state: p.paused ? " | paused" : p.held ? " | held" : "" });
       }, 500);
       await w.done;
       if (drawing) clearInterval(drawing);

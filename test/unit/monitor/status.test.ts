@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatStatus, withRates, type FleetStatus } from "../../../src/monitor/status.js";
+import { withRates, type FleetStatus } from "../../../src/monitor/status.js";
+import { formatStatus } from "../../../src/monitor/status-text.js";
 
 const snapshot = (ok: number, dead = 0): FleetStatus => ({
   server: "nats://x",
@@ -24,8 +25,17 @@ describe("formatStatus", () => {
       ...withRates(snapshot(40), snapshot(10), 1000),
       workers: [{ type: "heartbeat", worker: "w1", queue: "q", running: 2, concurrency: 4, done: 9, at: "t" }],
     });
-    expect(text).toContain("QUEUE  WAITING  IN FLIGHT  REDELIVERED  DEAD  ACK WAIT\nq      60       0          0            0     30s");
-    expect(text).toMatch(/^j\s+q\s+100\s+40\s+0\s+60\s+30\s+2s$/m);
+    expect(text).toContain("QUEUE  WAITING  IN FLIGHT  REDELIVERED  DEAD  ACK WAIT  USAGE\nq      60       0          0            0     30s       -");
+    expect(text).toMatch(/^j\s+q\s+100\s+40\s+0\s+60\s+30\s+2s\s+-$/m);
     expect(text).toMatch(/^w1\s+q\s+2\s+4\s+9$/m);
+  });
+
+  it("says what limits a queue: paused, held, budget and spend, rate; and what jobs used", () => {
+    const s = snapshot(40);
+    s.queues[0] = { ...s.queues[0]!, paused: true, pausedReason: "budget: spent $0.5000 of $0.5", heldUntil: "2026-12-01T10:00:30.000Z", holdReason: "429", budgetUsd: 0.5, rate: "20/s", usage: { tokens: 1234, costUsd: 0.5 } };
+    s.jobs[0] = { ...s.jobs[0]!, usage: { tokens: 1234, costUsd: 0.5 } };
+    const text = formatStatus(s);
+    expect(text).toContain("queue q paused: budget: spent $0.5000 of $0.5\nqueue q held until 10:00:30 UTC: 429\nqueue q: budget $0.5000 of $0.5 spent; rate 20/s");
+    expect(text).toMatch(/^j\s+q\s+100\s+40\s+0\s+60\s+-\s+-\s+1,234 tokens \$0\.5000$/m);
   });
 });

@@ -2,7 +2,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
 import { streamNames } from "../../channels/index.js";
 import { publishTasks } from "../../src/leader/publish.js";
-import { Returns } from "../../src/nats/returns.js";
+import { AttemptRecords } from "../../src/nats/attempt-records.js";
 import { attemptOf } from "../../src/worker/attempts.js";
 import { handBack } from "../../src/worker/hand-back.js";
 import { useTestServer } from "../helpers/server.js";
@@ -14,19 +14,19 @@ describe("hand-backs", () => {
   it("cost no attempt: a task handed back twice is on attempt 1 at its third delivery; a plain nak counts", async () => {
     const conn = await freshConnection(server);
     await publishTasks(conn, [{ id: "a", input: 1 }], { queue: "q" });
-    const returns = await Returns.open(conn);
+    const records = await AttemptRecords.open(conn);
     const consumer = await jetstream(conn.nc).consumers.get(streamNames(conn.prefix).tasks, "worker-q");
     const deliver = async () => (await consumer.next({ expires: 5000 }))!;
     for (let i = 1; i <= 2; i++) {
       const msg = await deliver();
-      expect(await attemptOf(msg, returns)).toEqual({ attempt: 1, returned: i - 1 });
-      await handBack(returns, msg);
+      expect(await attemptOf(msg, records)).toEqual({ attempt: 1, record: { returned: i - 1 } });
+      await handBack(records, msg);
     }
     const third = await deliver();
     expect(third.info.deliveryCount).toBe(3);
-    expect(await attemptOf(third, returns)).toEqual({ attempt: 1, returned: 2 });
+    expect(await attemptOf(third, records)).toEqual({ attempt: 1, record: { returned: 2 } });
     third.nak();
-    expect((await attemptOf(await deliver(), returns)).attempt).toBe(2);
+    expect((await attemptOf(await deliver(), records)).attempt).toBe(2);
     await conn.close();
   });
 });

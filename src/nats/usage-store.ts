@@ -1,0 +1,85 @@
+import { Kvm, type KV } from "@nats-io/kv";
+import { addUsage, streamNames, subtractUsage, UsageTotals, usageKeys, type Usage } from "../../channels/index.js";
+import type { Connection } from "./connect.js";
+import { updateKey } from "./kv-update.js";
+
+/**
+ * Usage in the server: what each queue and each job has spent so far (the
+ * usage bucket, one key each, compare-and-set), so `status`, budgets and the
+ * dashboard read one value however many tasks ran. Only attempts that report
+ * a usage write here: a fleet without usage pays nothing.
+ */
+export class UsageStore {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(conn: Connection): Promise<UsageStore> {
+    return new UsageStore(await new Kvm(conn.nc).open(streamNames(conn.prefix).usage));
+  }
+
+  /** Adds one attempt's usage to its queue's and its job's totals. */
+  async spent(queue: string, job: string, usage: Usage): Promise<void> {
+    const add = (t: UsageTotals | undefined): UsageTotals => ({
+      ...t,
+      usage: addUsage(t?.usage, usage) ?? {},
+      attempts: (t?.attempts ?? 0) + 1,
+      updatedAt: new Date().toISOString(),
+    });
+    await Promise.all([this.update(usageKeys.queue(queue), add), this.update(usageKeys.job(job), add)]);
+  }
+
+  /** Sets `usage` aside on the queue for a task `worker` is starting under a budget. */
+  async reserve(queue: string, worker: string, usage: Usage): Promise<void> {
+    await this.update(usageKeys.queue(queue), (t) => {
+      const mine = t?.reserved?.[worker];
+      const reserved = { ...t?.reserved, [worker]: { usage: addUsage(mine?.usage, usage) ?? {}, tasks: (mine?.tasks ?? 0) + 1, at: Date.now() } };
+      return { usage: {}, attempts: 0, ...t, reserved, updatedAt: new Date().toISOString() };
+    });
+  }
+
+  /** The attempt is over: its reservation goes, and what it used (if it said) is added to the queue's and the job's totals. */
+  async settleReserved(queue: string, job: string, worker: string, reserved: Usage, used: Usage | undefined): Promise<void> {
+    const queueChange = (t: UsageTotals | undefined): UsageTotals => {
+      const mine = t?.reserved?.[worker];
+      const rest = { ...t?.reserved };
+      delete rest[worker];
+      if (mine && mine.tasks > 1) rest[worker] = { usage: subtractUsage(mine.usage, reserved), tasks: mine.tasks - 1, at: Date.now() };
+      return {
+        usage: addUsage(t?.usage, used) ?? {},
+        attempts: (t?.attempts ?? 0) + (used ? 1 : 0),
+        reserved: rest,
+        updatedAt: new Date().toISOString(),
+      };
+    };
+    await Promise.all([
+      this.update(usageKeys.queue(queue), queueChange),
+      used ? this.update(usageKeys.job(job), (t) => ({ ...t, usage: addUsage(t?.usage, used) ?? {}, attempts: (t?.attempts ?? 0) + 1, updatedAt: new Date().toISOString() })) : undefined,
+    ]);
+  }
+
+  /** Says `worker` is alive and still holds its reservations on the queue. */
+  async renew(queue: string, worker: string): Promise<void> {
+    await this.update(usageKeys.queue(queue), (t) => {
+      const mine = t?.reserved?.[worker];
+      if (!t || !mine) return t ?? { usage: {}, attempts: 0, updatedAt: new Date().toISOString() };
+      return { ...t, reserved: { ...t.reserved, [worker]: { ...mine, at: Date.now() } } };
+    });
+  }
+
+  async ofQueue(queue: string): Promise<UsageTotals | undefined> {
+    return this.get(usageKeys.queue(queue));
+  }
+
+  async ofJob(job: string): Promise<UsageTotals | undefined> {
+    return this.get(usageKeys.job(job));
+  }
+
+  /** Writes `change(current)` under `key`, retrying when another writer got there first. */
+  update(key: string, change: (current: UsageTotals | undefined) => UsageTotals): Promise<UsageTotals> {
+    return updateKey(this.kv, key, (v) => UsageTotals.parse(v), change);
+  }
+
+  private async get(key: string): Promise<UsageTotals | undefined> {
+    const entry = await this.kv.get(key);
+    return entry?.operation === "PUT" ? UsageTotals.parse(entry.json()) : undefined;
+  }
+}

@@ -1,0 +1,21 @@
+import type { QueueState } from "../../channels/index.js";
+
+/** A hold's length when the API gave none. */
+export const DEFAULT_HOLD_MS = 30_000;
+/** Holds double while they repeat, up to this. */
+export const MAX_HOLD_MS = 10 * 60_000;
+
+/**
+ * The queue's hold after one more "too many requests". While a hold runs, the
+ * answers of the same storm keep it (a longer `retryAfterMs` extends it). A
+ * new one lasts `retryAfterMs` when the API gave it; otherwise 30 s, or twice
+ * the last hold when it comes within one hold's length of the last one's end.
+ */
+export function nextHold(state: QueueState | undefined, now: number, retryAfterMs?: number): { heldUntil: number; holdMs: number } {
+  const until = state?.heldUntil ? Date.parse(state.heldUntil) : 0;
+  const last = state?.holdMs;
+  if (until > now) return { heldUntil: Math.max(until, now + (retryAfterMs ?? 0)), holdMs: last ?? retryAfterMs ?? DEFAULT_HOLD_MS };
+  let holdMs = retryAfterMs ?? DEFAULT_HOLD_MS;
+  if (retryAfterMs === undefined && last !== undefined && until > 0 && now - until < last) holdMs = Math.min(MAX_HOLD_MS, last * 2);
+  return { heldUntil: now + holdMs, holdMs };
+}

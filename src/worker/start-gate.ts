@@ -1,0 +1,129 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Task, Usage } from "../../channels/index.js";
+import type { Logger } from "../log.js";
+import type { QueueStore } from "../nats/queues.js";
+import type { StartSlots } from "../nats/start-slots.js";
+import type { UsageStore } from "../nats/usage-store.js";
+import { budgetVerdict, hasBudget, meanUsage } from "../queue/budget.js";
+import type { QueueFollower } from "./queue-follower.js";
+import { queueEvent } from "./queue-events.js";
+import type { NatsConnection } from "@nats-io/transport-node";
+
+/** Whether a claimed task starts now, or goes back unrun (spending no attempt) to come again after `delayMs`. */
+export type Admission = { kind: "start"; end: (used: Usage | undefined) => Promise<void> } | { kind: "back"; delayMs?: number; why: string };
+
+/** A task that must wait for running ones to settle under the budget comes back after this. */
+const BUDGET_WAIT_MS = 2000;
+/** A worker renews its budget reservations this often; a peer's that are not renewed lapse (RESERVATION_TTL_MS). */
+const RENEW_MS = 5000;
+
+/**
+ * The last check before a claimed task starts, for the limits its queue
+ * shares across the fleet (docs/architecture.md, "Fleet limits"): a hold after
+ * a "too many requests", a budget, a rate. A queue with none of them costs
+ * nothing here. Tasks it turns away go back unrun, spending no attempt.
+ */
+export class StartGate {
+  private reservations = 0;
+  private renewTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly o: {
+      nc: NatsConnection;
+      prefix: string;
+      queue: string;
+      worker: string;
+      follower: QueueFollower;
+      usage: UsageStore;
+      slots: StartSlots;
+      queues: QueueStore;
+      log: Logger;
+    },
+  ) {}
+
+  async admit(task: Task, signal: AbortSignal): Promise<Admission> {
+    const { follower } = this.o;
+    // Pulled before a pause or a hold reached this worker: back, unrun.
+    if (follower.isPaused) return { kind: "back", why: "the queue is paused" };
+    if (follower.isHeld) return { kind: "back", delayMs: follower.holdLeftMs, why: "the queue is held" };
+    const state = follower.state;
+    if (!hasBudget(state) && !state?.rate) return { kind: "start", end: (used) => this.end(task, undefined, used) };
+    try {
+      return await this.limited(task, signal);
+    } catch (err) {
+      // The server could not say: the task waits, unspent, rather than run past a limit.
+      this.o.log.warn({ taskId: task.id, err }, "could not check the queue's budget or rate; the task goes back for a second");
+      return { kind: "back", delayMs: 1000, why: "the queue's limits could not be checked" };
+    }
+  }
+
+  private async limited(task: Task, signal: AbortSignal): Promise<Admission> {
+    const { follower } = this.o;
+    const state = follower.state;
+    let reserved: Usage | undefined;
+    if (hasBudget(state)) {
+      const totals = await this.o.usage.ofQueue(this.o.queue);
+      const verdict = budgetVerdict(state!, totals);
+      if (verdict.kind === "exhausted") {
+        await this.pauseForBudget(verdict.reason);
+        return { kind: "back", why: verdict.reason };
+      }
+      if (verdict.kind === "wait") {
+        follower.pauseHere(BUDGET_WAIT_MS);
+        return { kind: "back", delayMs: BUDGET_WAIT_MS, why: "the budget's room is reserved by running tasks" };
+      }
+      reserved = meanUsage(totals);
+      await this.o.usage.reserve(this.o.queue, this.o.worker, reserved);
+      this.held(+1);
+    }
+    if (state?.rate) {
+      const waitMs = await this.o.slots.take(this.o.queue, state.rate).catch(async (err: unknown) => {
+        if (reserved) await this.end(task, reserved, undefined);
+        throw err;
+      });
+      if (waitMs > 0) await sleep(waitMs, undefined, { signal }).catch(() => {});
+      if (signal.aborted || follower.isPaused || follower.isHeld) {
+        if (reserved) await this.end(task, reserved, undefined);
+        return { kind: "back", delayMs: follower.holdLeftMs, why: "the queue was paused or held while the task waited for its start" };
+      }
+    }
+    return { kind: "start", end: (used) => this.end(task, reserved, used) };
+  }
+
+  stop(): void {
+    clearInterval(this.renewTimer);
+  }
+
+  /** The attempt is over: its reservation goes, and what it used is added to its queue's and job's totals. */
+  private async end(task: Task, reserved: Usage | undefined, used: Usage | undefined): Promise<void> {
+    try {
+      if (reserved) {
+        this.held(-1);
+        await this.o.usage.settleReserved(task.queue, task.job, this.o.worker, reserved, used);
+      } else if (used) {
+        await this.o.usage.spent(task.queue, task.job, used);
+      }
+    } catch (err) {
+      this.o.log.warn({ taskId: task.id, job: task.job, err, usage: used }, "could not add the attempt's usage to its queue's and job's totals");
+    }
+  }
+
+  private async pauseForBudget(reason: string): Promise<void> {
+    if (this.o.follower.isPaused) return;
+    this.o.log.warn({ reason }, "the queue's budget is spent: pausing it for every worker");
+    await this.o.queues.pause(this.o.queue, { reason, by: this.o.worker }).catch((err: unknown) => this.o.log.error({ err }, "could not pause the queue for its budget"));
+    queueEvent(this.o.nc, this.o.prefix, { type: "paused", queue: this.o.queue, reason, by: this.o.worker });
+  }
+
+  /** Renews this worker's reservations while it holds any, so peers do not take it for gone. */
+  private held(change: number): void {
+    this.reservations += change;
+    if (this.reservations > 0 && !this.renewTimer) {
+      this.renewTimer = setInterval(() => void this.o.usage.renew(this.o.queue, this.o.worker).catch(() => {}), RENEW_MS);
+      this.renewTimer.unref();
+    } else if (this.reservations === 0) {
+      clearInterval(this.renewTimer);
+      this.renewTimer = undefined;
+    }
+  }
+}

@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import type { QueueState } from "../../../channels/index.js";
+import { DEFAULT_HOLD_MS, MAX_HOLD_MS, nextHold } from "../../../src/queue/hold.js";
+
+const at = (ms: number) => new Date(ms).toISOString();
+const state = (heldUntil: number, holdMs: number): QueueState => ({ queue: "q", heldUntil: at(heldUntil), holdMs, updatedAt: at(0) });
+const NOW = 1_000_000;
+
+describe("nextHold", () => {
+  it("holds 30 s when the API gives no time, and as long as it says when it does", () => {
+    expect(nextHold(undefined, NOW)).toEqual({ heldUntil: NOW + DEFAULT_HOLD_MS, holdMs: DEFAULT_HOLD_MS });
+    expect(nextHold(undefined, NOW, 5000)).toEqual({ heldUntil: NOW + 5000, holdMs: 5000 });
+  });
+
+  it("keeps a running hold for the answers of the same storm; a longer retry-after extends it", () => {
+    expect(nextHold(state(NOW + 10_000, 30_000), NOW)).toEqual({ heldUntil: NOW + 10_000, holdMs: 30_000 });
+    expect(nextHold(state(NOW + 10_000, 30_000), NOW, 20_000)).toEqual({ heldUntil: NOW + 20_000, holdMs: 30_000 });
+  });
+
+  it("doubles while holds repeat (a new one within a hold's length of the last one's end), up to ten minutes", () => {
+    expect(nextHold(state(NOW - 1000, 30_000), NOW)).toEqual({ heldUntil: NOW + 60_000, holdMs: 60_000 });
+    expect(nextHold(state(NOW - 1000, MAX_HOLD_MS), NOW).holdMs).toBe(MAX_HOLD_MS);
+    expect(nextHold(state(NOW - 31_000, 30_000), NOW).holdMs).toBe(DEFAULT_HOLD_MS);
+  });
+});
