@@ -30,3 +30,4 @@ export type ChannelName = keyof typeof channels;
 export const ReportLine = z.discriminatedUnion("status", [Result, DeadLetter]);
 export type ReportLine = z.infer<typeof ReportLine>;
 export * from "./usage.js";
+export * from "./done.js";

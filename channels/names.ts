@@ -24,6 +24,7 @@ export function streamNames(prefix: string) {
     results: `${p}_RESULTS`,
     dead: `${p}_DEAD`,
     counts: `${p}_COUNTS`,
+    done: `${p}_DONE`,
     jobs: `${p}_JOBS`,
     queues: `${p}_QUEUES`,
     returns: `${p}_RETURNS`,

@@ -11,6 +11,7 @@ import { isTransient, publishUntilAcked } from "../nats/publish-until-acked.js";
 import { ensureQueueConsumer } from "../nats/queue-consumer.js";
 import { ensureStreams, manager } from "../nats/topology.js";
 import { specAt, withIds, type SpecSource } from "./task-ids.js";
+import { doneIds } from "../nats/done-ledger.js";
 
 export interface PublishOptions {
   queue: string;
@@ -25,6 +26,12 @@ export interface PublishOptions {
   log?: Logger;
   /** Called with the count confirmed so far, at most five times a second. */
   onProgress?: (confirmed: number, total: number) => void;
+  /** Each task's id is the content id of its input (and this salt): `--id-from-content`. */
+  idFromContent?: { salt?: string };
+  /** Leave out the ids the queue's done ledger holds (`--skip-done`). */
+  skipDone?: boolean;
+  /** Called with how many tasks `skipDone` leaves out, before anything is published. */
+  onSkipped?: (skipped: number) => void;
 }
 
 export interface PublishSummary {
@@ -36,6 +43,8 @@ export interface PublishSummary {
   duplicates: number;
   /** Distinct tasks of the job, this run's and earlier ones'. */
   total: number;
+  /** With `skipDone`: tasks left out because their id is done in the queue. */
+  skipped?: number;
 }
 
 /**
@@ -52,7 +61,8 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const source = options.source ?? { name: "task" };
   const createdAt = new Date().toISOString();
   // Specs were validated when read, and job and queue above: a Task by construction.
-  const tasks: Task[] = withIds(specs, source).map((s) => ({ id: s.id, job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta }));
+  const identified = withIds(specs, source, options.idFromContent);
+  const tasks: Task[] = identified.specs.map((s) => ({ id: s.id, job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta }));
   const bodies = tasks.map((t) => JSON.stringify(t));
   assertFits(bodies, conn, source);
 
@@ -70,6 +80,10 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const held = options.job ? await jobIds(jsm, conn.prefix, job) : new Map<string, string>();
   const elsewhere = [...held.values()].find((q) => q !== queue);
   if (elsewhere !== undefined) throw new UsageError(`job ${job} is on queue ${elsewhere}, not ${queue}`);
+  // What the queue has done, whenever and in whatever job, is not run again.
+  const done = options.skipDone ? await doneIds(jsm, conn.prefix, queue) : new Set<string>();
+  const skippedDone = options.skipDone ? tasks.filter((t) => done.has(t.id) && !held.has(t.id)).length : 0;
+  if (options.skipDone) options.onSkipped?.(skippedDone);
 
   const js = jetstream(conn.nc);
   let published = 0;
@@ -86,6 +100,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
       skipped++;
       continue;
     }
+    if (done.has(task.id)) continue;
     sent++;
     const p = publishUntilAcked(conn.nc, js, tasksChannel.subject(conn.prefix, queue, job, task.id), bodies[i]!, taskMsgId(job, task.id), {
       giveUpMs: options.giveUpMs ?? 30_000,
@@ -113,11 +128,12 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
     throw await incomplete(failure, { conn, job, tasks, confirmed, unconfirmed: sent - published - repeated });
   }
 
-  const total = options.job ? (await jobIds(jsm, conn.prefix, job)).size : tasks.length;
+  const total = options.job ? (await jobIds(jsm, conn.prefix, job)).size : tasks.length - skippedDone;
   const recorded = await jobs.record(job, queue, total);
   const event: JobEvent = { type: "published", job, queue, total: recorded.total, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, queue), JSON.stringify(event));
-  return { job, queue, published, duplicates: skipped + repeated, total: recorded.total };
+  const summary: PublishSummary = { job, queue, published, duplicates: skipped + repeated + identified.repeats, total: recorded.total };
+  return options.skipDone ? { ...summary, skipped: skippedDone } : summary;
 }
 
 /** Every task fits one message on this server, or the run is refused before anything is published. */

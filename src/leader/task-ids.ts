@@ -20,14 +20,28 @@ export function specAt(source: SpecSource, index: number): string {
  * lines published again to the same job name the same tasks, and a re-run
  * after a failure queues only what the server does not hold. An id given
  * twice is refused at its second line.
+ *
+ * With `fromContent`, every id is the input's content id (`contentId`), given
+ * ids aside: the same input is the same task in any job and any run, and a
+ * second line with an input already seen is left out (counted in `repeats`).
  */
-export function withIds(specs: TaskSpec[], source: SpecSource): Array<TaskSpec & { id: string }> {
+export function withIds(specs: TaskSpec[], source: SpecSource, fromContent?: { salt?: string }): { specs: Array<TaskSpec & { id: string }>; repeats: number } {
+  if (fromContent) {
+    const seen = new Set<string>();
+    const unique = specs.flatMap((spec) => {
+      const id = contentId(spec.input, fromContent.salt);
+      if (seen.has(id)) return [];
+      seen.add(id);
+      return [{ ...spec, id }];
+    });
+    return { specs: unique, repeats: specs.length - unique.length };
+  }
   const firstAt = new Map<string, number>();
   const copies = new Map<string, number>();
-  return specs.map((spec, i) => {
+  const withId = specs.map((spec, i) => {
     let id = spec.id;
     if (id === undefined) {
-      const hash = contentId(spec);
+      const hash = specHash(spec);
       const n = (copies.get(hash) ?? 0) + 1;
       copies.set(hash, n);
       id = n === 1 ? hash : `${hash}-${n}`;
@@ -41,10 +55,36 @@ export function withIds(specs: TaskSpec[], source: SpecSource): Array<TaskSpec &
     firstAt.set(id, i);
     return { ...spec, id };
   });
+  return { specs: withId, repeats: 0 };
+}
+
+/**
+ * `leader publish --id-from-content`: 32 hex digits (128 bits) of the SHA-256
+ * of the input's canonical JSON (object keys sorted, no spaces) and the salt,
+ * so `{"a":1,"b":2}` and `{"b":2,"a":1}` are one task, and a new `--salt` (a
+ * new prompt or model version) makes every task new.
+ */
+export function contentId(input: unknown, salt = ""): string {
+  return createHash("sha256")
+    .update(canonicalJson(input ?? null))
+    .update("\0")
+    .update(salt)
+    .digest("hex")
+    .slice(0, 32);
+}
+
+/** JSON with every object's keys in sorted order, so equal values have one text. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
 }
 
 /** 24 hex digits (96 bits) of the SHA-256 of what the task is: its input, time limit and meta. */
-function contentId(spec: TaskSpec): string {
+function specHash(spec: TaskSpec): string {
   const content = JSON.stringify([spec.input ?? null, spec.timeoutMs ?? null, spec.meta ?? null]);
   return createHash("sha256").update(content).digest("hex").slice(0, 24);
 }

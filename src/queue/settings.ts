@@ -5,6 +5,7 @@ import type { Connection } from "../nats/connect.js";
 import { ensureQueueConsumer, updateQueueConsumer } from "../nats/queue-consumer.js";
 import { QueueStore } from "../nats/queues.js";
 import { UsageStore } from "../nats/usage-store.js";
+import { forgetDone } from "../nats/done-ledger.js";
 import { BUDGET_REASON, overBudget } from "./budget.js";
 import { ensureStreams, manager } from "../nats/topology.js";
 
@@ -91,4 +92,11 @@ function withLimits(state: QueueState, settings: QueueSettings, spent: Usage): Q
     next.paused = false;
   }
   return next;
+}
+
+/** Forgets the ids the queue has done: `fanout queue forget-done`. */
+export async function forgetQueueDone(conn: Connection, queue: string): Promise<{ queue: string; forgotten: number }> {
+  const problem = queueProblem(queue);
+  if (problem) throw new UsageError(`queue ${problem}`);
+  return { queue, forgotten: await forgetDone(await manager(conn), conn.prefix, queue) };
 }

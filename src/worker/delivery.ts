@@ -1,6 +1,7 @@
 import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { addUsage, outcomeMsgId, progressChannel, type Progress, type Task } from "../../channels/index.js";
 import { tally } from "../nats/tally.js";
+import { markDone } from "../nats/done-ledger.js";
 import type { Logger } from "../log.js";
 import type { AttemptRecords } from "../nats/attempt-records.js";
 import { attemptOf } from "./attempts.js";
@@ -60,6 +61,7 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
   if (done) {
     // Counted again with the same msg-id: a tally lost with the first ack is made whole, a repeat dropped.
     tally(d.settle.nc, prefix, task, done, outcomeMsgId(task.job, task.id, msg.info.streamSequence));
+    if (done === "ok") markDone(d.settle.nc, prefix, task);
     msg.ack();
     d.stats.skipped++;
     log.info("already done on an earlier delivery; acked without running");

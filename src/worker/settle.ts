@@ -24,6 +24,7 @@ import type { FailureStreak } from "./failure-streak.js";
 import { handBack, nakQuietly } from "./hand-back.js";
 import { maxBodyBytes } from "../nats/payload.js";
 import { tally } from "../nats/tally.js";
+import { markDone } from "../nats/done-ledger.js";
 import type { QueueStore } from "../nats/queues.js";
 import { queueEvent } from "./queue-events.js";
 import { deadLetterBody, RAW_KEPT_BYTES } from "./fit.js";
@@ -194,6 +195,7 @@ async function publishResult(ctx: SettleContext, r: Result, body: string, msg: J
   const msgID = outcomeMsgId(r.job, r.id, msg.info.streamSequence);
   await store(ctx, resultsChannel.subject(ctx.prefix, r.queue, r.job, r.id), body, msgID, msg);
   tally(ctx.nc, ctx.prefix, r, "ok", msgID);
+  markDone(ctx.nc, ctx.prefix, r);
 }
 
 /**

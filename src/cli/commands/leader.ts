@@ -20,6 +20,9 @@ interface PublishFlags extends ConnectionFlags {
   input?: string;
   dir?: string;
   batch?: number;
+  idFromContent?: boolean;
+  salt?: string;
+  skipDone?: boolean;
 }
 
 export function leaderCommand(): Command {
@@ -31,7 +34,11 @@ export function leaderCommand(): Command {
     .addOption(new Option("--dir <dir>", "publish one task per file of this folder"))
     .addOption(intOption("--batch <n>", "with --dir: one task per N file names", 1, 100_000))
     .addOption(jobOption("add the tasks to this job (default: a new job id)"))
+    .addOption(new Option("--id-from-content", "each task's id is a SHA-256 of its input's canonical JSON (and --salt): the same input is the same task in every run; ids given in the file are not used"))
+    .addOption(new Option("--salt <text>", "with --id-from-content: mixed into every id, say the prompt or model version, so a new one runs everything again"))
+    .addOption(new Option("--skip-done", "leave out tasks whose id already ended ok in this queue (its done ledger, kept until `fanout queue forget-done`)"))
     .action(async (file: string | undefined, flags: PublishFlags) => {
+      if (flags.salt !== undefined && !flags.idFromContent) throw new UsageError("--salt goes with --id-from-content");
       const { specs, source } = await readSpecs(file, flags);
       // A bar on a terminal for a run long enough to watch; a log line a second otherwise.
       const line = specs.length >= BAR_FROM_TASKS ? TerminalLine.onTerminal("publishing |{bar}| {percentage}% | {value}/{total} | {rate}/s | ETA {eta_formatted}") : undefined;
@@ -45,6 +52,9 @@ export function leaderCommand(): Command {
           job: flags.job,
           source,
           log,
+          idFromContent: flags.idFromContent ? { salt: flags.salt } : undefined,
+          skipDone: flags.skipDone,
+          onSkipped: (n) => process.stderr.write(`${n} task${n === 1 ? "" : "s"} skipped (already done)\n`),
           onProgress: (done, total) => {
             line?.update(done, total, {});
             if (line || Date.now() - logged < 1000) return;
@@ -66,6 +76,7 @@ export function leaderCommand(): Command {
     `echo '{"id":"doc-1","input":{"url":"https://example.com"}}' | fanout leader publish -`,
     `fanout leader publish --input '{"prompt":"hello"}' --queue agents`,
     "fanout leader publish --dir ./corpus --batch 10 --job nightly-2026-11-22",
+    "fanout leader publish corpus.jsonl --id-from-content --salt prompt-v3 --skip-done",
   );
   return examples(leader, "fanout leader publish tasks.jsonl").addCommand(publish);
 }
@@ -82,5 +93,7 @@ async function readSpecs(file: string | undefined, flags: PublishFlags): Promise
         ? await dirSpecs(flags.dir, flags.batch)
         : parseJsonl(await readInput(file!), file === "-" ? "stdin" : file);
   if (read.specs.length === 0) throw new UsageError(`${read.source.name} holds no tasks`);
-  return { specs: withIds(read.specs, read.source), source: read.source };
+  // Ids checked before the server is contacted: a repeated id is refused at its line.
+  if (!flags.idFromContent) withIds(read.specs, read.source);
+  return read;
 }

@@ -42,7 +42,7 @@ export function pubCommand(): Command {
 async function publishOne(conn: Connection, target: string, text: string, flags: PubFlags): Promise<Record<string, unknown>> {
   if (target === "tasks") {
     const source = { name: "message" };
-    const [spec] = withIds([parseLine(text, "message")], source);
+    const [spec] = withIds([parseLine(text, "message")], source).specs;
     const summary = await publishTasks(conn, [spec!], { queue: flags.queue, job: flags.job, source });
     return { subject: channels.tasks.subject(conn.prefix, flags.queue, summary.job, spec!.id), id: spec!.id, job: summary.job, duplicate: summary.duplicates > 0 };
   }

@@ -1,7 +1,7 @@
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { parseRate, type QueueState } from "../../../channels/index.js";
 import { operator, pauseQueue, resumeQueue } from "../../queue/pause.js";
-import { setQueue } from "../../queue/settings.js";
+import { forgetQueueDone, setQueue } from "../../queue/settings.js";
 import { UsageError } from "../../errors.js";
 import { examples, intOption, runControl, withConnection, type ConnectionFlags } from "../options.js";
 
@@ -74,8 +74,17 @@ export function queueCommand(): Command {
     });
   examples(resume, "fanout queue resume agents");
 
+  const forget = withConnection(new Command("forget-done"), false)
+    .description("forget which ids the queue has done (its done ledger), so `leader publish --skip-done` runs them again")
+    .addArgument(new Argument("<queue>", "the queue's name"))
+    .action(async (name: string, flags: ConnectionFlags) => {
+      await runControl(flags, AS, (conn) => forgetQueueDone(conn, name));
+    });
+  examples(forget, "fanout queue forget-done agents");
+
   return examples(queue, "fanout queue set agents --ack-wait 120", "fanout queue pause agents --reason 'the API is down'", "fanout queue resume agents")
     .addCommand(set)
     .addCommand(pause)
-    .addCommand(resume);
+    .addCommand(resume)
+    .addCommand(forget);
 }
