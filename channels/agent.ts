@@ -8,6 +8,8 @@ import { Task } from "./tasks.js";
 export const AgentRequest = Task.extend({
   attempt: z.number().int().positive(),
   outputDir: z.string().optional(),
+  /** The previous attempt's output broke the output schema: `{errors, output}`, to mend. */
+  feedback: z.unknown().optional(),
 });
 export type AgentRequest = z.infer<typeof AgentRequest>;
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { JobId, QueueName, TaskId } from "./names.js";
 import { Usage } from "./usage.js";
 
-export const DeadReason = z.enum(["failed", "timeout", "rejected", "invalid", "cancelled"]);
+export const DeadReason = z.enum(["failed", "timeout", "rejected", "invalid", "cancelled", "invalid-output"]);
 export type DeadReason = z.infer<typeof DeadReason>;
 
 /** Job under which messages that were not valid Tasks are filed. */
@@ -25,6 +25,8 @@ export const DeadLetter = z.object({
   deadAt: z.string(),
   /** What every attempt of the task used, summed. */
   usage: Usage.optional(),
+  /** Reason `invalid-output`: the last attempt's output, which broke the output schema (`error` says how). */
+  output: z.unknown().optional(),
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
 

@@ -48,7 +48,7 @@ export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits,
   if (outcome.permanent) return { kind: "dead", reason: "rejected" };
   if (outcome.rateLimited) return { kind: "hold", retryAfterMs: outcome.rateLimited.retryAfterMs, reason: firstLine(outcome.error) };
   if (streak.paused || (limits.breaker > 0 && streak.failed + 1 >= limits.breaker)) return { kind: "pause", reason: firstLine(outcome.error) };
-  if (attempt >= limits.maxAttempts) return { kind: "dead", reason: outcome.timedOut ? "timeout" : "failed" };
+  if (attempt >= limits.maxAttempts) return { kind: "dead", reason: outcome.timedOut ? "timeout" : outcome.invalidOutput ? "invalid-output" : "failed" };
   return { kind: "retry", delayMs: retryDelayMs(attempt, limits.backoffMs, undefined, random) };
 }
 

@@ -82,7 +82,7 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
   if (d.signal.aborted) return; // the forced stop has handed it back already
   const spent = unrun ? attempt - 1 : attempt;
   const usage = addUsage(record.usage, outcome.usage);
-  const result = await settle(d.settle, { msg, task, attempt: spent, startedAt, usage }, outcome);
+  const result = await settle(d.settle, { msg, task, attempt: spent, startedAt, usage, hadFeedback: record.feedback !== undefined }, outcome);
   // Settled for good: its record has served (a retry or a hand-back still needs it).
   const recorded = record.returned > 0 || record.usage !== undefined || record.feedback !== undefined;
   if (recorded && (result === "ok" || result === "dead")) void d.records.forget(msg).catch(() => {});

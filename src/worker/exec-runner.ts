@@ -86,7 +86,8 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
   const rejectCodes = new Set(options.rejectCodes ?? DEFAULT_REJECT_CODES);
   return new Promise<AttemptOutcome>((resolve) => {
     const { task } = ctx;
-    const taskJson = JSON.stringify(task);
+    // The previous attempt's feedback (its output broke the schema) rides along, on stdin and in FANOUT_FEEDBACK.
+    const taskJson = JSON.stringify(ctx.feedback === undefined ? task : { ...task, feedback: ctx.feedback });
     const inputText = typeof task.input === "string" ? task.input : JSON.stringify(task.input ?? null);
     const env: NodeJS.ProcessEnv = {
       ...commandEnv,
@@ -101,6 +102,10 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
       TMPDIR: workDir,
     };
     if (taskJson.length <= MAX_ENV_VALUE) env.FANOUT_TASK = taskJson;
+    if (ctx.feedback !== undefined) {
+      const feedback = JSON.stringify(ctx.feedback);
+      if (feedback.length <= MAX_ENV_VALUE) env.FANOUT_FEEDBACK = feedback;
+    }
     if (inputText.length <= MAX_ENV_VALUE) env.FANOUT_INPUT = inputText;
 
     const child = spawn(options.command, options.args, { env, cwd, detached: true, stdio: ["pipe", "pipe", "pipe"] });

@@ -34,6 +34,8 @@ export type AttemptOutcome = (
       cancelled?: boolean;
       /** "Too many requests": hold the queue (for `retryAfterMs` when given) and try the task again unspent. */
       rateLimited?: { retryAfterMs?: number };
+      /** The output broke `--output-schema`: the errors, and the output, for the next attempt to mend. */
+      invalidOutput?: { errors: string[]; output: unknown };
     }
 ) & {
   /** What the attempt reported it used (tokens, cost…), success or not: it was spent. */

@@ -55,6 +55,8 @@ export interface Attempt {
   startedAt: Date;
   /** Every attempt's usage of this task message so far, this one's included. */
   usage?: Usage;
+  /** This attempt was given feedback: a retry without new feedback clears it. */
+  hadFeedback?: boolean;
 }
 
 export type Settlement = "ok" | "dead" | "retry" | "paused" | "held";
@@ -67,7 +69,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
   const log = ctx.taskLog.child({ taskId: task.id, job: task.job, attempt });
   const result = attemptOutcome.ok ? resultOf(ctx, a, attemptOutcome.output) : undefined;
   // A result that cannot be stored is a failed attempt, not a stuck task.
-  const outcome = result?.tooBig ? ({ ok: false, error: result.tooBig } as const) : attemptOutcome;
+  const outcome: AttemptOutcome = result?.tooBig ? { ok: false, error: result.tooBig } : attemptOutcome;
   const decision = decide(outcome, attempt, ctx, ctx.streak);
   ctx.streak.after(decision, outcome);
   const error = outcome.ok ? "" : outcome.error;
@@ -82,14 +84,17 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         log.info({ durationMs: stored.durationMs }, "task ok");
         return "ok";
       }
-      case "dead":
-        await publishDead(ctx, { ...deadLetter(ctx, task, decision.reason, error, attempt), ...(a.usage && { usage: a.usage }) }, msg.info.streamSequence, msg);
+      case "dead": {
+        const invalid = !outcome.ok && outcome.invalidOutput ? { output: outcome.invalidOutput.output } : undefined;
+        await publishDead(ctx, { ...deadLetter(ctx, task, decision.reason, error, attempt), ...(a.usage && { usage: a.usage }), ...invalid }, msg.info.streamSequence, msg);
         msg.ack();
         log.warn({ reason: decision.reason, err: error }, "task dead");
         return "dead";
+      }
       case "retry":
-        // What was spent so far goes with the task to its next attempt, whichever worker runs it.
-        if (a.usage) await ctx.records.carry(msg, { usage: a.usage });
+        // What was spent so far, and what the output earned, go with the task to its next attempt, whichever worker runs it.
+        const feedback = !outcome.ok ? outcome.invalidOutput : undefined;
+        if (a.usage || feedback || a.hadFeedback) await ctx.records.carry(msg, { usage: a.usage, feedback });
         msg.nak(decision.delayMs);
         log.warn({ err: error, retryInMs: decision.delayMs }, "attempt failed, will retry");
         return "retry";

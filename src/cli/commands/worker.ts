@@ -9,6 +9,7 @@ import { loadHandler } from "../../worker/handler-module.js";
 import { ndjsonRunner } from "../../worker/ndjson-runner.js";
 import type { Runner } from "../../worker/runner.js";
 import { DEFAULT_KILL_GRACE_MS } from "../../worker/terminate.js";
+import { loadOutputContract, withOutputContract } from "../../worker/output-contract.js";
 import { subscribe, WORKER_DEFAULTS, type Worker } from "../../worker/subscribe.js";
 import { EXIT, exitWith } from "../exit.js";
 import { TerminalLine } from "../progress.js";
@@ -37,6 +38,7 @@ interface SubscribeFlags extends ConnectionFlags {
   ndjson?: boolean;
   rejectCodes: number[];
   verbose?: boolean;
+  outputSchema?: string;
 }
 
 export function workerCommand(): Command {
@@ -56,6 +58,7 @@ export function workerCommand(): Command {
     )
     .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL, at --timeout and for what the command leaves running when it exits", 0, 600, DEFAULT_KILL_GRACE_MS / 1000))
     .addOption(new Option("--outputs <dir>", "give each task an output folder, renamed to DIR/<id> on success"))
+    .addOption(new Option("--output-schema <file>", "a JSON Schema every output must meet: one that does not fails the attempt, and the next gets the errors and the output as FANOUT_FEEDBACK; after the last, dead as `invalid-output`"))
     .addOption(new Option("--cwd <dir>", "run the command in DIR (default: the folder the worker was started in)"))
     .addOption(new Option("--isolate", "run each attempt of the command in its own fresh, empty folder (FANOUT_WORK_DIR) instead"))
     .addOption(new Option("--module <file>", "run tasks in this process: a JS or TS module whose default export is async (task, ctx) => output"))
@@ -80,7 +83,8 @@ export function workerCommand(): Command {
       const line = verbose ? undefined : TerminalLine.onTerminal(`${name} on ${flags.queue} | running {running}/{concurrency} | ok {ok} dead {dead} retried {retried} | {rate}/s{state}`);
       const taskLog = line ? log.child({}, { level: "error" }) : log;
       // Pre-flight: a worker that could only fail must not claim tasks.
-      const runner = await chooseRunner(command, flags, name, log);
+      const chosen = await chooseRunner(command, flags, name, log);
+      const runner = flags.outputSchema === undefined ? chosen : withOutputContract(chosen, await loadOutputContract(flags.outputSchema));
       const outputs = flags.outputs === undefined ? undefined : await usableOutputs(flags.outputs);
       const wlog = log.child({ worker: name });
       // Signals are handled from the start: before the worker exists nothing is claimed, so stop at once.
@@ -136,7 +140,11 @@ export function workerCommand(): Command {
   sub.addHelpText(
     "after",
     "\nExit codes of CMD: 0 is ok (stdout is the output); a code of --reject-codes (65, sysexits' \"data error\") dead-letters\n" +
-      "the task at once, reason `rejected`; any other code, or a signal, is a failed attempt, retried up to --max-attempts.\n",
+      "the task at once, reason `rejected`; 75 (sysexits' \"temporary failure\": the API said too many requests) holds the whole\n" +
+      "queue for 30 s (doubling while it repeats) and tries the task again without spending an attempt; any other code, or a\n" +
+      "signal, is a failed attempt, retried up to --max-attempts.\n" +
+      "\nUsage: a command may write JSON such as {\"tokens\":1234,\"costUsd\":0.0021} to the file named by FANOUT_USAGE_FILE;\n" +
+      "it is summed per task, job and queue (`fanout status`), and budgets (`fanout queue set --budget-usd`) count it.\n",
   );
   examples(
     sub,
