@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { JobId, QueueName, TaskId } from "./names.js";
+import { Provenance } from "./provenance.js";
 import { Usage } from "./usage.js";
 
 export const DeadReason = z.enum(["failed", "timeout", "rejected", "invalid", "cancelled", "invalid-output"]);
@@ -27,6 +28,7 @@ export const DeadLetter = z.object({
   usage: Usage.optional(),
   /** Reason `invalid-output`: the last attempt's output, which broke the output schema (`error` says how). */
   output: z.unknown().optional(),
+  provenance: Provenance.optional(),
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
 

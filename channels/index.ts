@@ -31,3 +31,5 @@ export const ReportLine = z.discriminatedUnion("status", [Result, DeadLetter]);
 export type ReportLine = z.infer<typeof ReportLine>;
 export * from "./usage.js";
 export * from "./done.js";
+export * from "./provenance.js";
+export * from "./audit.js";

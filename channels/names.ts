@@ -25,6 +25,7 @@ export function streamNames(prefix: string) {
     dead: `${p}_DEAD`,
     counts: `${p}_COUNTS`,
     done: `${p}_DONE`,
+    audit: `${p}_AUDIT`,
     jobs: `${p}_JOBS`,
     queues: `${p}_QUEUES`,
     returns: `${p}_RETURNS`,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { JobId, QueueName, TaskId } from "./names.js";
+import { Provenance } from "./provenance.js";
 import { Usage } from "./usage.js";
 
 /** The outcome of a task that succeeded: one report line. */
@@ -16,6 +17,7 @@ export const Result = z.object({
   durationMs: z.number().nonnegative(),
   /** What every attempt of the task used, summed (failed ones too: it was spent). */
   usage: Usage.optional(),
+  provenance: Provenance.optional(),
 });
 export type Result = z.infer<typeof Result>;
 

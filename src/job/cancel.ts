@@ -3,6 +3,7 @@ import { UsageError } from "../errors.js";
 import type { Connection } from "../nats/connect.js";
 import { unsettledTasks } from "../nats/job-ids.js";
 import { JobStore } from "../nats/jobs.js";
+import { AuditLog } from "../nats/audit-log.js";
 import { manager } from "../nats/topology.js";
 
 export interface CancelSummary {
@@ -27,5 +28,8 @@ export async function cancelJob(conn: Connection, job: string, by: string): Prom
   const left = (await unsettledTasks(await manager(conn), conn.prefix, manifest.queue, job)).length;
   if (left === 0) throw new UsageError(`job ${job} is finished: every task has its outcome, so there is nothing to cancel`);
   await jobs.cancel(job, by);
+  const audit = new AuditLog(conn.nc, conn.prefix);
+  audit.record({ type: "cancelled", job, queue: manifest.queue, count: left, by });
+  audit.flush();
   return { job, queue: manifest.queue, cancelled: true, left };
 }

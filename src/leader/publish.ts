@@ -12,6 +12,7 @@ import { ensureQueueConsumer } from "../nats/queue-consumer.js";
 import { ensureStreams, manager } from "../nats/topology.js";
 import { specAt, withIds, type SpecSource } from "./task-ids.js";
 import { doneIds } from "../nats/done-ledger.js";
+import { AuditLog } from "../nats/audit-log.js";
 
 export interface PublishOptions {
   queue: string;
@@ -32,6 +33,8 @@ export interface PublishOptions {
   skipDone?: boolean;
   /** Called with how many tasks `skipDone` leaves out, before anything is published. */
   onSkipped?: (skipped: number) => void;
+  /** Who publishes, for the job's audit trail. */
+  by?: string;
 }
 
 export interface PublishSummary {
@@ -132,6 +135,9 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const recorded = await jobs.record(job, queue, total);
   const event: JobEvent = { type: "published", job, queue, total: recorded.total, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, queue), JSON.stringify(event));
+  const audit = new AuditLog(conn.nc, conn.prefix);
+  audit.record({ type: "published", job, queue, count: published, by: options.by });
+  audit.flush();
   const summary: PublishSummary = { job, queue, published, duplicates: skipped + repeated + identified.repeats, total: recorded.total };
   return options.skipDone ? { ...summary, skipped: skippedDone } : summary;
 }

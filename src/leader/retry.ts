@@ -3,6 +3,7 @@ import { jobProblem, retryMsgId, Task, tasksChannel, type DeadReason } from "../
 import { UsageError } from "../errors.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
+import { AuditLog } from "../nats/audit-log.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
 import { tally } from "../nats/tally.js";
 import { deadTasks } from "../results/dead-letters.js";
@@ -39,12 +40,15 @@ export async function retryDead(conn: Connection, job: string, options: RetryOpt
   const unkept = chosen.find((d) => !kept.some((k) => k.task.id === d.letter.id));
   if (wanted && unkept) throw new UsageError(`task ${unkept.letter.id} of job ${job} cannot be retried: its dead letter (reason ${unkept.letter.reason}) does not hold the whole task`);
   const js = jetstream(conn.nc);
+  const audit = new AuditLog(conn.nc, conn.prefix);
   for (const { task, deadSeq } of kept) {
     // A msg-id of its own: a retry is a new message, not a repeat of the first one.
     const msgID = retryMsgId(job, task.id, deadSeq);
     await publishUntilAcked(conn.nc, js, tasksChannel.subject(conn.prefix, manifest.queue, job, task.id), JSON.stringify(task), msgID, { giveUpMs: 30_000 });
     tally(conn.nc, conn.prefix, { queue: manifest.queue, job }, "undead", msgID);
+    audit.record({ type: "retried", job, queue: manifest.queue, id: task.id });
   }
+  audit.flush();
   const notRetried = chosen.length - kept.length;
   return notRetried ? { job, retried: kept.length, notRetried } : { job, retried: kept.length };
 }

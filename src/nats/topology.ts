@@ -9,7 +9,7 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
-import { countsChannel, deadChannel, doneChannel, resultsChannel, streamNames, tasksChannel } from "../../channels/index.js";
+import { auditChannel, countsChannel, deadChannel, doneChannel, resultsChannel, streamNames, tasksChannel } from "../../channels/index.js";
 import { PermissionError } from "../errors.js";
 import type { Connection } from "./connect.js";
 import { permissionRefusal } from "./refusal.js";
@@ -48,6 +48,7 @@ export function streamConfigs(prefix: string, replicas = 1): Array<Partial<Strea
     { ...outcomes, name: names.results, subjects: [resultsChannel.all(prefix)] },
     { ...outcomes, name: names.dead, subjects: [deadChannel.all(prefix)] },
     { ...outcomes, name: names.counts, subjects: [countsChannel.all(prefix)], allow_direct: false },
+    { ...outcomes, name: names.audit, subjects: [auditChannel.all(prefix)] },
     // The done ledger: the last mark of each id, kept until `queue forget-done`.
     { ...outcomes, name: names.done, subjects: [doneChannel.all(prefix)], max_age: 0, max_msgs_per_subject: 1, allow_direct: false },
   ];

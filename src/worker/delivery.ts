@@ -77,6 +77,7 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
     return returnUnrun(d.records, msg, log, admission.delayMs);
   }
   const startedAt = new Date();
+  if (!unrun) d.settle.audit.record({ type: "started", job: task.job, queue: task.queue, id: task.id, worker: d.settle.worker, attempt });
   const outcome = unrun ? CANCELLED : await attempted(d, msg, task, attempt, record.feedback, log);
   await admission?.end(outcome.usage);
   if (d.signal.aborted) return; // the forced stop has handed it back already

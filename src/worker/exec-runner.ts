@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { usageOf } from "../../channels/index.js";
 import { baseEnv, type CommandEnvOptions } from "./command-env.js";
+import { runnerInfo } from "./provenance.js";
 import { CANCELLED, type AttemptContext, type AttemptOutcome, type Runner } from "./runner.js";
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
 import { firstBadUtf8Byte } from "./utf8.js";
@@ -44,7 +45,8 @@ export function execRunner(options: ExecOptions): Runner {
   // Read once: copying process.env per task cost 5% of a busy worker's CPU.
   const env = baseEnv(options);
   const cwd = path.resolve(options.cwd ?? ".");
-  return async (ctx) => {
+  const info = runnerInfo("exec", { argv: [options.command, ...options.args], cwd });
+  const run: Runner = async (ctx) => {
     // Each attempt gets a fresh folder, also its TMPDIR: tasks never see each other's temp files.
     const workDir = await mkdtemp(path.join(os.tmpdir(), `fanout-${ctx.task.id.slice(0, 40)}-${ctx.attempt}-`));
     const usageFile = path.join(workDir, USAGE_FILE);
@@ -54,6 +56,7 @@ export function execRunner(options: ExecOptions): Runner {
     else ctx.log.warn({ workDir }, "kept the failed attempt's working folder for inspection");
     return outcome;
   };
+  return Object.assign(run, { info });
 }
 
 /** The file in the attempt's folder where a command may write what it used, as JSON (FANOUT_USAGE_FILE). */
@@ -175,6 +178,7 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
     child.on("error", (err) => finish({ ok: false, error: `cannot run ${options.command}: ${err.message}` }));
     child.on("close", (code, signal) => {
       group.closed();
+      const exited = code === null ? {} : { exitCode: code };
       if (cancelled) return finish(CANCELLED);
       const tail = stderrTail.trim();
       if (timedOut) return finish({ ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms${tail ? `: ${tail}` : ""}` });
@@ -182,13 +186,13 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
       if (code !== 0) {
         const how = signal ? `killed by ${signal}` : `exit code ${code}`;
         // A reject code says the task itself is bad: dead letter at once, never retried.
-        if (code !== null && rejectCodes.has(code)) return finish({ ok: false, permanent: true, error: `${how}, a reject code${tail ? `: ${tail}` : ""}` });
+        if (code !== null && rejectCodes.has(code)) return finish({ ok: false, permanent: true, error: `${how}, a reject code${tail ? `: ${tail}` : ""}`, ...exited });
         // 75, sysexits' "temporary failure": the API said too many requests; the queue holds.
-        if (code === HOLD_CODE) return finish({ ok: false, rateLimited: {}, error: `${how}, too many requests${tail ? `: ${tail}` : ""}` });
-        return finish({ ok: false, error: `${how}${tail ? `: ${tail}` : ""}` });
+        if (code === HOLD_CODE) return finish({ ok: false, rateLimited: {}, error: `${how}, too many requests${tail ? `: ${tail}` : ""}`, ...exited });
+        return finish({ ok: false, error: `${how}${tail ? `: ${tail}` : ""}`, ...exited });
       }
-      if (overflow) return finish({ ok: false, error: `stdout was ${stdoutBytes} bytes, over the ${maxOutput}-byte result limit` });
-      finish(outputOf(Buffer.concat(stdout)));
+      if (overflow) return finish({ ok: false, error: `stdout was ${stdoutBytes} bytes, over the ${maxOutput}-byte result limit`, exitCode: 0 });
+      finish({ ...outputOf(Buffer.concat(stdout)), exitCode: 0 });
     });
   });
 }

@@ -1,5 +1,5 @@
 import { PermanentError, RateLimitedError } from "../errors.js";
-import { addUsage, usageOf, type Task, type Usage } from "../../channels/index.js";
+import { addUsage, usageOf, type RunnerInfo, type Task, type Usage } from "../../channels/index.js";
 import { CANCELLED, type AttemptContext, type AttemptOutcome, type Runner } from "./runner.js";
 
 /** What an in-process handler gets besides the task. */
@@ -21,11 +21,11 @@ export interface HandlerContext {
 /** An in-process handler: resolve with the output, throw to fail the attempt, throw PermanentError to dead-letter. */
 export type Handler = (task: Task, ctx: HandlerContext) => Promise<unknown>;
 
-export function handlerRunner(handler: Handler): Runner {
+export function handlerRunner(handler: Handler, info: RunnerInfo = { kind: "module" }): Runner {
   // One promise per attempt that the first ending settles: no Promise.race, no
   // array, no signal unless the handler asks for one (a quick handler runs
   // thousands a second, and each allocation shows).
-  return (ctx) =>
+  const run: Runner = (ctx) =>
     new Promise<AttemptOutcome>((resolve) => {
       const hctx = new AttemptHandlerContext(ctx);
       let over = false;
@@ -58,6 +58,7 @@ export function handlerRunner(handler: Handler): Runner {
         failed(err);
       }
     });
+  return Object.assign(run, { info });
 }
 
 /**

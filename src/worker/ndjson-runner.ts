@@ -4,6 +4,7 @@ import type { Logger } from "../log.js";
 import { jsonOf } from "../nats/decode.js";
 import { baseEnv, type CommandEnvOptions } from "./command-env.js";
 import { LineSplitter } from "./line-splitter.js";
+import { runnerInfo } from "./provenance.js";
 import { CANCELLED, type AttemptContext, type AttemptOutcome, type Runner } from "./runner.js";
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
 import { firstBadUtf8Byte } from "./utf8.js";
@@ -38,7 +39,8 @@ const MAX_RESTART_DELAY_MS = 30_000;
  */
 export function ndjsonRunner(options: NdjsonOptions): Runner {
   const agent = new NdjsonAgent(options);
-  return Object.assign((ctx: AttemptContext) => agent.run(ctx), { close: () => agent.close() });
+  const info = runnerInfo("ndjson", { argv: [options.command, ...options.args], cwd: options.cwd });
+  return Object.assign((ctx: AttemptContext) => agent.run(ctx), { close: () => agent.close(), info });
 }
 
 class NdjsonAgent {

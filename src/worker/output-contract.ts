@@ -64,6 +64,7 @@ export function withOutputContract(runner: Runner, validate: ValidateFunction): 
     return invalid;
   };
   if (runner.close) checked.close = () => runner.close!();
+  checked.info = runner.info;
   return checked;
 }
 

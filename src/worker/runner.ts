@@ -1,4 +1,4 @@
-import type { Task, Usage } from "../../channels/index.js";
+import type { RunnerInfo, Task, Usage } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import type { CancelSwitch } from "./cancel-switch.js";
 
@@ -40,6 +40,8 @@ export type AttemptOutcome = (
 ) & {
   /** What the attempt reported it used (tokens, cost…), success or not: it was spent. */
   usage?: Usage;
+  /** The command's exit code, when a command ran and exited. */
+  exitCode?: number;
 };
 
 /** The outcome of an attempt stopped because its job was cancelled. */
@@ -50,4 +52,8 @@ export const CANCELLED: AttemptOutcome = { ok: false, cancelled: true, error: "c
  * runner with a process behind it has `close`, called once the worker has
  * settled its last task.
  */
-export type Runner = ((ctx: AttemptContext) => Promise<AttemptOutcome>) & { close?: () => Promise<void> };
+export type Runner = ((ctx: AttemptContext) => Promise<AttemptOutcome>) & {
+  close?: () => Promise<void>;
+  /** What it runs, for each report line's provenance. */
+  info?: RunnerInfo;
+};

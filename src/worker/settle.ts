@@ -11,9 +11,12 @@ import {
   type DeadLetter,
   type DeadReason,
   type Result,
+  type RunnerInfo,
   type Task,
   type Usage,
 } from "../../channels/index.js";
+import { provenanceOf } from "./provenance.js";
+import type { AuditLog } from "../nats/audit-log.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../log.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
@@ -46,6 +49,10 @@ export interface SettleContext extends Limits {
   storeGiveUpMs: number;
   /** The queues bucket, where a hold is set. */
   queues: QueueStore;
+  /** What runs the tasks, for each report line's provenance. */
+  runner: RunnerInfo;
+  /** The jobs' audit trails (`fanout job events`). */
+  audit: AuditLog;
 }
 
 export interface Attempt {
@@ -59,6 +66,13 @@ export interface Attempt {
   hadFeedback?: boolean;
 }
 
+/** What a dead letter's provenance knows of the attempt, when one ran. */
+export interface RunFacts {
+  attempt: number;
+  startedAt?: Date;
+  exitCode?: number;
+}
+
 export type Settlement = "ok" | "dead" | "retry" | "paused" | "held";
 
 // Promise 1, no task is lost: the task is acked only after its Result or
@@ -67,7 +81,7 @@ export type Settlement = "ok" | "dead" | "retry" | "paused" | "held";
 export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: AttemptOutcome): Promise<Settlement> {
   const { task, attempt, msg } = a;
   const log = ctx.taskLog.child({ taskId: task.id, job: task.job, attempt });
-  const result = attemptOutcome.ok ? resultOf(ctx, a, attemptOutcome.output) : undefined;
+  const result = attemptOutcome.ok ? resultOf(ctx, a, attemptOutcome.output, attemptOutcome.exitCode) : undefined;
   // A result that cannot be stored is a failed attempt, not a stuck task.
   const outcome: AttemptOutcome = result?.tooBig ? { ok: false, error: result.tooBig } : attemptOutcome;
   const decision = decide(outcome, attempt, ctx, ctx.streak);
@@ -82,13 +96,16 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         await sameTurn();
         msg.ack();
         log.info({ durationMs: stored.durationMs }, "task ok");
+        ctx.audit.record({ type: "ok", ...at(task), worker: ctx.worker, attempt });
         return "ok";
       }
       case "dead": {
         const invalid = !outcome.ok && outcome.invalidOutput ? { output: outcome.invalidOutput.output } : undefined;
-        await publishDead(ctx, { ...deadLetter(ctx, task, decision.reason, error, attempt), ...(a.usage && { usage: a.usage }), ...invalid }, msg.info.streamSequence, msg);
+        const letter = deadLetter(ctx, task, decision.reason, error, attempt, { attempt, startedAt: a.startedAt, exitCode: outcome.exitCode });
+        await publishDead(ctx, { ...letter, ...(a.usage && { usage: a.usage }), ...invalid }, msg.info.streamSequence, msg);
         msg.ack();
         log.warn({ reason: decision.reason, err: error }, "task dead");
+        ctx.audit.record({ type: "dead", ...at(task), worker: ctx.worker, attempt, reason: decision.reason, error: firstLine(error) });
         return "dead";
       }
       case "retry":
@@ -97,10 +114,13 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         if (a.usage || feedback || a.hadFeedback) await ctx.records.carry(msg, { usage: a.usage, feedback });
         msg.nak(decision.delayMs);
         log.warn({ err: error, retryInMs: decision.delayMs }, "attempt failed, will retry");
+        ctx.audit.record({ type: "failed", ...at(task), worker: ctx.worker, attempt, error: firstLine(error) });
         return "retry";
       case "pause":
         await handBack(ctx.records, msg, undefined, { usage: a.usage });
         log.warn({ err: error, breaker: ctx.breaker }, "attempt failed, and the breaker tripped: the queue pauses; this task goes back unspent");
+        ctx.audit.record({ type: "failed", ...at(task), worker: ctx.worker, attempt, error: firstLine(error) });
+        ctx.audit.record({ type: "paused", ...at(task), worker: ctx.worker, reason: decision.reason });
         return "paused";
       case "hold": {
         // No attempt spent: the API turned the task away, the task did not fail.
@@ -109,6 +129,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         await handBack(ctx.records, msg, Math.max(0, Date.parse(until) - Date.now()), { usage: a.usage });
         queueEvent(ctx.nc, ctx.prefix, { type: "held", queue: task.queue, reason: decision.reason, by: ctx.worker, until });
         log.warn({ err: error, heldUntil: until }, "too many requests: the queue holds new starts; this task goes back unspent");
+        ctx.audit.record({ type: "held", ...at(task), worker: ctx.worker, attempt, reason: `${decision.reason}; held until ${until}` });
         return "held";
       }
     }
@@ -121,8 +142,9 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
 }
 
 /** A successful attempt's Result and its body, or why it is too big to store. */
-function resultOf(ctx: SettleContext, a: Attempt, output: unknown): { result: Result; body: string; tooBig?: string } {
+function resultOf(ctx: SettleContext, a: Attempt, output: unknown, exitCode: number | undefined): { result: Result; body: string; tooBig?: string } {
   const finishedAt = new Date();
+  const [startedAt, finished] = [a.startedAt.toISOString(), finishedAt.toISOString()];
   const result: Result = {
     id: a.task.id,
     job: a.task.job,
@@ -131,10 +153,11 @@ function resultOf(ctx: SettleContext, a: Attempt, output: unknown): { result: Re
     output,
     worker: ctx.worker,
     attempts: a.attempt,
-    startedAt: a.startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
+    startedAt,
+    finishedAt: finished,
     durationMs: finishedAt.getTime() - a.startedAt.getTime(),
     ...(a.usage && { usage: a.usage }),
+    provenance: provenanceOf(a.task, { runner: ctx.runner, worker: ctx.worker, attempt: a.attempt, exitCode, startedAt, finishedAt: finished }),
   };
   const body = JSON.stringify(result);
   const bytes = Buffer.byteLength(body);
@@ -145,6 +168,7 @@ function resultOf(ctx: SettleContext, a: Attempt, output: unknown): { result: Re
 /** A delivery past `--max-attempts`: its last attempt never reported back. */
 export async function settleExhausted(ctx: SettleContext, msg: JsMsg, task: Task, attempt: number, usage?: Usage): Promise<void> {
   const error = `attempt ${attempt - 1} of ${ctx.maxAttempts} never reported back (worker crashed or lost)`;
+  ctx.audit.record({ type: "dead", ...at(task), worker: ctx.worker, attempt: attempt - 1, reason: "timeout", error });
   await publishDead(ctx, { ...deadLetter(ctx, task, "timeout", error, attempt - 1), ...(usage && { usage }) }, msg.info.streamSequence, msg);
   msg.ack();
   ctx.taskLog.warn({ taskId: task.id, job: task.job, attempt }, "task dead: attempts exhausted");
@@ -175,13 +199,15 @@ export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: strin
     worker: ctx.worker,
     deadAt: new Date().toISOString(),
   };
+  letter.provenance = provenanceOf({ input: letter.task }, { runner: ctx.runner, worker: ctx.worker, attempt: 0, finishedAt: letter.deadAt });
   // Its own msg-id: never mistaken for (or dropping) a real outcome of that id.
   await publishDead(ctx, letter, seq, msg, invalidMsgId(letter.job, letter.id, seq));
   msg.ack();
   ctx.taskLog.warn({ seq, subject: msg.subject, err: letter.error }, "invalid task message dead-lettered");
 }
 
-export function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: string, attempts: number): DeadLetter {
+export function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: string, attempts: number, run?: RunFacts): DeadLetter {
+  const deadAt = new Date().toISOString();
   return {
     id: task.id,
     job: task.job,
@@ -192,7 +218,8 @@ export function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, e
     error,
     attempts,
     worker: ctx.worker,
-    deadAt: new Date().toISOString(),
+    deadAt,
+    provenance: provenanceOf(task, { runner: ctx.runner, worker: ctx.worker, attempt: run?.attempt ?? attempts, exitCode: run?.exitCode, startedAt: run?.startedAt?.toISOString(), finishedAt: deadAt }),
   };
 }
 
@@ -226,4 +253,13 @@ async function store(ctx: SettleContext, subject: string, data: string, msgID: s
       }
     },
   });
+}
+
+/** A task's place, for its audit events. */
+function at(task: Task): { job: string; queue: string; id: string } {
+  return { job: task.job, queue: task.queue, id: task.id };
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0]!.slice(0, 300);
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Task, Usage } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import type { QueueStore } from "../nats/queues.js";
+import type { AuditLog } from "../nats/audit-log.js";
 import type { StartSlots } from "../nats/start-slots.js";
 import type { UsageStore } from "../nats/usage-store.js";
 import { budgetVerdict, hasBudget, meanUsage } from "../queue/budget.js";
@@ -37,6 +38,7 @@ export class StartGate {
       usage: UsageStore;
       slots: StartSlots;
       queues: QueueStore;
+      audit: AuditLog;
       log: Logger;
     },
   ) {}
@@ -65,7 +67,7 @@ export class StartGate {
       const totals = await this.o.usage.ofQueue(this.o.queue);
       const verdict = budgetVerdict(state!, totals);
       if (verdict.kind === "exhausted") {
-        await this.pauseForBudget(verdict.reason);
+        await this.pauseForBudget(verdict.reason, task);
         return { kind: "back", why: verdict.reason };
       }
       if (verdict.kind === "wait") {
@@ -108,8 +110,9 @@ export class StartGate {
     }
   }
 
-  private async pauseForBudget(reason: string): Promise<void> {
+  private async pauseForBudget(reason: string, task: Task): Promise<void> {
     if (this.o.follower.isPaused) return;
+    this.o.audit.record({ type: "paused", job: task.job, queue: task.queue, id: task.id, worker: this.o.worker, reason });
     this.o.log.warn({ reason }, "the queue's budget is spent: pausing it for every worker");
     await this.o.queues.pause(this.o.queue, { reason, by: this.o.worker }).catch((err: unknown) => this.o.log.error({ err }, "could not pause the queue for its budget"));
     queueEvent(this.o.nc, this.o.prefix, { type: "paused", queue: this.o.queue, reason, by: this.o.worker });

@@ -9,6 +9,7 @@ import { AttemptRecords } from "../nats/attempt-records.js";
 import { UsageStore } from "../nats/usage-store.js";
 import { StartSlots } from "../nats/start-slots.js";
 import { StartGate } from "./start-gate.js";
+import { AuditLog } from "../nats/audit-log.js";
 import { queueEvent } from "./queue-events.js";
 import { manager } from "../nats/topology.js";
 import { ClaimLoop } from "./claim-loop.js";
@@ -120,6 +121,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     taskLog: options.taskLog?.child({ worker: name, queue: options.queue }) ?? log,
     storeGiveUpMs: 120_000,
     queues: queueState,
+    runner: runner.info ?? { kind: options.handler ? "module" : "exec" },
+    audit: new AuditLog(conn.nc, conn.prefix),
     records,
     // The breaker: this worker stops claiming now, and pauses its queue for the whole fleet.
     streak: new FailureStreak((lastError) => {
@@ -172,7 +175,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   });
 
   const follower = new QueueFollower({ jsm, prefix: conn.prefix, queue: options.queue, keeper, loop, streak: settleCtx.streak, log });
-  const gate = new StartGate({ nc: conn.nc, prefix: conn.prefix, queue: options.queue, worker: name, follower, usage, slots: await StartSlots.open(conn), queues: queueState, log });
+  const gate = new StartGate({ nc: conn.nc, prefix: conn.prefix, queue: options.queue, worker: name, follower, usage, slots: await StartSlots.open(conn), queues: queueState, audit: settleCtx.audit, log });
   const delivery: DeliveryContext = {
     settle: settleCtx,
     jsm,
@@ -223,6 +226,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       await cancels.stop();
       stopAnnouncing();
       stopWatching();
+      settleCtx.audit.flush();
       follower.stop();
       gate.stop();
       keeper.stop();

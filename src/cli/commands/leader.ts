@@ -8,6 +8,7 @@ import { withIds, type SpecSource } from "../../leader/task-ids.js";
 import { createLogger } from "../../log.js";
 import { connect } from "../../nats/connect.js";
 import { TerminalLine } from "../progress.js";
+import { operator } from "../../queue/pause.js";
 import { readInput } from "../read-input.js";
 import { connectOptions, examples, intOption, jobOption, printJson, withConnection, type ConnectionFlags } from "../options.js";
 
@@ -54,6 +55,7 @@ export function leaderCommand(): Command {
           log,
           idFromContent: flags.idFromContent ? { salt: flags.salt } : undefined,
           skipDone: flags.skipDone,
+          by: operator(),
           onSkipped: (n) => process.stderr.write(`${n} task${n === 1 ? "" : "s"} skipped (already done)\n`),
           onProgress: (done, total) => {
             line?.update(done, total, {});

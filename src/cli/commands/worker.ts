@@ -10,6 +10,7 @@ import { ndjsonRunner } from "../../worker/ndjson-runner.js";
 import type { Runner } from "../../worker/runner.js";
 import { DEFAULT_KILL_GRACE_MS } from "../../worker/terminate.js";
 import { loadOutputContract, withOutputContract } from "../../worker/output-contract.js";
+import { runnerInfo } from "../../worker/provenance.js";
 import { subscribe, WORKER_DEFAULTS, type Worker } from "../../worker/subscribe.js";
 import { EXIT, exitWith } from "../exit.js";
 import { TerminalLine } from "../progress.js";
@@ -169,7 +170,7 @@ async function chooseRunner(command: string[], flags: SubscribeFlags, worker: st
     if (flags.ndjson) throw new UsageError("--ndjson runs a command; it does not go with --module");
     if (flags.isolate) throw new UsageError("--isolate gives each run of the command a fresh folder; it does not go with --module (no command runs)");
     if (flags.cwd !== undefined) throw new UsageError("--cwd sets where the command runs; it does not go with --module (no command runs)");
-    return handlerRunner(await loadHandler(flags.module));
+    return handlerRunner(await loadHandler(flags.module), runnerInfo("module", { module: flags.module }));
   }
   if (command.length === 0) throw new UsageError("give the command to run after --, e.g. `fanout worker subscribe -- ./analyse.sh`, or --module FILE");
   const [cmd, ...args] = command as [string, ...string[]];

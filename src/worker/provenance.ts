@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Provenance, RunnerInfo, Task } from "../../channels/index.js";
+import { canonicalJson } from "../leader/task-ids.js";
+import { packageRoot } from "../package-root.js";
+
+/** fanout's own version, from its package.json, read once. */
+export const FANOUT_VERSION = (JSON.parse(readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
+
+const HOST = os.hostname();
+
+/**
+ * What runs a worker's tasks, for every report line's provenance: read once
+ * at start. The script is the command when it is a path, else its first
+ * argument that names a file (`node agent.mjs` → agent.mjs); its SHA-256
+ * says which version of it ran.
+ */
+export function runnerInfo(kind: "exec" | "ndjson" | "module", what: { argv?: string[]; module?: string; cwd?: string }): RunnerInfo {
+  const cwd = what.cwd ?? process.cwd();
+  if (kind === "module") {
+    const file = path.resolve(what.module!);
+    return { kind, module: file, file, sha256: fileSha256(file) };
+  }
+  const argv = what.argv ?? [];
+  const [command, ...args] = argv;
+  const candidates = command?.includes("/") ? [command] : args.filter((a) => !a.startsWith("-"));
+  for (const candidate of candidates) {
+    const file = path.resolve(cwd, candidate);
+    const sha256 = fileSha256(file);
+    if (sha256) return { kind, argv, file, sha256 };
+  }
+  return { kind, argv };
+}
+
+function fileSha256(file: string): string | undefined {
+  try {
+    if (!statSync(file).isFile()) return undefined;
+    return createHash("sha256").update(readFileSync(file)).digest("hex");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The SHA-256 of a task's input, as canonical JSON: the same input has the same hash wherever it ran. */
+export function inputSha256(input: unknown): string {
+  return createHash("sha256").update(canonicalJson(input ?? null)).digest("hex");
+}
+
+/** One report line's provenance. */
+export function provenanceOf(
+  task: Pick<Task, "input">,
+  o: { runner: RunnerInfo; worker: string; attempt: number; exitCode?: number; startedAt?: string; finishedAt: string },
+): Provenance {
+  return {
+    inputSha256: inputSha256(task.input),
+    runner: o.runner,
+    host: HOST,
+    worker: o.worker,
+    attempt: o.attempt,
+    ...(o.exitCode !== undefined && { exitCode: o.exitCode }),
+    ...(o.startedAt !== undefined && { startedAt: o.startedAt }),
+    finishedAt: o.finishedAt,
+    fanoutVersion: FANOUT_VERSION,
+  };
+}
