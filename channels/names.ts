@@ -33,19 +33,45 @@ export function streamNames(prefix: string) {
   } as const;
 }
 
-/** Where a task or its outcome lives: `<prefix>.<channel>.<queue>.<job>.<id>`. */
+/** Task priorities, highest first. A worker with a free slot starts the highest waiting. */
+export const PRIORITIES = ["high", "normal", "low"] as const;
+export const Priority = z.enum(PRIORITIES);
+export type Priority = z.infer<typeof Priority>;
+
+/**
+ * The queue token of a tasks subject: the queue itself for `normal`, and
+ * `<queue>~high` or `<queue>~low` for the other levels. Each level is its own
+ * subject space with its own consumer (`worker-<queue>~high`), since a
+ * consumer on nats-server 2.9 has one filter and a WorkQueue stream refuses
+ * consumers that overlap; `~` is not allowed in queue names, so no queue's
+ * token is another's. Results, dead letters and everything else name the
+ * plain queue.
+ */
+export function queueToken(queue: string, priority: Priority = "normal"): string {
+  return priority === "normal" ? queue : `${queue}~${priority}`;
+}
+
+/** The queue and priority a queue token names. */
+export function parseQueueToken(token: string): { queue: string; priority: Priority } {
+  const [queue, level] = token.split("~") as [string, string | undefined];
+  return { queue, priority: level === "high" || level === "low" ? level : "normal" };
+}
+
+/** Where a task or its outcome lives: `<prefix>.<channel>.<queue>.<job>.<id>` (a tasks subject's queue token may carry a level). */
 export interface TaskAddress {
   queue: string;
   job: string;
   id: string;
+  /** The level a tasks subject carries; `normal` for every other channel. */
+  priority: Priority;
 }
 
 /** The queue, job and id a tasks, results or dead subject names, or undefined when it names none. */
 export function taskAddress(prefix: string, subject: string): TaskAddress | undefined {
   const tokens = subject.split(".").slice(prefix.split(".").length + 1);
   if (tokens.length < 3) return undefined;
-  const [queue, job, ...id] = tokens as [string, string, ...string[]];
-  return { queue, job, id: id.join(".") };
+  const [token, job, ...id] = tokens as [string, string, ...string[]];
+  return { ...parseQueueToken(token), job, id: id.join(".") };
 }
 
 const QUEUE_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -131,14 +157,14 @@ export function settledSeq(msgId: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The durable pull consumer that is the queue group of one queue. */
-export function queueConsumerName(queue: string): string {
-  return `worker-${queue}`;
+/** The durable pull consumer that is the queue group of one queue (or of one of its levels: give its queue token). */
+export function queueConsumerName(queue: string, priority: Priority = "normal"): string {
+  return `worker-${queueToken(queue, priority)}`;
 }
 
-/** The queue whose group a consumer of the tasks stream is, or undefined for any other consumer. */
-export function queueOfConsumer(name: string): string | undefined {
-  return name.startsWith("worker-") ? name.slice("worker-".length) : undefined;
+/** The queue and level whose group a consumer of the tasks stream is, or undefined for any other consumer. */
+export function queueOfConsumer(name: string): { queue: string; priority: Priority } | undefined {
+  return name.startsWith("worker-") ? parseQueueToken(name.slice("worker-".length)) : undefined;
 }
 
 /**

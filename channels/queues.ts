@@ -34,6 +34,8 @@ export const QueueState = z.object({
   holdMs: z.number().int().positive().optional(),
   holdReason: z.string().optional(),
   heldBy: z.string().optional(),
+  /** The priority levels besides `normal` that tasks were published to: each has its consumer, which workers pull first (high) or last (low). */
+  levels: z.array(z.enum(["high", "low"])).optional(),
   updatedAt: z.string(),
 });
 export type QueueState = z.infer<typeof QueueState>;

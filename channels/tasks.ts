@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { JobId, QueueName, TaskId } from "./names.js";
+import { JobId, Priority, QueueName, queueToken, TaskId } from "./names.js";
 
 /**
  * One unit of work, on the subject `<prefix>.tasks.<queue>.<job>.<id>`, with
@@ -13,6 +13,8 @@ export const Task = z.object({
   createdAt: z.string(),
   timeoutMs: z.number().int().positive().optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
+  /** Absent for `normal`. The task waits on its level's subject (`queueToken`). */
+  priority: Priority.exclude(["normal"]).optional(),
 });
 export type Task = z.infer<typeof Task>;
 
@@ -23,6 +25,7 @@ export const TaskSpec = z
     input: z.unknown(),
     timeoutMs: z.number().int().positive().optional(),
     meta: z.record(z.string(), z.unknown()).optional(),
+    priority: Priority.optional(),
   })
   .strict();
 export type TaskSpec = z.infer<typeof TaskSpec>;
@@ -36,9 +39,13 @@ export const tasksChannel = {
   name: "tasks",
   stream: "tasks",
   schema: Task,
+  /** `queue` is a queue token: the queue, or `<queue>~high` / `<queue>~low` for a level (`queueToken`). */
   subject: (prefix: string, queue: string, job: string, id: string) => `${prefix}.tasks.${queue}.${job}.${id}`,
   ofJob: (prefix: string, queue: string, job: string) => `${prefix}.tasks.${queue}.${job}.>`,
   ofQueue: (prefix: string, queue: string) => `${prefix}.tasks.${queue}.*.>`,
+  /** A task's subject, on its level. */
+  of: (prefix: string, task: { queue: string; job: string; id: string; priority?: "high" | "low" }) =>
+    `${prefix}.tasks.${queueToken(task.queue, task.priority)}.${task.job}.${task.id}`,
   /** What the stream stores: nothing without a queue, a job and an id. */
   stored: (prefix: string) => `${prefix}.tasks.*.*.>`,
   all: (prefix: string) => `${prefix}.tasks.>`,

@@ -1,6 +1,6 @@
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, type JetStreamManager } from "@nats-io/jetstream";
 import { ulid } from "ulid";
-import { eventsChannel, jobProblem, queueProblem, taskMsgId, tasksChannel, type JobEvent, type Task, type TaskSpec } from "../../channels/index.js";
+import { eventsChannel, jobProblem, queueProblem, queueToken, taskMsgId, tasksChannel, type JobEvent, type Priority, type Task, type TaskSpec } from "../../channels/index.js";
 import { InvalidInputError, PublishIncompleteError, PublishRefusedError, UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -13,6 +13,7 @@ import { ensureStreams, manager } from "../nats/topology.js";
 import { specAt, withIds, type SpecSource } from "./task-ids.js";
 import { doneIds } from "../nats/done-ledger.js";
 import { AuditLog } from "../nats/audit-log.js";
+import { QueueStore } from "../nats/queues.js";
 
 export interface PublishOptions {
   queue: string;
@@ -35,6 +36,8 @@ export interface PublishOptions {
   onSkipped?: (skipped: number) => void;
   /** Who publishes, for the job's audit trail. */
   by?: string;
+  /** The level of tasks whose spec gives none: `--priority`. Default normal. */
+  priority?: Priority;
 }
 
 export interface PublishSummary {
@@ -65,7 +68,10 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const createdAt = new Date().toISOString();
   // Specs were validated when read, and job and queue above: a Task by construction.
   const identified = withIds(specs, source, options.idFromContent);
-  const tasks: Task[] = identified.specs.map((s) => ({ id: s.id, job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta }));
+  const tasks: Task[] = identified.specs.map((s) => {
+    const priority = s.priority ?? options.priority ?? "normal";
+    return { id: s.id, job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta, ...(priority !== "normal" && { priority }) };
+  });
   const bodies = tasks.map((t) => JSON.stringify(t));
   assertFits(bodies, conn, source);
 
@@ -73,7 +79,8 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   await ensureStreams(jsm, conn);
   // The queue's consumer too, so that workers whose user may not create it can start.
   const log = options.log ?? silentLogger;
-  await ensureQueueConsumer(jsm, conn.prefix, queue, {}, (why) => log.warn(why));
+  const consumer = await ensureQueueConsumer(jsm, conn.prefix, queue, {}, (why) => log.warn(why));
+  await ensureLevels(conn, jsm, queue, tasks, consumer.ackWaitMs, log);
   const jobs = await JobStore.open(conn);
   const manifest = await jobs.get(job);
   if (manifest && manifest.queue !== queue) throw new UsageError(`job ${job} is on queue ${manifest.queue}, not ${queue}`);
@@ -105,7 +112,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
     }
     if (done.has(task.id)) continue;
     sent++;
-    const p = publishUntilAcked(conn.nc, js, tasksChannel.subject(conn.prefix, queue, job, task.id), bodies[i]!, taskMsgId(job, task.id), {
+    const p = publishUntilAcked(conn.nc, js, tasksChannel.of(conn.prefix, task), bodies[i]!, taskMsgId(job, task.id), {
       giveUpMs: options.giveUpMs ?? 30_000,
       onRetry: (attempt, err) => log.debug({ taskId: task.id, attempt, err }, "publish not confirmed, retrying"),
     }).then(
@@ -140,6 +147,21 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   audit.flush();
   const summary: PublishSummary = { job, queue, published, duplicates: skipped + repeated + identified.repeats, total: recorded.total };
   return options.skipDone ? { ...summary, skipped: skippedDone } : summary;
+}
+
+/**
+ * The consumers of the priority levels the run's tasks use, made before any
+ * is published (with the queue's ack wait), and announced in the queue's
+ * state, so that workers pull them: high first, low last.
+ */
+async function ensureLevels(conn: Connection, jsm: JetStreamManager, queue: string, tasks: Task[], ackWaitMs: number, log: Logger): Promise<void> {
+  const used = new Set(tasks.flatMap((t) => (t.priority ? [t.priority] : [])));
+  if (used.size === 0) return;
+  for (const level of used) await ensureQueueConsumer(jsm, conn.prefix, queueToken(queue, level), { minAckWaitS: ackWaitMs / 1000 }, (why) => log.warn(why));
+  await (await QueueStore.open(conn)).update(queue, (state) => {
+    const levels = [...new Set([...(state?.levels ?? []), ...used])].sort();
+    return { ...state, queue, levels, updatedAt: new Date().toISOString() };
+  });
 }
 
 /** Every task fits one message on this server, or the run is refused before anything is published. */

@@ -1,5 +1,5 @@
-import type { JetStreamManager } from "@nats-io/jetstream";
-import { countsChannel, queueConsumerName, queueOfConsumer, rateText, streamNames, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
+import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
+import { countsChannel, queueOfConsumer, rateText, streamNames, type Priority, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { UsageError } from "../errors.js";
 import { JobStore } from "../nats/jobs.js";
@@ -38,6 +38,8 @@ export interface QueueStatus {
   /** No task starts before this, after a "too many requests", and why. */
   heldUntil?: string;
   holdReason?: string;
+  /** Tasks of the other priority levels, when the queue has any (counted in the totals above too). */
+  levels?: Partial<Record<"high" | "low", { waiting: number; inFlight: number }>>;
 }
 
 export interface JobStatus {
@@ -91,9 +93,10 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
   };
   for (const t of tallies.values()) queueStatus(t.queue).dead += t.dead;
   try {
+    // One listing gives every queue consumer's state: each level of each queue.
     for await (const c of jsm.consumers.list(names.tasks)) {
-      const queue = queueOfConsumer(c.name);
-      if (queue) queueStatus(queue);
+      const of = queueOfConsumer(c.name);
+      if (of) addConsumer(queueStatus(of.queue), of.priority, c);
     }
   } catch (err) {
     if (!isNotFound(err)) throw err; // nothing published yet
@@ -108,7 +111,6 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
   for (const queue of [...queues.keys()]) {
     if ((filter.queue && queue !== filter.queue) || (filter.job && queue !== jobQueue)) queues.delete(queue);
   }
-  for (const q of queues.values()) await consumerState(jsm, prefix, q);
   const states = await QueueStore.open(conn).catch((err: unknown) => {
     if (isNotFound(err)) return undefined; // nothing created yet
     throw err;
@@ -168,18 +170,18 @@ async function tallyByJob(jsm: JetStreamManager, prefix: string): Promise<Map<st
   return tallies;
 }
 
-async function consumerState(jsm: JetStreamManager, prefix: string, q: QueueStatus): Promise<void> {
-  try {
-    const info = await jsm.consumers.info(streamNames(prefix).tasks, queueConsumerName(q.queue));
-    q.waiting = info.num_pending;
-    q.inFlight = info.num_ack_pending;
-    q.redelivered = info.num_redelivered;
-    const settings = describeQueueConsumer(info);
-    q.ackWaitS = settings.ackWaitMs / 1000;
-    q.maxInFlight = settings.maxInFlight;
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
+/** Adds one consumer (the queue's, or one of its levels') to the queue's row. */
+function addConsumer(q: QueueStatus, priority: Priority, info: ConsumerInfo): void {
+  q.waiting += info.num_pending;
+  q.inFlight += info.num_ack_pending;
+  q.redelivered += info.num_redelivered;
+  if (priority !== "normal") {
+    q.levels = { ...q.levels, [priority]: { waiting: info.num_pending, inFlight: info.num_ack_pending } };
+    return;
   }
+  const settings = describeQueueConsumer(info);
+  q.ackWaitS = settings.ackWaitMs / 1000;
+  q.maxInFlight = settings.maxInFlight;
 }
 
 /** Message count per subject of one of the prefix's streams, for subjects matching `filter`. */

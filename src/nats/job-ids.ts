@@ -25,9 +25,10 @@ export async function jobIds(jsm: JetStreamManager, prefix: string, job: string)
   return ids;
 }
 
-/** The subjects of the job's tasks still in the tasks stream: waiting, or running and not yet acked. */
+/** The subjects of the job's tasks still in the tasks stream, on every level: waiting, or running and not yet acked. */
 export async function unsettledTasks(jsm: JetStreamManager, prefix: string, queue: string, job: string): Promise<string[]> {
-  return subjectsOf(jsm, streamNames(prefix).tasks, tasksChannel.ofJob(prefix, queue, job));
+  const subjects = await subjectsOf(jsm, streamNames(prefix).tasks, tasksChannel.ofJob(prefix, "*", job));
+  return subjects.filter((s) => taskAddress(prefix, s)?.queue === queue);
 }
 
 /** The subjects of a stream that match `filter` (paged by the client). */

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { queueProblem, rateText, type QueueState, type Usage } from "../../channels/index.js";
+import { queueProblem, queueToken, rateText, type QueueState, type Usage } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import type { Connection } from "../nats/connect.js";
 import { ensureQueueConsumer, updateQueueConsumer } from "../nats/queue-consumer.js";
@@ -64,6 +64,8 @@ export async function setQueue(conn: Connection, queue: string, settings: QueueS
   } else {
     state = await announce();
   }
+  // Each priority level's consumer has the queue's settings.
+  for (const level of state.levels ?? []) await updateQueueConsumer(jsm, conn.prefix, queueToken(queue, level), { ackWaitMs: after.ackWaitMs, maxInFlight: after.maxInFlight });
   return {
     queue,
     ackWaitS: after.ackWaitMs / 1000,

@@ -1,6 +1,16 @@
 import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../log.js";
 
+/** One pull to make: from which consumer, how many at most, and how long the server may hold it. */
+export interface Pull {
+  consumer: Consumer;
+  max: number;
+  expiresMs: number;
+}
+
+/** Decides what to pull for `want` free slots: by default the queue's one consumer; with priority levels, `LevelPlanner`. */
+export type PullPlanner = (want: number) => Promise<Pull[]>;
+
 export interface ClaimLoopOptions {
   consumer: Consumer;
   /** Tasks this worker runs at once. */
@@ -34,13 +44,25 @@ export class ClaimLoop {
   private wake: () => void = () => {};
   private readonly batches = new Set<ConsumerMessages>();
   private readonly pending = new Set<Promise<void>>();
+  private planner: PullPlanner;
 
   /** Free slots worth a pull of their own while another pull is outstanding. */
   private readonly batch: number;
 
   constructor(private readonly o: ClaimLoopOptions) {
     this.batch = Math.max(1, Math.ceil(o.capacity / 4));
+    this.planner = this.onePull;
   }
+
+  /** Pull by `planner` from now on (a queue that has priority levels), or from the queue's one consumer again. */
+  plan(planner: PullPlanner | undefined): void {
+    this.planner = planner ?? this.onePull;
+    // Pulls made by the old plan end now (what they still bring is kept), so the new one starts at once.
+    for (const b of this.batches) b.stop();
+    this.wake();
+  }
+
+  private readonly onePull: PullPlanner = async (want) => [{ consumer: this.o.consumer, max: want, expiresMs: PULL_EXPIRES_MS }];
 
   get running(): number {
     return this.inUse;
@@ -81,20 +103,37 @@ export class ClaimLoop {
         continue;
       }
       this.requested += want;
-      let batch: ConsumerMessages;
+      let pulls: Pull[];
       try {
-        batch = await this.o.consumer.fetch({ max_messages: want, expires: PULL_EXPIRES_MS, idle_heartbeat: PULL_HEARTBEAT_MS });
+        pulls = await this.planner(want);
       } catch (err) {
         this.requested -= want;
-        this.o.log.warn({ err }, "pull failed; retrying");
+        this.o.log.warn({ err }, "could not plan a pull; retrying");
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
-      const p = this.drainBatch(batch, want);
-      this.pending.add(p);
-      void p.finally(() => this.pending.delete(p));
+      // The plan may ask for more than `want` (listening on every level at once): what comes beyond the free slots goes back.
+      this.requested += pulls.reduce((n, p) => n + p.max, 0) - want;
+      const failed = await Promise.all(pulls.map((pull) => this.start(pull)));
+      if (failed.some(Boolean)) await new Promise((r) => setTimeout(r, 1000));
     }
     await Promise.all(this.pending);
+  }
+
+  /** Makes one pull and drains it in the background; true when the pull could not be made. */
+  private async start(pull: Pull): Promise<boolean> {
+    let batch: ConsumerMessages;
+    try {
+      batch = await pull.consumer.fetch({ max_messages: pull.max, expires: pull.expiresMs, idle_heartbeat: Math.min(PULL_HEARTBEAT_MS, pull.expiresMs / 2) });
+    } catch (err) {
+      this.requested -= pull.max;
+      this.o.log.warn({ err }, "pull failed; retrying");
+      return true;
+    }
+    const p = this.drainBatch(batch, pull.max);
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return false;
   }
 
   /** Stop pulling. Messages that still arrive are handed back to the queue. */
@@ -112,7 +151,7 @@ export class ClaimLoop {
       for await (const msg of batch) {
         got++;
         this.requested--;
-        if (this.stopped || this.paused) {
+        if (this.stopped || this.paused || this.inUse >= this.o.capacity) {
           this.o.onUnwanted(msg);
           continue;
         }

@@ -17,5 +17,6 @@ export function parseTask(prefix: string, subject: string, data: Uint8Array, que
   if (task.queue !== queue) return `task queue ${task.queue} arrived on queue ${queue}`;
   const address = taskAddress(prefix, subject);
   if (address?.job !== task.job || address.id !== task.id) return `task ${task.job}/${task.id} arrived on subject ${subject}`;
+  if (address.priority !== (task.priority ?? "normal")) return `task of priority ${task.priority ?? "normal"} arrived on subject ${subject}`;
   return task;
 }

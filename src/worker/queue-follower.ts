@@ -24,7 +24,17 @@ export class QueueFollower {
   private latest: QueueState | undefined;
 
   constructor(
-    private readonly o: { jsm: JetStreamManager; prefix: string; queue: string; keeper: ClaimKeeper; loop: ClaimLoop; streak: FailureStreak; log: Logger },
+    private readonly o: {
+      jsm: JetStreamManager;
+      prefix: string;
+      queue: string;
+      keeper: ClaimKeeper;
+      loop: ClaimLoop;
+      streak: FailureStreak;
+      log: Logger;
+      /** The queue's priority levels changed (`leader publish --priority`): pull them. */
+      onLevels: (levels: Array<"high" | "low">) => void;
+    },
   ) {}
 
   get isPaused(): boolean {
@@ -48,6 +58,7 @@ export class QueueFollower {
 
   follow(state: QueueState | undefined): void {
     if (!state) return;
+    if ((state.levels ?? []).join() !== (this.latest?.levels ?? []).join()) this.o.onLevels(state.levels ?? []);
     this.latest = state;
     this.pauseOrResume(state);
     this.holdOrRelease(state);

@@ -53,6 +53,8 @@ export interface SettleContext extends Limits {
   runner: RunnerInfo;
   /** The jobs' audit trails (`fanout job events`). */
   audit: AuditLog;
+  /** A task was sent back to be retried after `delayMs`: its level is due then (priority queues). */
+  onRetry?: (task: Task, delayMs: number) => void;
 }
 
 export interface Attempt {
@@ -113,6 +115,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         const feedback = !outcome.ok ? outcome.invalidOutput : undefined;
         if (a.usage || feedback || a.hadFeedback) await ctx.records.carry(msg, { usage: a.usage, feedback });
         msg.nak(decision.delayMs);
+        ctx.onRetry?.(task, decision.delayMs);
         log.warn({ err: error, retryInMs: decision.delayMs }, "attempt failed, will retry");
         ctx.audit.record({ type: "failed", ...at(task), worker: ctx.worker, attempt, error: firstLine(error) });
         return "retry";

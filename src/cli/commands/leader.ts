@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import type { TaskSpec } from "../../../channels/index.js";
+import { PRIORITIES, type Priority, type TaskSpec } from "../../../channels/index.js";
 import { UsageError } from "../../errors.js";
 import { dirSpecs } from "../../leader/dir-source.js";
 import { parseJsonl, parseLine } from "../../leader/jsonl-source.js";
@@ -24,6 +24,7 @@ interface PublishFlags extends ConnectionFlags {
   idFromContent?: boolean;
   salt?: string;
   skipDone?: boolean;
+  priority: Priority;
 }
 
 export function leaderCommand(): Command {
@@ -37,6 +38,7 @@ export function leaderCommand(): Command {
     .addOption(jobOption("add the tasks to this job (default: a new job id)"))
     .addOption(new Option("--id-from-content", "each task's id is a SHA-256 of its input's canonical JSON (and --salt): the same input is the same task in every run; ids given in the file are not used"))
     .addOption(new Option("--salt <text>", "with --id-from-content: mixed into every id, say the prompt or model version, so a new one runs everything again"))
+    .addOption(new Option("--priority <level>", "high, normal or low: a worker with a free slot starts the highest waiting first (a task spec's \"priority\" wins)").choices(PRIORITIES).default("normal"))
     .addOption(new Option("--skip-done", "leave out tasks whose id already ended ok in this queue (its done ledger, kept until `fanout queue forget-done`)"))
     .action(async (file: string | undefined, flags: PublishFlags) => {
       if (flags.salt !== undefined && !flags.idFromContent) throw new UsageError("--salt goes with --id-from-content");
@@ -56,6 +58,7 @@ export function leaderCommand(): Command {
           idFromContent: flags.idFromContent ? { salt: flags.salt } : undefined,
           skipDone: flags.skipDone,
           by: operator(),
+          priority: flags.priority,
           onSkipped: (n) => process.stderr.write(`${n} task${n === 1 ? "" : "s"} skipped (already done)\n`),
           onProgress: (done, total) => {
             line?.update(done, total, {});
