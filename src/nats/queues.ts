@@ -33,10 +33,10 @@ export class QueueStore {
   }
 
   /** Holds new starts on the queue after a "too many requests" (see `nextHold`). */
-  hold(queue: string, why: { retryAfterMs?: number; reason: string; by: string }): Promise<QueueState> {
+  hold(queue: string, why: { retryAfterMs?: number; baseMs?: number; reason: string; by: string }): Promise<QueueState> {
     return this.update(queue, (state) => {
       const now = Date.now();
-      const { heldUntil, holdMs } = nextHold(state, now, why.retryAfterMs);
+      const { heldUntil, holdMs } = nextHold(state, now, why.retryAfterMs, why.baseMs);
       const same = state?.heldUntil !== undefined && Date.parse(state.heldUntil) === heldUntil;
       return same ? state! : { ...state, queue, heldUntil: new Date(heldUntil).toISOString(), holdMs, holdReason: why.reason, heldBy: why.by, updatedAt: new Date(now).toISOString() };
     });

@@ -8,14 +8,15 @@ export const MAX_HOLD_MS = 10 * 60_000;
 /**
  * The queue's hold after one more "too many requests". While a hold runs, the
  * answers of the same storm keep it (a longer `retryAfterMs` extends it). A
- * new one lasts `retryAfterMs` when the API gave it; otherwise 30 s, or twice
- * the last hold when it comes within one hold's length of the last one's end.
+ * new one lasts `retryAfterMs` when the API gave it; otherwise `baseMs` (the
+ * worker's `--hold`, 30 s), or twice the last hold when it comes within one
+ * hold's length of the last one's end.
  */
-export function nextHold(state: QueueState | undefined, now: number, retryAfterMs?: number): { heldUntil: number; holdMs: number } {
+export function nextHold(state: QueueState | undefined, now: number, retryAfterMs?: number, baseMs = DEFAULT_HOLD_MS): { heldUntil: number; holdMs: number } {
   const until = state?.heldUntil ? Date.parse(state.heldUntil) : 0;
   const last = state?.holdMs;
-  if (until > now) return { heldUntil: Math.max(until, now + (retryAfterMs ?? 0)), holdMs: last ?? retryAfterMs ?? DEFAULT_HOLD_MS };
-  let holdMs = retryAfterMs ?? DEFAULT_HOLD_MS;
+  if (until > now) return { heldUntil: Math.max(until, now + (retryAfterMs ?? 0)), holdMs: last ?? retryAfterMs ?? baseMs };
+  let holdMs = retryAfterMs ?? baseMs;
   if (retryAfterMs === undefined && last !== undefined && until > 0 && now - until < last) holdMs = Math.min(MAX_HOLD_MS, last * 2);
   return { heldUntil: now + holdMs, holdMs };
 }

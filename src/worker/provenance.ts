@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Provenance, RunnerInfo, Task } from "../../channels/index.js";
@@ -13,9 +13,9 @@ const HOST = os.hostname();
 
 /**
  * What runs a worker's tasks, for every report line's provenance: read once
- * at start. The script is the command when it is a path, else its first
- * argument that names a file (`node agent.mjs` → agent.mjs); its SHA-256
- * says which version of it ran.
+ * at start. The script is the command when it is one (it starts with `#!`),
+ * else its first argument that names a file (`node agent.mjs` → agent.mjs);
+ * its SHA-256 says which version of it ran.
  */
 export function runnerInfo(kind: "exec" | "ndjson" | "module", what: { argv?: string[]; module?: string; cwd?: string }): RunnerInfo {
   const cwd = what.cwd ?? process.cwd();
@@ -25,13 +25,30 @@ export function runnerInfo(kind: "exec" | "ndjson" | "module", what: { argv?: st
   }
   const argv = what.argv ?? [];
   const [command, ...args] = argv;
-  const candidates = command?.includes("/") ? [command] : args.filter((a) => !a.startsWith("-"));
+  // `./analyse.sh` is the script itself; `node agent.mjs` or `/usr/bin/python3 -u agent.py` runs one.
+  const candidates = command && isScript(path.resolve(cwd, command)) ? [command] : args.filter((a) => !a.startsWith("-"));
   for (const candidate of candidates) {
     const file = path.resolve(cwd, candidate);
     const sha256 = fileSha256(file);
     if (sha256) return { kind, argv, file, sha256 };
   }
   return { kind, argv };
+}
+
+/** A file that starts with `#!`: a script run through its interpreter, not an interpreter. */
+function isScript(file: string): boolean {
+  try {
+    const fd = openSync(file, "r");
+    try {
+      const head = Buffer.alloc(2);
+      readSync(fd, head, 0, 2, 0);
+      return head.toString() === "#!";
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
 }
 
 function fileSha256(file: string): string | undefined {

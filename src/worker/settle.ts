@@ -49,6 +49,8 @@ export interface SettleContext extends Limits {
   storeGiveUpMs: number;
   /** The queues bucket, where a hold is set. */
   queues: QueueStore;
+  /** A hold's length when the API gives none (`--hold`); it doubles while holds repeat. */
+  holdMs?: number;
   /** What runs the tasks, for each report line's provenance. */
   runner: RunnerInfo;
   /** The jobs' audit trails (`fanout job events`). */
@@ -127,7 +129,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         return "paused";
       case "hold": {
         // No attempt spent: the API turned the task away, the task did not fail.
-        const state = await ctx.queues.hold(task.queue, { retryAfterMs: decision.retryAfterMs, reason: decision.reason, by: ctx.worker });
+        const state = await ctx.queues.hold(task.queue, { retryAfterMs: decision.retryAfterMs, baseMs: ctx.holdMs, reason: decision.reason, by: ctx.worker });
         const until = state.heldUntil ?? new Date().toISOString();
         await handBack(ctx.records, msg, Math.max(0, Date.parse(until) - Date.now()), { usage: a.usage });
         queueEvent(ctx.nc, ctx.prefix, { type: "held", queue: task.queue, reason: decision.reason, by: ctx.worker, until });

@@ -67,6 +67,8 @@ export interface WorkerOptions {
   breaker?: number;
   /** Fleet-wide cap on tasks in flight (the consumer's max_ack_pending). Unset: the queue's stands (1000 when new). */
   maxInFlight?: number;
+  /** Seconds the queue holds after a "too many requests" that gives no time (exit 75). Default 30; doubles while it repeats. */
+  holdS?: number;
   log?: Logger;
   /** Per-task lines (task ok, attempt failed, task dead). Default: `log`. */
   taskLog?: Logger;
@@ -122,6 +124,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     taskLog: options.taskLog?.child({ worker: name, queue: options.queue }) ?? log,
     storeGiveUpMs: 120_000,
     queues: queueState,
+    holdMs: options.holdS !== undefined ? options.holdS * 1000 : undefined,
     runner: runner.info ?? { kind: options.handler ? "module" : "exec" },
     audit: new AuditLog(conn.nc, conn.prefix),
     records,

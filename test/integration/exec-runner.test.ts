@@ -27,12 +27,12 @@ async function shellWithPidFile(script: string): Promise<{ args: string[]; pid: 
 describe("execRunner", () => {
   it("gives the task on stdin and in the environment, and parses JSON stdout", async () => {
     const outcome = await execRunner({ command: node, args: [fixture("ok.mjs")] })(ctx({ n: 7 }));
-    expect(outcome).toEqual({ ok: true, output: { echo: { n: 7 }, attempt: 2 } });
+    expect(outcome).toEqual({ ok: true, output: { echo: { n: 7 }, attempt: 2 }, exitCode: 0 });
   });
 
   it("reports a non-zero exit with its code and the tail of stderr", async () => {
     const outcome = await execRunner({ command: node, args: [fixture("fail.mjs")] })(ctx(1));
-    expect(outcome).toEqual({ ok: false, error: "exit code 3: boom: cannot process t-1 (attempt 2)" });
+    expect(outcome).toEqual({ ok: false, error: "exit code 3: boom: cannot process t-1 (attempt 2)", exitCode: 3 });
   });
 
   it("passes shell metacharacters through as text and never runs them", async () => {
@@ -40,7 +40,7 @@ describe("execRunner", () => {
     const marker = path.join(dir, "pwned");
     const input = `$(touch ${marker}); touch ${marker} && \`touch ${marker}\` | rm -rf "${dir}" > /dev/null`;
     const outcome = await execRunner({ command: node, args: [fixture("echo-input.mjs"), "$HOME", ";", "*"] })(ctx(input));
-    expect(outcome).toEqual({ ok: true, output: { input, argv: ["$HOME", ";", "*"] } });
+    expect(outcome).toEqual({ ok: true, output: { input, argv: ["$HOME", ";", "*"] }, exitCode: 0 });
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(dir)).toBe(true);
   });
@@ -84,6 +84,7 @@ describe("execRunner", () => {
     expect(outcome).toEqual({
       ok: false,
       error: "stdout is not valid UTF-8 (first bad byte at offset 12): print text or JSON, or write binary files to FANOUT_OUTPUT_DIR",
+      exitCode: 0,
     });
   });
 
@@ -109,7 +110,7 @@ describe("execRunner, a command that leaves a background child holding its stdou
     const shell = await shellWithPidFile('sleep 30 & echo $! > $PID_FILE; echo hi');
     const started = Date.now();
     const outcome = await execRunner({ command: "sh", args: shell.args, killGraceMs: 1000 })(ctx(1, { timeoutMs: 2000 }));
-    expect(outcome).toEqual({ ok: true, output: "hi" });
+    expect(outcome).toEqual({ ok: true, output: "hi", exitCode: 0 });
     expect(Date.now() - started).toBeLessThan(2000 + 1000 + 1500);
     const pid = await shell.pid();
     await waitFor("the background sleep to be gone", () => !processAlive(pid), 10_000);
@@ -120,7 +121,7 @@ describe("execRunner, a command that leaves a background child holding its stdou
     const started = Date.now();
     const outcome = await execRunner({ command: "sh", args: shell.args, killGraceMs: 1000 })(ctx(1));
     const took = Date.now() - started;
-    expect(outcome).toEqual({ ok: false, error: "exit code 3" });
+    expect(outcome).toEqual({ ok: false, error: "exit code 3", exitCode: 3 });
     expect(took).toBeGreaterThanOrEqual(1000);
     expect(took).toBeLessThan(1000 + 1500);
     const pid = await shell.pid();

@@ -40,6 +40,7 @@ interface SubscribeFlags extends ConnectionFlags {
   rejectCodes: number[];
   verbose?: boolean;
   outputSchema?: string;
+  hold?: number;
 }
 
 export function workerCommand(): Command {
@@ -57,6 +58,7 @@ export function workerCommand(): Command {
         .argParser(exitCodes)
         .default(DEFAULT_REJECT_CODES, DEFAULT_REJECT_CODES.join(",")),
     )
+    .addOption(intOption("--hold <s>", "after a \"too many requests\" that names no time (exit 75), hold the whole queue this long; doubles while it repeats", 1, 3600, 30))
     .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL, at --timeout and for what the command leaves running when it exits", 0, 600, DEFAULT_KILL_GRACE_MS / 1000))
     .addOption(new Option("--outputs <dir>", "give each task an output folder, renamed to DIR/<id> on success"))
     .addOption(new Option("--output-schema <file>", "a JSON Schema every output must meet: one that does not fails the attempt, and the next gets the errors and the output as FANOUT_FEEDBACK; after the last, dead as `invalid-output`"))
@@ -125,6 +127,7 @@ export function workerCommand(): Command {
         idleExitS: flags.idleExit,
         backoffMs: flags.backoff,
         maxInFlight: flags.maxInFlight,
+        holdS: flags.hold,
         log,
         taskLog,
       });
@@ -142,7 +145,7 @@ export function workerCommand(): Command {
     "after",
     "\nExit codes of CMD: 0 is ok (stdout is the output); a code of --reject-codes (65, sysexits' \"data error\") dead-letters\n" +
       "the task at once, reason `rejected`; 75 (sysexits' \"temporary failure\": the API said too many requests) holds the whole\n" +
-      "queue for 30 s (doubling while it repeats) and tries the task again without spending an attempt; any other code, or a\n" +
+      "queue for --hold seconds (30; doubling while it repeats) and tries the task again without spending an attempt; any other code, or a\n" +
       "signal, is a failed attempt, retried up to --max-attempts.\n" +
       "\nUsage: a command may write JSON such as {\"tokens\":1234,\"costUsd\":0.0021} to the file named by FANOUT_USAGE_FILE;\n" +
       "it is summed per task, job and queue (`fanout status`), and budgets (`fanout queue set --budget-usd`) count it.\n",

@@ -1,0 +1,71 @@
+import { readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Result } from "../../channels/index.js";
+import { FIXTURES, lastJson } from "../helpers/cli.js";
+import { useTestServer } from "../helpers/server.js";
+import { waitFor } from "../helpers/wait.js";
+import { readReport, terminal } from "./harness.js";
+
+const server = useTestServer();
+
+/** Start times from a run log ("<ms> <id> <attempt>" per start). */
+async function starts(file: string): Promise<number[]> {
+  return (await readFile(file, "utf8")).trim().split("\n").map((l) => Number(l.split(" ")[0])).sort((a, b) => a - b);
+}
+
+describe("a rate limit the whole fleet shares", () => {
+  it("keeps task starts across 3 workers × 4 slots within 20/s (measured over every 2-second window after the first), and the job completes", async () => {
+    const t = await terminal(server);
+    const { job } = await t.publish(await t.jsonl("t.jsonl", Array.from({ length: 200 }, (_, i) => ({ id: `r${i}`, input: { sleepMs: 50 } }))));
+    await t.run(["queue", "set", "default", "--rate", "20/s"]);
+    const runLog = path.join(t.dir, "runs.log");
+    const workers = [1, 2, 3].map((n) => t.start(["worker", "subscribe", "--name", `w${n}`, "-c", "4", "--idle-exit", "3", "--", process.execPath, path.join(FIXTURES, "paid.mjs")], { RUN_LOG: runLog }));
+    const out = path.join(t.dir, "r.jsonl");
+    expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ total: 200, ok: 200 });
+    await Promise.all(workers.map((w) => w.done));
+    const times = await starts(runLog);
+    expect(times).toHaveLength(200); // none ran twice, none was redelivered
+    const first = times[0]!;
+    let worst = 0;
+    for (let from = first + 1000; from + 2000 <= times.at(-1)!; from += 100) {
+      const n = times.filter((s) => s >= from && s < from + 2000).length;
+      worst = Math.max(worst, n / 2);
+    }
+    console.log(`rate 20/s: the busiest 2-second window after the first started ${worst} tasks a second; 200 in ${((times.at(-1)! - first) / 1000).toFixed(1)} s`);
+    expect(worst).toBeLessThanOrEqual(22);
+    expect(worst).toBeGreaterThan(10); // the limit, not something else, set the pace
+    expect((await readReport(out)).every((l) => (l as Result).attempts === 1)).toBe(true);
+  }, 60_000);
+});
+
+describe("holds after \"too many requests\"", () => {
+  it("an exit-75 storm holds the whole queue (status says until when), burns no attempt, and the job completes once it passes", async () => {
+    const t = await terminal(server);
+    const storm = path.join(t.dir, "storm");
+    await writeFile(storm, "");
+    const runLog = path.join(t.dir, "runs.log");
+    const { job } = await t.publish(await t.jsonl("t.jsonl", Array.from({ length: 20 }, (_, i) => ({ id: `h${i}`, input: {} }))));
+    const env = { RUN_LOG: runLog, STORM: storm };
+    const workers = [1, 2].map((n) => t.start(["worker", "subscribe", "--name", `w${n}`, "-c", "2", "--hold", "2", "--max-attempts", "1", "--", process.execPath, path.join(FIXTURES, "paid.mjs")], env));
+    const held = await waitFor("the queue to be held", async () => {
+      const q = (lastJson(await t.run(["status", "--json"])) as { queues: Array<{ heldUntil?: string; holdReason?: string }> }).queues[0];
+      return q?.heldUntil ? q : undefined;
+    }, 20_000);
+    expect(held.holdReason).toMatch(/exit code 75, too many requests/);
+    expect((await t.run(["status"])).stderr).toMatch(/^queue default held until \d\d:\d\d:\d\d UTC: exit code 75/m);
+    await new Promise((r) => setTimeout(r, 1000));
+    const during = (await readFile(runLog, "utf8")).trim().split("\n").length;
+    // Held: the 4 slots' first starts, and at most a round per hold after it.
+    expect(during).toBeLessThanOrEqual(8);
+    await rm(storm); // the API calms down
+    const out = path.join(t.dir, "r.jsonl");
+    // --max-attempts 1: a 429 that spent an attempt would leave the task dead.
+    expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ total: 20, ok: 20, dead: 0 });
+    expect((await readReport(out)).every((l) => (l as Result).attempts === 1)).toBe(true);
+    const events = (await t.run(["job", "events", job, "--json"])).stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string });
+    expect(events.some((e) => e.type === "held")).toBe(true);
+    for (const w of workers) w.child.kill("SIGTERM");
+    await Promise.all(workers.map((w) => w.done));
+  }, 90_000);
+});
