@@ -52,6 +52,23 @@ describe("nats.conf's users", () => {
     expect(ended.stderr).not.toMatch(/permission/i);
   });
 
+  it("the fleet controls work under the same users: usage, budget, rate, priorities, skip-done, job events", async () => {
+    const publish = async (...args: string[]) => lastJson(await runCli(["leader", "publish", "--queue", "paid", ...args], env)) as { job: string; skipped?: number };
+    const first = await publish("--input", '{"input":{"doc":1},"priority":"high"}', "--id-from-content");
+    expect(lastJson(await runCli(["queue", "set", "paid", "--budget-usd", "1", "--rate", "100/s"], env))).toMatchObject({ budgetUsd: 1, rate: "100/s" });
+    const worker = startCli(["worker", "subscribe", "--queue", "paid", "--idle-exit", "3", "--", process.execPath, path.join(FIXTURES, "paid.mjs")], env);
+    const out = path.join(server.storeDir, "paid.jsonl");
+    expect(lastJson(await runCli(["results", "collect", "--job", first.job, "--out", out], env))).toMatchObject({ ok: 1, usage: { costUsd: 0.01, tokens: 100 } });
+    const ended = await worker.done;
+    expect(ended.stderr).not.toMatch(/permission/i);
+    const st = lastJson(await runCli(["status", "--json", "--queue", "paid"], env)) as { queues: Array<{ usage?: object; budgetUsd?: number }> };
+    expect(st.queues[0]).toMatchObject({ usage: { costUsd: 0.01, tokens: 100 }, budgetUsd: 1 });
+    const events = (await runCli(["job", "events", first.job, "--json"], env)).stdout.trim().split("\n").map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(events).toEqual(["published", "started", "ok"]);
+    expect((await publish("--input", '{"input":{"doc":1}}', "--id-from-content", "--skip-done")).skipped).toBe(1);
+    expect(lastJson(await runCli(["queue", "forget-done", "paid"], env))).toEqual({ queue: "paid", forgotten: 1 });
+  });
+
   it("refuses a worker what it may not do: publish tasks, create or delete streams and consumers", async () => {
     const w = await as("worker");
     const jsm = await jetstreamManager(w.nc, { checkAPI: false });
