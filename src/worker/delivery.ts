@@ -13,7 +13,8 @@ import type { JobCancels } from "./job-cancels.js";
 import { returnUnrun } from "./hand-back.js";
 import type { StartGate } from "./start-gate.js";
 import { CANCELLED, type AttemptOutcome, type Runner } from "./runner.js";
-import { settle, settleExhausted, settleInvalid, type SettleContext } from "./settle.js";
+import { settle, type SettleContext } from "./settle.js";
+import { settleExhausted, settleInvalid } from "./settle-unrun.js";
 import type { WorkerStats } from "./subscribe.js";
 
 /** What handling one delivery needs from its worker. */

@@ -1,6 +1,7 @@
-import type { Consumer } from "@nats-io/jetstream";
-import { PRIORITIES, type Priority } from "../../channels/index.js";
-import type { Pull, PullPlanner } from "./claim-loop.js";
+import type { Consumer, JetStreamClient } from "@nats-io/jetstream";
+import { PRIORITIES, queueConsumerName, streamNames, type Priority } from "../../channels/index.js";
+import type { Logger } from "../log.js";
+import type { ClaimLoop, Pull, PullPlanner } from "./claim-loop.js";
 
 /** Pulls of a queue with levels expire fast: a level found empty must not hold a free slot long. */
 const LEVEL_PULL_MS = 1000;
@@ -38,4 +39,31 @@ export class LevelPlanner {
     }
     return levels.map((l): Pull => ({ consumer: this.consumers.get(l)!, max: want, expiresMs: LEVEL_PULL_MS }));
   };
+}
+
+/**
+ * A worker's side of its queue's priority levels: when the queue's state
+ * names levels besides `normal`, their consumers are pulled through a
+ * LevelPlanner; without any, the queue's one consumer, as before.
+ */
+export class QueueLevels {
+  private planner: LevelPlanner | undefined;
+
+  constructor(private readonly o: { js: JetStreamClient; prefix: string; queue: string; consumer: Consumer; loop: ClaimLoop; log: Logger }) {}
+
+  follow(levels: Array<"high" | "low">): void {
+    const { js, prefix, queue, consumer, loop, log } = this.o;
+    void (async () => {
+      const consumers = new Map<Priority, Consumer>([["normal", consumer]]);
+      for (const level of levels) consumers.set(level, await js.consumers.get(streamNames(prefix).tasks, queueConsumerName(queue, level)));
+      this.planner = levels.length ? new LevelPlanner(consumers) : undefined;
+      loop.plan(this.planner?.plan);
+      if (levels.length) log.info({ levels: PRIORITIES.filter((l) => consumers.has(l)) }, "the queue has priority levels: pulling the highest waiting first");
+    })().catch((err: unknown) => log.error({ err }, "could not follow the queue's priority levels"));
+  }
+
+  /** A task of `priority` was sent back to be retried in `delayMs`. */
+  retried(priority: Priority, delayMs: number): void {
+    this.planner?.retried(priority, delayMs);
+  }
 }

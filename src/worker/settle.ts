@@ -1,11 +1,6 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import {
   deadChannel,
-  INVALID_JOB,
-  jobProblem,
-  taskAddress,
-  taskIdProblem,
-  invalidMsgId,
   outcomeMsgId,
   resultsChannel,
   type DeadLetter,
@@ -30,7 +25,7 @@ import { tally } from "../nats/tally.js";
 import { markDone } from "../nats/done-ledger.js";
 import type { QueueStore } from "../nats/queues.js";
 import { queueEvent } from "./queue-events.js";
-import { deadLetterBody, RAW_KEPT_BYTES } from "./fit.js";
+import { deadLetterBody } from "./fit.js";
 import type { AttemptOutcome } from "./runner.js";
 
 export interface SettleContext extends Limits {
@@ -170,47 +165,6 @@ function resultOf(ctx: SettleContext, a: Attempt, output: unknown, exitCode: num
   return { result, body, tooBig: bytes > limit ? `the output is ${bytes} bytes, over the ${limit}-byte message limit` : undefined };
 }
 
-/** A delivery past `--max-attempts`: its last attempt never reported back. */
-export async function settleExhausted(ctx: SettleContext, msg: JsMsg, task: Task, attempt: number, usage?: Usage): Promise<void> {
-  const error = `attempt ${attempt - 1} of ${ctx.maxAttempts} never reported back (worker crashed or lost)`;
-  ctx.audit.record({ type: "dead", ...at(task), worker: ctx.worker, attempt: attempt - 1, reason: "timeout", error });
-  await publishDead(ctx, { ...deadLetter(ctx, task, "timeout", error, attempt - 1), ...(usage && { usage }) }, msg.info.streamSequence, msg);
-  msg.ack();
-  ctx.taskLog.warn({ taskId: task.id, job: task.job, attempt }, "task dead: attempts exhausted");
-}
-
-// Bad input is contained: a message that is not a valid Task becomes a dead
-// letter, with its raw bytes, and the worker goes on. It is filed under the job
-// and id its subject names, so that job's report accounts for it, or else
-// under job `_invalid` with the id `seq-<stream sequence>`.
-export async function settleInvalid(ctx: SettleContext, msg: JsMsg, queue: string, problem: string): Promise<void> {
-  const seq = msg.info.streamSequence;
-  const address = taskAddress(ctx.prefix, msg.subject);
-  const named = address && address.queue === queue && !jobProblem(address.job) && !taskIdProblem(address.id) ? address : undefined;
-  const letter: DeadLetter = {
-    id: named?.id ?? `seq-${seq}`,
-    job: named?.job ?? INVALID_JOB,
-    queue,
-    status: "dead",
-    task: {
-      raw: Buffer.from(msg.data.subarray(0, RAW_KEPT_BYTES)).toString("base64"),
-      bytes: msg.data.length,
-      truncated: msg.data.length > RAW_KEPT_BYTES,
-      subject: msg.subject,
-    },
-    reason: "invalid",
-    error: problem.slice(0, 2000),
-    attempts: 0,
-    worker: ctx.worker,
-    deadAt: new Date().toISOString(),
-  };
-  letter.provenance = provenanceOf({ input: letter.task }, { runner: ctx.runner, worker: ctx.worker, attempt: 0, finishedAt: letter.deadAt });
-  // Its own msg-id: never mistaken for (or dropping) a real outcome of that id.
-  await publishDead(ctx, letter, seq, msg, invalidMsgId(letter.job, letter.id, seq));
-  msg.ack();
-  ctx.taskLog.warn({ seq, subject: msg.subject, err: letter.error }, "invalid task message dead-lettered");
-}
-
 export function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: string, attempts: number, run?: RunFacts): DeadLetter {
   const deadAt = new Date().toISOString();
   return {
@@ -261,10 +215,10 @@ async function store(ctx: SettleContext, subject: string, data: string, msgID: s
 }
 
 /** A task's place, for its audit events. */
-function at(task: Task): { job: string; queue: string; id: string } {
+export function at(task: Task): { job: string; queue: string; id: string } {
   return { job: task.job, queue: task.queue, id: task.id };
 }
 
-function firstLine(text: string): string {
+export function firstLine(text: string): string {
   return text.split("\n")[0]!.slice(0, 300);
 }

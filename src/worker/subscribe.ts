@@ -1,6 +1,6 @@
 import os from "node:os";
-import { jetstream, type Consumer, type JsMsg } from "@nats-io/jetstream";
-import { queueConsumerName, streamNames, type Priority } from "../../channels/index.js";
+import { jetstream, type JsMsg } from "@nats-io/jetstream";
+import { streamNames } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -10,7 +10,7 @@ import { UsageStore } from "../nats/usage-store.js";
 import { StartSlots } from "../nats/start-slots.js";
 import { StartGate } from "./start-gate.js";
 import { AuditLog } from "../nats/audit-log.js";
-import { LevelPlanner } from "./level-planner.js";
+import { QueueLevels } from "./level-planner.js";
 import { queueEvent } from "./queue-events.js";
 import { manager } from "../nats/topology.js";
 import { ClaimLoop } from "./claim-loop.js";
@@ -178,19 +178,9 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     },
   });
 
-  // A queue with priority levels: each level's consumer, pulled high first (see LevelPlanner).
-  let planner: LevelPlanner | undefined;
-  const onLevels = (levels: Array<"high" | "low">) => {
-    void (async () => {
-      const consumers = new Map<Priority, Consumer>([["normal", consumer]]);
-      for (const level of levels) consumers.set(level, await js.consumers.get(streamNames(conn.prefix).tasks, queueConsumerName(options.queue, level)));
-      planner = levels.length ? new LevelPlanner(consumers) : undefined;
-      loop.plan(planner?.plan);
-      if (levels.length) log.info({ levels: ["high", "normal", "low"].filter((l) => consumers.has(l as Priority)) }, "the queue has priority levels: pulling the highest waiting first");
-    })().catch((err: unknown) => log.error({ err }, "could not follow the queue's priority levels"));
-  };
-  settleCtx.onRetry = (task, delayMs) => planner?.retried(task.priority ?? "normal", delayMs);
-  const follower = new QueueFollower({ jsm, prefix: conn.prefix, queue: options.queue, keeper, loop, streak: settleCtx.streak, log, onLevels });
+  const levels = new QueueLevels({ js, prefix: conn.prefix, queue: options.queue, consumer, loop, log });
+  settleCtx.onRetry = (task, delayMs) => levels.retried(task.priority ?? "normal", delayMs);
+  const follower = new QueueFollower({ jsm, prefix: conn.prefix, queue: options.queue, keeper, loop, streak: settleCtx.streak, log, onLevels: (l) => levels.follow(l) });
   const gate = new StartGate({ nc: conn.nc, prefix: conn.prefix, queue: options.queue, worker: name, follower, usage, slots: await StartSlots.open(conn), queues: queueState, audit: settleCtx.audit, log });
   const delivery: DeliveryContext = {
     settle: settleCtx,
