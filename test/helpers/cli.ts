@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { onTestFinished } from "vitest";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const FANOUT = path.join(ROOT, "bin", "fanout");
@@ -49,6 +50,14 @@ export function startCli(args: string[], env: Record<string, string> = {}, { inp
   const done = new Promise<CliRun>((resolve) =>
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
+  // A test that fails part-way must not leave its workers running, reconnecting for ever.
+  try {
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    });
+  } catch {
+    // Started outside a test (a beforeAll): its afterAll stops it.
+  }
   return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
 
