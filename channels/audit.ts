@@ -22,6 +22,11 @@ export const AuditEvent = z.object({
   count: z.number().int().nonnegative().optional(),
   /** Who did it, for a cancel. */
   by: z.string().optional(),
+  /**
+   * On an outcome (ok, failed, dead) whose start was still unsent: when it
+   * started. One stored event then stands for both; `fanout job events` shows two.
+   */
+  startedAt: z.string().optional(),
   at: z.string(),
 });
 export type AuditEvent = z.infer<typeof AuditEvent>;

@@ -53,8 +53,19 @@ export function queueToken(queue: string, priority: Priority = "normal"): string
 
 /** The queue and priority a queue token names. */
 export function parseQueueToken(token: string): { queue: string; priority: Priority } {
-  const [queue, level] = token.split("~") as [string, string | undefined];
-  return { queue, priority: level === "high" || level === "low" ? level : "normal" };
+  return { queue: queueOfToken(token), priority: priorityOfToken(token) };
+}
+
+function queueOfToken(token: string): string {
+  const tilde = token.indexOf("~");
+  return tilde < 0 ? token : token.slice(0, tilde);
+}
+
+function priorityOfToken(token: string): Priority {
+  const tilde = token.indexOf("~");
+  if (tilde < 0) return "normal";
+  const level = token.slice(tilde + 1);
+  return level === "high" || level === "low" ? level : "normal";
 }
 
 /** Where a task or its outcome lives: `<prefix>.<channel>.<queue>.<job>.<id>` (a tasks subject's queue token may carry a level). */
@@ -71,7 +82,8 @@ export function taskAddress(prefix: string, subject: string): TaskAddress | unde
   const tokens = subject.split(".").slice(prefix.split(".").length + 1);
   if (tokens.length < 3) return undefined;
   const [token, job, ...id] = tokens as [string, string, ...string[]];
-  return { ...parseQueueToken(token), job, id: id.join(".") };
+  // Every delivery and report line comes through here: no spread, no object to spare.
+  return { queue: queueOfToken(token), job, id: id.length === 1 ? id[0]! : id.join("."), priority: priorityOfToken(token) };
 }
 
 const QUEUE_RE = /^[A-Za-z0-9_-]{1,64}$/;

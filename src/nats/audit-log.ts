@@ -15,7 +15,8 @@ const MAX_BATCH = 500;
  * event. A lost batch leaves a gap in the trail, never in the work.
  */
 export class AuditLog {
-  private readonly pending = new Map<string, AuditEvent[]>();
+  /** Per subject: the events gathered, and where each still unsent start is among them. */
+  private readonly pending = new Map<string, { events: Array<AuditEvent | undefined>; starts: Map<string, number> }>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -23,12 +24,29 @@ export class AuditLog {
     private readonly prefix: string,
   ) {}
 
+  /**
+   * Gathers one event (a fresh object: it is kept as given, with its time
+   * added). An outcome whose start is still unsent replaces it and carries
+   * its time: a quick task costs one event, not two.
+   */
   record(event: Omit<AuditEvent, "at">): void {
+    const full = event as AuditEvent;
+    full.at = new Date().toISOString();
     const subject = auditChannel.subject(this.prefix, event.queue, event.job);
-    let events = this.pending.get(subject);
-    if (!events) this.pending.set(subject, (events = []));
-    events.push({ ...event, at: new Date().toISOString() } as AuditEvent);
-    if (events.length >= MAX_BATCH) this.send(subject);
+    let batch = this.pending.get(subject);
+    if (!batch) this.pending.set(subject, (batch = { events: [], starts: new Map() }));
+    const key = `${event.id}\0${event.attempt}`;
+    if (event.type === "started") batch.starts.set(key, batch.events.length);
+    else if (event.id !== undefined && (event.type === "ok" || event.type === "failed" || event.type === "dead")) {
+      const at = batch.starts.get(key);
+      if (at !== undefined) {
+        full.startedAt = batch.events[at]!.at;
+        batch.events[at] = undefined;
+        batch.starts.delete(key);
+      }
+    }
+    batch.events.push(full);
+    if (batch.events.length >= MAX_BATCH) this.send(subject);
     if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), FLUSH_MS);
       this.timer.unref();
@@ -43,8 +61,9 @@ export class AuditLog {
   }
 
   private send(subject: string): void {
-    const events = this.pending.get(subject);
+    const gathered = this.pending.get(subject);
     this.pending.delete(subject);
+    const events = gathered?.events.filter((e): e is AuditEvent => e !== undefined);
     if (!events?.length || this.nc.isClosed()) return;
     const batch: AuditBatch = { events };
     try {
@@ -71,7 +90,12 @@ export async function jobEvents(jsm: JetStreamManager, prefix: string, queue: st
     });
     if (!msg) break;
     const batch = AuditBatch.safeParse(jsonOf(msg.data));
-    if (batch.success) for (const e of batch.data.events) events.push({ ...e, seq: msg.seq });
+    for (const e of batch.data?.events ?? []) {
+      // One stored event for a quick task's start and outcome: two here.
+      if (e.startedAt) events.push({ type: "started", job: e.job, queue: e.queue, id: e.id, worker: e.worker, attempt: e.attempt, at: e.startedAt, seq: msg.seq });
+      const { startedAt: _startedAt, ...outcome } = e;
+      events.push({ ...outcome, seq: msg.seq });
+    }
     seq = msg.seq + 1;
   }
   return events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.seq - b.seq)).map(({ seq: _seq, ...e }) => e);

@@ -70,15 +70,9 @@ export function provenanceOf(
   task: Pick<Task, "input">,
   o: { runner: RunnerInfo; worker: string; attempt: number; exitCode?: number; startedAt?: string; finishedAt: string },
 ): Provenance {
-  return {
-    inputSha256: inputSha256(task.input),
-    runner: o.runner,
-    host: HOST,
-    worker: o.worker,
-    attempt: o.attempt,
-    ...(o.exitCode !== undefined && { exitCode: o.exitCode }),
-    ...(o.startedAt !== undefined && { startedAt: o.startedAt }),
-    finishedAt: o.finishedAt,
-    fanoutVersion: FANOUT_VERSION,
-  };
+  // Built field by field, no spreads: one of these goes with every report line.
+  const p: Provenance = { inputSha256: inputSha256(task.input), runner: o.runner, host: HOST, worker: o.worker, attempt: o.attempt, finishedAt: o.finishedAt, fanoutVersion: FANOUT_VERSION };
+  if (o.exitCode !== undefined) p.exitCode = o.exitCode;
+  if (o.startedAt !== undefined) p.startedAt = o.startedAt;
+  return p;
 }

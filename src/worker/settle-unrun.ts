@@ -2,7 +2,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { INVALID_JOB, invalidMsgId, jobProblem, taskAddress, taskIdProblem, type DeadLetter, type Task, type Usage } from "../../channels/index.js";
 import { RAW_KEPT_BYTES } from "./fit.js";
 import { provenanceOf } from "./provenance.js";
-import { at, deadLetter, publishDead, type SettleContext } from "./settle.js";
+import { deadLetter, publishDead, type SettleContext } from "./settle.js";
 
 /*
  * Tasks settled without being run: one whose attempts ran out while its worker
@@ -13,7 +13,7 @@ import { at, deadLetter, publishDead, type SettleContext } from "./settle.js";
 /** A delivery past `--max-attempts`: its last attempt never reported back. */
 export async function settleExhausted(ctx: SettleContext, msg: JsMsg, task: Task, attempt: number, usage?: Usage): Promise<void> {
   const error = `attempt ${attempt - 1} of ${ctx.maxAttempts} never reported back (worker crashed or lost)`;
-  ctx.audit.record({ type: "dead", ...at(task), worker: ctx.worker, attempt: attempt - 1, reason: "timeout", error });
+  ctx.audit.record({ type: "dead", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt: attempt - 1, reason: "timeout", error });
   await publishDead(ctx, { ...deadLetter(ctx, task, "timeout", error, attempt - 1), ...(usage && { usage }) }, msg.info.streamSequence, msg);
   msg.ack();
   ctx.taskLog.warn({ taskId: task.id, job: task.job, attempt }, "task dead: attempts exhausted");

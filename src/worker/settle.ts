@@ -95,7 +95,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         await sameTurn();
         msg.ack();
         log.info({ durationMs: stored.durationMs }, "task ok");
-        ctx.audit.record({ type: "ok", ...at(task), worker: ctx.worker, attempt });
+        ctx.audit.record({ type: "ok", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt });
         return "ok";
       }
       case "dead": {
@@ -104,7 +104,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         await publishDead(ctx, { ...letter, ...(a.usage && { usage: a.usage }), ...invalid }, msg.info.streamSequence, msg);
         msg.ack();
         log.warn({ reason: decision.reason, err: error }, "task dead");
-        ctx.audit.record({ type: "dead", ...at(task), worker: ctx.worker, attempt, reason: decision.reason, error: firstLine(error) });
+        ctx.audit.record({ type: "dead", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt, reason: decision.reason, error: firstLine(error) });
         return "dead";
       }
       case "retry":
@@ -114,13 +114,13 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         msg.nak(decision.delayMs);
         ctx.onRetry?.(task, decision.delayMs);
         log.warn({ err: error, retryInMs: decision.delayMs }, "attempt failed, will retry");
-        ctx.audit.record({ type: "failed", ...at(task), worker: ctx.worker, attempt, error: firstLine(error) });
+        ctx.audit.record({ type: "failed", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt, error: firstLine(error) });
         return "retry";
       case "pause":
         await handBack(ctx.records, msg, undefined, { usage: a.usage });
         log.warn({ err: error, breaker: ctx.breaker }, "attempt failed, and the breaker tripped: the queue pauses; this task goes back unspent");
-        ctx.audit.record({ type: "failed", ...at(task), worker: ctx.worker, attempt, error: firstLine(error) });
-        ctx.audit.record({ type: "paused", ...at(task), worker: ctx.worker, reason: decision.reason });
+        ctx.audit.record({ type: "failed", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt, error: firstLine(error) });
+        ctx.audit.record({ type: "paused", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, reason: decision.reason });
         return "paused";
       case "hold": {
         // No attempt spent: the API turned the task away, the task did not fail.
@@ -129,7 +129,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         await handBack(ctx.records, msg, Math.max(0, Date.parse(until) - Date.now()), { usage: a.usage });
         queueEvent(ctx.nc, ctx.prefix, { type: "held", queue: task.queue, reason: decision.reason, by: ctx.worker, until });
         log.warn({ err: error, heldUntil: until }, "too many requests: the queue holds new starts; this task goes back unspent");
-        ctx.audit.record({ type: "held", ...at(task), worker: ctx.worker, attempt, reason: `${decision.reason}; held until ${until}` });
+        ctx.audit.record({ type: "held", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt, reason: `${decision.reason}; held until ${until}` });
         return "held";
       }
     }
@@ -156,9 +156,9 @@ function resultOf(ctx: SettleContext, a: Attempt, output: unknown, exitCode: num
     startedAt,
     finishedAt: finished,
     durationMs: finishedAt.getTime() - a.startedAt.getTime(),
-    ...(a.usage && { usage: a.usage }),
-    provenance: provenanceOf(a.task, { runner: ctx.runner, worker: ctx.worker, attempt: a.attempt, exitCode, startedAt, finishedAt: finished }),
   };
+  if (a.usage) result.usage = a.usage;
+  result.provenance = provenanceOf(a.task, { runner: ctx.runner, worker: ctx.worker, attempt: a.attempt, exitCode, startedAt, finishedAt: finished });
   const body = JSON.stringify(result);
   const bytes = Buffer.byteLength(body);
   const limit = maxBodyBytes(ctx.nc);
@@ -212,11 +212,6 @@ async function store(ctx: SettleContext, subject: string, data: string, msgID: s
       }
     },
   });
-}
-
-/** A task's place, for its audit events. */
-export function at(task: Task): { job: string; queue: string; id: string } {
-  return { job: task.job, queue: task.queue, id: task.id };
 }
 
 export function firstLine(text: string): string {
