@@ -43,9 +43,9 @@ export type QueueState = z.infer<typeof QueueState>;
 /** A rate as people write it: `20/s`, `600/min`, `1000/h`. */
 export function parseRate(text: string): QueueState["rate"] | string {
   const m = /^(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour)$/.exec(text.trim());
-  if (!m) return `rate ${JSON.stringify(text)} is not N/s, N/min or N/h`;
+  if (!m) return `${JSON.stringify(text)} is not N/s, N/min or N/h`;
   const starts = Number(m[1]);
-  if (starts < 1) return `rate ${JSON.stringify(text)} allows no start at all`;
+  if (starts < 1) return `${JSON.stringify(text)} allows no start at all`;
   const perMs = { s: 1000, sec: 1000, second: 1000, m: 60_000, min: 60_000, minute: 60_000, h: 3_600_000, hour: 3_600_000 }[m[2]!]!;
   return { starts, perMs };
 }

@@ -154,7 +154,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
  * is published (with the queue's ack wait), and announced in the queue's
  * state, so that workers pull them: high first, low last.
  */
-async function ensureLevels(conn: Connection, jsm: JetStreamManager, queue: string, tasks: Task[], ackWaitMs: number, log: Logger): Promise<void> {
+export async function ensureLevels(conn: Connection, jsm: JetStreamManager, queue: string, tasks: Task[], ackWaitMs: number, log: Logger): Promise<void> {
   const used = new Set(tasks.flatMap((t) => (t.priority ? [t.priority] : [])));
   if (used.size === 0) return;
   for (const level of used) await ensureQueueConsumer(jsm, conn.prefix, queueToken(queue, level), { minAckWaitS: ackWaitMs / 1000 }, (why) => log.warn(why));

@@ -3,13 +3,15 @@ import type { KV } from "@nats-io/kv";
 /**
  * Writes `change(current)` under `key` with compare-and-set on the key's
  * revision (a create when it has none), reading again and retrying when
- * another writer got there first. Returns what was written.
+ * another writer got there first. Returns what was written; a change that
+ * returns `current` itself writes nothing.
  */
 export async function updateKey<T>(kv: KV, key: string, parse: (value: unknown) => T, change: (current: T | undefined) => T): Promise<T> {
   for (;;) {
     const entry = await kv.get(key);
     const current = entry?.operation === "PUT" ? parse(entry.json()) : undefined;
     const next = change(current);
+    if (entry && next === current) return next;
     try {
       if (entry) await kv.update(key, JSON.stringify(next), entry.revision);
       else await kv.create(key, JSON.stringify(next));

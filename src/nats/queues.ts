@@ -23,7 +23,8 @@ export class QueueStore {
 
   /** Writes `change(current)` as the queue's state, retrying if another writer got there first. */
   async update(queue: string, change: (current: QueueState | undefined) => QueueState): Promise<QueueState> {
-    return updateKey(this.kv, queue, (v) => QueueState.parse(v), change);
+    // Checked before it is written: a state no reader could parse would stop the whole queue.
+    return updateKey(this.kv, queue, (v) => QueueState.parse(v), (current) => QueueState.parse(change(current)));
   }
 
   /** Pauses the queue for its whole fleet: every worker watching stops claiming. */

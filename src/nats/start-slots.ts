@@ -32,4 +32,10 @@ export class StartSlots {
     });
     return Math.max(0, slot - Date.now());
   }
+
+  /** A start taken and not used (its task went back): the next start may come one interval sooner. */
+  async giveBack(queue: string, rate: NonNullable<QueueState["rate"]>): Promise<void> {
+    const interval = rate.perMs / rate.starts;
+    await updateKey(this.kv, `${queue}.starts`, (v) => NextStart.parse(v), (current) => (current ? { next: Math.max(Date.now(), current.next - interval) } : { next: 0 }));
+  }
 }

@@ -2,6 +2,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { addUsage, streamNames, subtractUsage, UsageTotals, usageKeys, type Usage } from "../../channels/index.js";
 import type { Connection } from "./connect.js";
 import { updateKey } from "./kv-update.js";
+import { meanUsage, RESERVATION_TTL_MS, type BudgetVerdict } from "../queue/budget.js";
 
 /**
  * Usage in the server: what each queue and each job has spent so far (the
@@ -27,18 +28,33 @@ export class UsageStore {
     await Promise.all([this.update(usageKeys.queue(queue), add), this.update(usageKeys.job(job), add)]);
   }
 
-  /** Sets `usage` aside on the queue for a task `worker` is starting under a budget. */
-  async reserve(queue: string, worker: string, usage: Usage): Promise<void> {
+  /**
+   * Decides, in one compare-and-set with the queue's totals, whether a task may
+   * start under the budget (`verdictOf`), and if so sets the running mean cost
+   * aside for it under `reserver` (one entry per worker process). Entries
+   * nobody renewed for RESERVATION_TTL_MS are dropped on the way: their worker
+   * has gone.
+   */
+  async reserveIfRoom(queue: string, reserver: string, verdictOf: (totals: UsageTotals | undefined) => BudgetVerdict): Promise<{ verdict: BudgetVerdict; reserved?: Usage }> {
+    let verdict: BudgetVerdict = { kind: "start" };
+    let reserved: Usage | undefined;
     await this.update(usageKeys.queue(queue), (t) => {
-      const mine = t?.reserved?.[worker];
-      const reserved = { ...t?.reserved, [worker]: { usage: addUsage(mine?.usage, usage) ?? {}, tasks: (mine?.tasks ?? 0) + 1, at: Date.now() } };
-      return { usage: {}, attempts: 0, ...t, reserved, updatedAt: new Date().toISOString() };
+      const live = withoutLapsed(t);
+      verdict = verdictOf(live);
+      reserved = undefined;
+      if (verdict.kind !== "start" && t) return t;
+      reserved = meanUsage(live);
+      const mine = live?.reserved?.[reserver];
+      const entries = { ...live?.reserved, [reserver]: { usage: addUsage(mine?.usage, reserved) ?? {}, tasks: (mine?.tasks ?? 0) + 1, at: Date.now() } };
+      return { usage: {}, attempts: 0, ...live, reserved: entries, updatedAt: new Date().toISOString() };
     });
+    return { verdict, reserved };
   }
 
   /** The attempt is over: its reservation goes, and what it used (if it said) is added to the queue's and the job's totals. */
   async settleReserved(queue: string, job: string, worker: string, reserved: Usage, used: Usage | undefined): Promise<void> {
-    const queueChange = (t: UsageTotals | undefined): UsageTotals => {
+    const queueChange = (current: UsageTotals | undefined): UsageTotals => {
+      const t = withoutLapsed(current);
       const mine = t?.reserved?.[worker];
       const rest = { ...t?.reserved };
       delete rest[worker];
@@ -82,4 +98,11 @@ export class UsageStore {
     const entry = await this.kv.get(key);
     return entry?.operation === "PUT" ? UsageTotals.parse(entry.json()) : undefined;
   }
+}
+
+/** The totals without the reservations nobody renewed in time. */
+function withoutLapsed(t: UsageTotals | undefined, now = Date.now()): UsageTotals | undefined {
+  if (!t?.reserved) return t;
+  const live = Object.entries(t.reserved).filter(([, r]) => now - r.at <= RESERVATION_TTL_MS);
+  return live.length === Object.keys(t.reserved).length ? t : { ...t, reserved: Object.fromEntries(live) };
 }

@@ -87,7 +87,7 @@ function withLimits(state: QueueState, settings: QueueSettings, spent: Usage): Q
   if (settings.budgetTokens !== undefined) next.budgetTokens = settings.budgetTokens ?? undefined;
   if (settings.rate !== undefined) next.rate = settings.rate ?? undefined;
   const budgetChanged = settings.budgetUsd !== undefined || settings.budgetTokens !== undefined;
-  if (budgetChanged && next.paused && next.pausedReason?.startsWith(BUDGET_REASON) && !overBudget(next, spent)) {
+  if (budgetChanged && next.paused && next.pausedReason?.startsWith(`${BUDGET_REASON}: `) && !overBudget(next, spent)) {
     delete next.pausedReason;
     delete next.pausedBy;
     delete next.pausedAt;

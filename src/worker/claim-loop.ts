@@ -151,7 +151,7 @@ export class ClaimLoop {
       for await (const msg of batch) {
         got++;
         this.requested--;
-        if (this.stopped || this.paused || this.inUse >= this.o.capacity) {
+        if (this.stopped || this.paused || this.inUse >= this.o.capacity || this.exhausted) {
           this.o.onUnwanted(msg);
           continue;
         }

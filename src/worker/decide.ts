@@ -46,7 +46,7 @@ export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits,
   if (outcome.ok) return { kind: "ok" };
   if (outcome.cancelled) return { kind: "dead", reason: "cancelled" };
   if (outcome.permanent) return { kind: "dead", reason: "rejected" };
-  if (outcome.rateLimited) return { kind: "hold", retryAfterMs: outcome.rateLimited.retryAfterMs, reason: firstLine(outcome.error) };
+  if (outcome.rateLimited) return { kind: "hold", retryAfterMs: wholeMs(outcome.rateLimited.retryAfterMs), reason: firstLine(outcome.error) };
   if (streak.paused || (limits.breaker > 0 && streak.failed + 1 >= limits.breaker)) return { kind: "pause", reason: firstLine(outcome.error) };
   if (attempt >= limits.maxAttempts) return { kind: "dead", reason: outcome.timedOut ? "timeout" : outcome.invalidOutput ? "invalid-output" : "failed" };
   return { kind: "retry", delayMs: retryDelayMs(attempt, limits.backoffMs, undefined, random) };
@@ -56,6 +56,11 @@ export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits,
 export function failedAfter(decision: Decision, outcome: AttemptOutcome, failedInARow: number): number {
   if (outcome.ok || decision.kind === "pause") return 0;
   return outcome.permanent || outcome.cancelled || outcome.rateLimited ? failedInARow : failedInARow + 1;
+}
+
+/** A retry-after as the API (or a handler) gave it, made a whole number of milliseconds from 1 up; none when it is not a number. */
+function wholeMs(ms: unknown): number | undefined {
+  return typeof ms === "number" && Number.isFinite(ms) ? Math.min(24 * 3_600_000, Math.max(1, Math.round(ms))) : undefined;
 }
 
 function firstLine(error: string): string {

@@ -36,6 +36,8 @@ export interface DeliveryContext {
   doneCheck: DoneCheckPolicy;
   /** Aborted when the worker stops at once: the task has been handed back. */
   signal: AbortSignal;
+  /** Messages whose attempt has started: a forced stop naks these (they ran) and hands the others back unspent. */
+  started: Set<JsMsg>;
   stats: WorkerStats;
 }
 
@@ -52,6 +54,14 @@ export async function handleDelivery(d: DeliveryContext, msg: JsMsg): Promise<vo
 }
 
 async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
+  try {
+    await settledOnce(d, msg);
+  } finally {
+    d.started.delete(msg);
+  }
+}
+
+async function settledOnce(d: DeliveryContext, msg: JsMsg): Promise<void> {
   const { prefix } = d.settle;
   const task = parseTask(prefix, msg.subject, msg.data, d.queue);
   if (typeof task === "string") return settleInvalid(d.settle, msg, d.queue, task);
@@ -78,6 +88,7 @@ async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
     return returnUnrun(d.records, msg, log, admission.delayMs);
   }
   const startedAt = new Date();
+  d.started.add(msg);
   if (!unrun) d.settle.audit.record({ type: "started", job: task.job, queue: task.queue, id: task.id, worker: d.settle.worker, attempt });
   const outcome = unrun ? CANCELLED : await attempted(d, msg, task, attempt, record.feedback, log);
   await admission?.end(outcome.usage);

@@ -1,5 +1,5 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import type { QueueState } from "../../channels/index.js";
+import { queueToken, type QueueState } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import { readQueueConsumer } from "../nats/queue-consumer.js";
 import type { ClaimLoop } from "./claim-loop.js";
@@ -110,8 +110,10 @@ export class QueueFollower {
 
   private async followAckWait(state: QueueState): Promise<void> {
     const { keeper, log } = this.o;
-    // The heartbeat ack wait is the shorter of the consumer's and the announced one.
-    const consumerMs = await readQueueConsumer(this.o.jsm, this.o.prefix, this.o.queue).then((c) => c.ackWaitMs, () => keeper.ackWait);
+    // The heartbeat ack wait is the shortest of the consumers' (the queue's and each level's) and the announced one.
+    const tokens = [this.o.queue, ...(state.levels ?? []).map((level) => queueToken(this.o.queue, level))];
+    const waits = await Promise.all(tokens.map((t) => readQueueConsumer(this.o.jsm, this.o.prefix, t).then((c) => c.ackWaitMs, () => keeper.ackWait)));
+    const consumerMs = Math.min(...waits);
     const ms = Math.min(consumerMs, (state.ackWaitS ?? Infinity) * 1000);
     if (ms === keeper.ackWait) return;
     keeper.setAckWait(ms);

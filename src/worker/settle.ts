@@ -25,6 +25,7 @@ import { tally } from "../nats/tally.js";
 import { markDone } from "../nats/done-ledger.js";
 import type { QueueStore } from "../nats/queues.js";
 import { queueEvent } from "./queue-events.js";
+import { DEFAULT_HOLD_MS } from "../queue/hold.js";
 import { deadLetterBody } from "./fit.js";
 import type { AttemptOutcome } from "./runner.js";
 
@@ -110,7 +111,9 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
       case "retry":
         // What was spent so far, and what the output earned, go with the task to its next attempt, whichever worker runs it.
         const feedback = !outcome.ok ? outcome.invalidOutput : undefined;
-        if (a.usage || feedback || a.hadFeedback) await ctx.records.carry(msg, { usage: a.usage, feedback });
+        if (a.usage || feedback || a.hadFeedback) {
+          await ctx.records.carry(msg, { usage: a.usage, feedback }).catch((err: unknown) => log.warn({ err }, "could not keep the attempt's usage and feedback for the next one"));
+        }
         msg.nak(decision.delayMs);
         ctx.onRetry?.(task, decision.delayMs);
         log.warn({ err: error, retryInMs: decision.delayMs }, "attempt failed, will retry");
@@ -123,9 +126,14 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         ctx.audit.record({ type: "paused", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, reason: decision.reason });
         return "paused";
       case "hold": {
-        // No attempt spent: the API turned the task away, the task did not fail.
-        const state = await ctx.queues.hold(task.queue, { retryAfterMs: decision.retryAfterMs, baseMs: ctx.holdMs, reason: decision.reason, by: ctx.worker });
-        const until = state.heldUntil ?? new Date().toISOString();
+        // No attempt spent: the API turned the task away, the task did not fail. Should the
+        // hold not be written, the task still goes back unspent, after a hold's length.
+        const fallback = new Date(Date.now() + (decision.retryAfterMs ?? ctx.holdMs ?? DEFAULT_HOLD_MS)).toISOString();
+        const state = await ctx.queues.hold(task.queue, { retryAfterMs: decision.retryAfterMs, baseMs: ctx.holdMs, reason: decision.reason, by: ctx.worker }).catch((err: unknown) => {
+          log.error({ err }, "could not hold the queue; this task goes back unspent all the same");
+          return { heldUntil: fallback };
+        });
+        const until = state.heldUntil ?? fallback;
         await handBack(ctx.records, msg, Math.max(0, Date.parse(until) - Date.now()), { usage: a.usage });
         queueEvent(ctx.nc, ctx.prefix, { type: "held", queue: task.queue, reason: decision.reason, by: ctx.worker, until });
         log.warn({ err: error, heldUntil: until }, "too many requests: the queue holds new starts; this task goes back unspent");

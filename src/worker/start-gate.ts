@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Task, Usage } from "../../channels/index.js";
+import type { QueueState, Task, Usage } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import type { QueueStore } from "../nats/queues.js";
 import type { AuditLog } from "../nats/audit-log.js";
 import type { StartSlots } from "../nats/start-slots.js";
 import type { UsageStore } from "../nats/usage-store.js";
-import { budgetVerdict, hasBudget, meanUsage } from "../queue/budget.js";
+import { budgetVerdict, hasBudget } from "../queue/budget.js";
+import { randomBytes } from "node:crypto";
 import type { QueueFollower } from "./queue-follower.js";
 import { queueEvent } from "./queue-events.js";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -17,6 +18,12 @@ export type Admission = { kind: "start"; end: (used: Usage | undefined) => Promi
 const BUDGET_WAIT_MS = 2000;
 /** A worker renews its budget reservations this often; a peer's that are not renewed lapse (RESERVATION_TTL_MS). */
 const RENEW_MS = 5000;
+/** A claimed task waits at most this long (or one interval of the rate) for its start slot; later, it goes back. */
+const MAX_SLOT_WAIT_MS = 1000;
+/** A task handed back for lack of a start slot comes again after at most this. */
+const MAX_BACK_MS = 60_000;
+/** Waiting for a slot, the worker looks this often whether it should stop waiting. */
+const WAIT_STEP_MS = 200;
 
 /**
  * The last check before a claimed task starts, for the limits its queue
@@ -27,6 +34,9 @@ const RENEW_MS = 5000;
 export class StartGate {
   private reservations = 0;
   private renewTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  /** This worker process's entry among a budget's reservations: its name, and a random part (a restart is another). */
+  private readonly reserver: string;
 
   constructor(
     private readonly o: {
@@ -41,7 +51,9 @@ export class StartGate {
       audit: AuditLog;
       log: Logger;
     },
-  ) {}
+  ) {
+    this.reserver = `${o.worker}#${randomBytes(4).toString("hex")}`;
+  }
 
   async admit(task: Task, signal: AbortSignal): Promise<Admission> {
     const { follower } = this.o;
@@ -64,8 +76,8 @@ export class StartGate {
     const state = follower.state;
     let reserved: Usage | undefined;
     if (hasBudget(state)) {
-      const totals = await this.o.usage.ofQueue(this.o.queue);
-      const verdict = budgetVerdict(state!, totals);
+      const room = await this.o.usage.reserveIfRoom(this.o.queue, this.reserver, (totals) => budgetVerdict(state!, totals));
+      const verdict = room.verdict;
       if (verdict.kind === "exhausted") {
         await this.pauseForBudget(verdict.reason, task);
         return { kind: "back", why: verdict.reason };
@@ -74,25 +86,54 @@ export class StartGate {
         follower.pauseHere(BUDGET_WAIT_MS);
         return { kind: "back", delayMs: BUDGET_WAIT_MS, why: "the budget's room is reserved by running tasks" };
       }
-      reserved = meanUsage(totals);
-      await this.o.usage.reserve(this.o.queue, this.o.worker, reserved);
+      reserved = room.reserved ?? {};
       this.held(+1);
     }
     if (state?.rate) {
-      const waitMs = await this.o.slots.take(this.o.queue, state.rate).catch(async (err: unknown) => {
+      const rate = state.rate;
+      const waitMs = await this.o.slots.take(this.o.queue, rate).catch(async (err: unknown) => {
         if (reserved) await this.end(task, reserved, undefined);
         throw err;
       });
-      if (waitMs > 0) await sleep(waitMs, undefined, { signal }).catch(() => {});
-      if (signal.aborted || follower.isPaused || follower.isHeld) {
+      const interval = rate.perMs / rate.starts;
+      if (waitMs > Math.max(MAX_SLOT_WAIT_MS, interval)) {
+        // A slot this far off would keep the task claimed from the fleet for long: give it
+        // back, and hand the task back to come again about then.
+        await this.giveBack(rate);
         if (reserved) await this.end(task, reserved, undefined);
-        return { kind: "back", delayMs: follower.holdLeftMs, why: "the queue was paused or held while the task waited for its start" };
+        const delayMs = Math.min(waitMs - interval, MAX_BACK_MS);
+        follower.pauseHere(delayMs);
+        return { kind: "back", delayMs, why: "the queue's rate has no start free soon" };
+      }
+      await this.waitFor(waitMs, signal);
+      if (signal.aborted || this.closing || follower.isPaused || follower.isHeld) {
+        await this.giveBack(rate);
+        if (reserved) await this.end(task, reserved, undefined);
+        return { kind: "back", delayMs: follower.holdLeftMs, why: "the queue was paused or held, or the worker is stopping, while the task waited for its start" };
       }
     }
     return { kind: "start", end: (used) => this.end(task, reserved, used) };
   }
 
+  /** Waits `ms`, waking early when the worker stops or the queue is paused or held. */
+  private async waitFor(ms: number, signal: AbortSignal): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && !signal.aborted && !this.closing && !this.o.follower.isPaused && !this.o.follower.isHeld) {
+      await sleep(Math.min(WAIT_STEP_MS, until - Date.now()), undefined, { signal }).catch(() => {});
+    }
+  }
+
+  private async giveBack(rate: NonNullable<QueueState["rate"]>): Promise<void> {
+    await this.o.slots.giveBack(this.o.queue, rate).catch((err: unknown) => this.o.log.debug({ err }, "could not give a start slot back"));
+  }
+
+  /** The worker is stopping: tasks still waiting for a start go back unrun. */
+  close(): void {
+    this.closing = true;
+  }
+
   stop(): void {
+    this.closing = true;
     clearInterval(this.renewTimer);
   }
 
@@ -101,7 +142,7 @@ export class StartGate {
     try {
       if (reserved) {
         this.held(-1);
-        await this.o.usage.settleReserved(task.queue, task.job, this.o.worker, reserved, used);
+        await this.o.usage.settleReserved(task.queue, task.job, this.reserver, reserved, used);
       } else if (used) {
         await this.o.usage.spent(task.queue, task.job, used);
       }
@@ -122,7 +163,7 @@ export class StartGate {
   private held(change: number): void {
     this.reservations += change;
     if (this.reservations > 0 && !this.renewTimer) {
-      this.renewTimer = setInterval(() => void this.o.usage.renew(this.o.queue, this.o.worker).catch(() => {}), RENEW_MS);
+      this.renewTimer = setInterval(() => void this.o.usage.renew(this.o.queue, this.reserver).catch(() => {}), RENEW_MS);
       this.renewTimer.unref();
     } else if (this.reservations === 0) {
       clearInterval(this.renewTimer);

@@ -145,8 +145,9 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     for await (const s of conn.nc.status()) if (s.type === "disconnect" || s.type === "reconnect") doneCheck.suspect();
   })().catch(() => {});
   const inFlight = new Set<Promise<void>>();
-  /** Messages claimed and not yet settled, so a forced exit can hand them back at once. */
+  /** Messages claimed and not yet settled, so a forced exit can hand them back at once; of them, those whose attempt started. */
   const claimed = new Set<JsMsg>();
+  const started = new Set<JsMsg>();
   let lastActivity = Date.now();
 
   const loop = new ClaimLoop({
@@ -178,7 +179,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     },
   });
 
-  const levels = new QueueLevels({ js, prefix: conn.prefix, queue: options.queue, consumer, loop, log });
+  const raise = { minAckWaitS: options.ackWaitS, maxInFlight: options.maxInFlight };
+  const levels = new QueueLevels({ js, jsm, prefix: conn.prefix, queue: options.queue, consumer, loop, log, raise });
   settleCtx.onRetry = (task, delayMs) => levels.retried(task.priority ?? "normal", delayMs);
   const follower = new QueueFollower({ jsm, prefix: conn.prefix, queue: options.queue, keeper, loop, streak: settleCtx.streak, log, onLevels: (l) => levels.follow(l) });
   const gate = new StartGate({ nc: conn.nc, prefix: conn.prefix, queue: options.queue, worker: name, follower, usage, slots: await StartSlots.open(conn), queues: queueState, audit: settleCtx.audit, log });
@@ -195,6 +197,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     cancels,
     doneCheck,
     signal: abort.signal,
+    started,
     stats,
   };
   // Paused before this worker started (the state survives every restart): claim nothing from the first pull.
@@ -225,6 +228,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   function stop(): Promise<WorkerStats> {
     stopping ??= (async () => {
       loop.stop();
+      gate.close();
       clearInterval(idleTimer);
       await looping;
       await Promise.all(inFlight);
@@ -252,8 +256,12 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     stop,
     progress: () => ({ ...stats, running: loop.running, concurrency, paused: follower.isPaused, held: follower.isHeld }),
     abort() {
-      // Hand every claimed task back now, before the process goes away.
-      for (const msg of claimed) nakQuietly(msg);
+      // Hand every claimed task back now, before the process goes away: one that ran spends
+      // its attempt (a plain nak), one that waited to start goes back unspent.
+      for (const msg of claimed) {
+        if (started.has(msg)) nakQuietly(msg);
+        else void returnUnrun(records, msg, log);
+      }
       claimed.clear();
       abort.abort();
       void stop();

@@ -31,6 +31,19 @@ describe("priorities", () => {
     expect(status.queues[0]!.levels).toEqual({ high: { waiting: 0, inFlight: 0 }, low: { waiting: 0, inFlight: 0 } });
   }, 60_000);
 
+  it("keeps a long task of a level claimed: the level's consumer gets the worker's --ack-wait, and heartbeats follow the shortest of them", async () => {
+    const t = await terminal(server);
+    const runLog = path.join(t.dir, "runs.log");
+    // A first worker makes the queue with a 3 s ack-wait; the level made at publish copies it.
+    await t.run(["worker", "subscribe", "--ack-wait", "3", "--max-tasks", "1", "--idle-exit", "1", "--", process.execPath, path.join(FIXTURES, "ok.mjs")]);
+    const { job } = await t.publish(await t.jsonl("t.jsonl", [{ id: "long", input: { sleepMs: 8000 } }]), "--priority", "high");
+    // This one raises the queue to 12 s: beating every 4 s would lose a task whose level stayed at 3 s.
+    const worker = t.start(["worker", "subscribe", "-c", "2", "--ack-wait", "12", "--idle-exit", "2", "--", process.execPath, path.join(FIXTURES, "paid.mjs")], { RUN_LOG: runLog });
+    expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", path.join(t.dir, "r.jsonl")]))).toMatchObject({ ok: 1 });
+    await worker.done;
+    expect((await readFile(runLog, "utf8")).trim().split("\n")).toHaveLength(1);
+  }, 60_000);
+
   it("refuses an unknown level, in one line, exit 2", async () => {
     const t = await terminal(server);
     const run = await t.run(["leader", "publish", "--input", "{}", "--priority", "urgent"]);

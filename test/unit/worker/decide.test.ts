@@ -46,3 +46,16 @@ describe("decide", () => {
     expect(failedAfter({ kind: "pause", reason: "boom" }, failed, 4)).toBe(0);
   });
 });
+
+describe("decide, for a \"too many requests\"", () => {
+  it("holds, with the API's retry-after made a whole number of milliseconds from 1 up, or none when it is not a number", () => {
+    const limited = (retryAfterMs?: unknown): AttemptOutcome => ({ ok: false, error: "429\nbody", rateLimited: { retryAfterMs: retryAfterMs as number } });
+    expect(decide(limited(1500.4), 1, limits, calm)).toEqual({ kind: "hold", retryAfterMs: 1500, reason: "429" });
+    expect(decide(limited(0), 1, limits, calm)).toMatchObject({ retryAfterMs: 1 });
+    expect(decide(limited(-5), 1, limits, calm)).toMatchObject({ retryAfterMs: 1 });
+    expect(decide(limited(Number.NaN), 1, limits, calm)).toMatchObject({ kind: "hold", retryAfterMs: undefined });
+    expect(decide(limited("soon"), 1, limits, calm)).toMatchObject({ kind: "hold", retryAfterMs: undefined });
+    // Never the breaker's, never the last attempt's: the task did not fail.
+    expect(decide(limited(), 3, limits, { failed: 4, paused: false })).toMatchObject({ kind: "hold" });
+  });
+});
