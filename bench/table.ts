@@ -51,7 +51,7 @@ function figure(value: number, unit: RowSpec["unit"]): string {
 export function markdownTable(rows: Row[]): string {
   const lines = ["| row | what | fanout | raw nats.js / node | ratio | target |", "|---|---|---:|---:|---:|---|"];
   for (const r of rows) {
-    lines.push(`| ${r.row} | ${r.what} | ${figure(r.fanout, r.unit)} | ${figure(r.raw, r.unit)} | ${r.ratio.toFixed(2)}× | ${r.verdict} |`);
+    lines.push(`| ${r.row} | ${r.what} | ${figure(r.fanout, r.unit)} | ${figure(r.raw, r.unit)} | ${Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}×` : "-"} | ${r.verdict} |`);
   }
   return lines.join("\n");
 }
