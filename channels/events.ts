@@ -8,6 +8,8 @@ export const WORKER_HEARTBEAT_MS = 2000;
 export const WorkerHeartbeat = z.object({
   type: z.literal("heartbeat"),
   worker: z.string(),
+  /** The machine it runs on. */
+  host: z.string().optional(),
   queue: QueueName,
   running: z.number().int().nonnegative(),
   concurrency: z.number().int().positive(),

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { dashboardCommand } from "./commands/dashboard.js";
 import { deadCommand } from "./commands/dead.js";
 import { demoCommand } from "./commands/demo.js";
 import { jobCommand } from "./commands/job.js";
@@ -18,7 +19,7 @@ function program(): Command {
     .description("run one big job as many small tasks on many machines, over NATS JetStream")
     .version("0.1.0")
     .showHelpAfterError("(add --help for usage)");
-  for (const cmd of [leaderCommand(), workerCommand(), resultsCommand(), queueCommand(), jobCommand(), deadCommand(), pubCommand(), tapCommand(), statusCommand(), serverCommand(), demoCommand()]) {
+  for (const cmd of [leaderCommand(), workerCommand(), resultsCommand(), queueCommand(), jobCommand(), deadCommand(), pubCommand(), tapCommand(), statusCommand(), dashboardCommand(), serverCommand(), demoCommand()]) {
     root.addCommand(cmd);
   }
   examples(

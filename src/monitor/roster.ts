@@ -3,6 +3,9 @@ import { eventsChannel, WORKER_HEARTBEAT_MS, WorkerHeartbeat } from "../../chann
 import type { Connection } from "../nats/connect.js";
 import { jsonOf } from "../nats/decode.js";
 
+/** A worker that went silent is shown as lost this long, then forgotten. */
+const LOST_KEPT_MS = 10 * 60_000;
+
 /**
  * The workers heard on the events channel: each worker announces itself every
  * few seconds, so the roster is whoever spoke within two heartbeat intervals.
@@ -26,8 +29,14 @@ export class WorkerRoster {
 
   /** Workers seen within the last two heartbeat intervals. */
   seen(now = Date.now()): WorkerHeartbeat[] {
+    return this.recent(now).filter((b) => !b.lost).map(({ lost: _lost, ...b }) => b);
+  }
+
+  /** Workers heard from in the last ten minutes; those silent for two heartbeat intervals are `lost`. */
+  recent(now = Date.now()): Array<WorkerHeartbeat & { lost: boolean }> {
     return [...this.last.values()]
-      .filter((b) => now - Date.parse(b.at) < 2 * WORKER_HEARTBEAT_MS)
+      .filter((b) => now - Date.parse(b.at) < LOST_KEPT_MS)
+      .map((b) => ({ ...b, lost: now - Date.parse(b.at) >= 2 * WORKER_HEARTBEAT_MS }))
       .sort((a, b) => a.queue.localeCompare(b.queue) || a.worker.localeCompare(b.worker));
   }
 

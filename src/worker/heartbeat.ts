@@ -1,3 +1,4 @@
+import os from "node:os";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { eventsChannel, WORKER_HEARTBEAT_MS, type WorkerHeartbeat } from "../../channels/index.js";
@@ -62,12 +63,14 @@ export class ClaimKeeper {
 }
 
 
+const HOST = os.hostname();
+
 /** Announce this worker on the queue's events channel every few seconds. */
 export function announce(nc: NatsConnection, prefix: string, beat: () => Omit<WorkerHeartbeat, "type" | "at">): () => void {
   const subject = eventsChannel.subject(prefix, beat().queue);
   const send = () => {
     if (nc.isClosed()) return;
-    const hb: WorkerHeartbeat = { type: "heartbeat", ...beat(), at: new Date().toISOString() };
+    const hb: WorkerHeartbeat = { type: "heartbeat", ...beat(), host: HOST, at: new Date().toISOString() };
     nc.publish(subject, JSON.stringify(hb));
   };
   send();

@@ -1,0 +1,139 @@
+import { timingSafeEqual } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import path from "node:path";
+import { FanoutError, UsageError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { Connection } from "../nats/connect.js";
+import { packageRoot } from "../package-root.js";
+import { permissionRefusal } from "../nats/refusal.js";
+import { act } from "./actions.js";
+import type { Live } from "./live.js";
+import { taskView } from "./task-view.js";
+
+/** Every page and answer says: scripts and styles from here only, no inline script, no framing. */
+const SECURITY_HEADERS = {
+  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+} as const;
+
+/** The page's files: the app, and uPlot from its package. */
+const ASSETS: Record<string, { file: string[]; type: string }> = {
+  "/": { file: ["web", "index.html"], type: "text/html; charset=utf-8" },
+  "/app.js": { file: ["web", "app.js"], type: "text/javascript; charset=utf-8" },
+  "/api.js": { file: ["web", "api.js"], type: "text/javascript; charset=utf-8" },
+  "/chart.js": { file: ["web", "chart.js"], type: "text/javascript; charset=utf-8" },
+  "/dom.js": { file: ["web", "dom.js"], type: "text/javascript; charset=utf-8" },
+  "/app.css": { file: ["web", "app.css"], type: "text/css; charset=utf-8" },
+  "/uplot.js": { file: ["node_modules", "uplot", "dist", "uPlot.iife.min.js"], type: "text/javascript; charset=utf-8" },
+  "/uplot.css": { file: ["node_modules", "uplot", "dist", "uPlot.min.css"], type: "text/css; charset=utf-8" },
+};
+
+export interface DashboardOptions {
+  conn: Connection;
+  live: Live;
+  /** Sent by the page with every action (and, off loopback, every read), in the `x-fanout-token` header. */
+  token: string;
+  /** Reads need the token too (the dashboard listens beyond loopback). */
+  guardReads: boolean;
+  log: Logger;
+}
+
+/**
+ * The dashboard's HTTP side: the page, its state (`/api/state`, the same JSON
+ * as `fanout status --json`), a live stream of snapshots (`/api/live`, server-
+ * sent events), a task's details, and the controls. An action needs the token,
+ * comes from the page's own origin, and carries JSON: a page on another site
+ * can neither read the token nor make a browser send such a request.
+ */
+export function dashboardServer(o: DashboardOptions): Server {
+  return createServer((req, res) => {
+    void handle(o, req, res).catch((err: unknown) => {
+      if (permissionRefusal(err) || (err instanceof FanoutError && err.code === "PERMISSION")) {
+        return send(res, 403, { error: `the server refused it to this dashboard's user (${o.conn.user ?? "none"}): it is read-only` });
+      }
+      if (err instanceof UsageError) return send(res, 400, { error: err.message });
+      o.log.error({ err }, "dashboard request failed");
+      send(res, 500, { error: (err as Error).message });
+    });
+  });
+}
+
+async function handle(o: DashboardOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://dashboard");
+  const asset = req.method === "GET" ? ASSETS[url.pathname] : undefined;
+  if (asset) return sendFile(res, path.join(packageRoot(), ...asset.file), asset.type);
+  if (url.pathname === "/favicon.ico") return void res.writeHead(204, SECURITY_HEADERS).end();
+  if (!url.pathname.startsWith("/api/")) return send(res, 404, { error: "not found" });
+  if (req.method === "GET") {
+    if (o.guardReads && !hasToken(o, req)) return send(res, 403, { error: "give the token printed by `fanout dashboard`" });
+    if (url.pathname === "/api/state") return send(res, 200, (await o.live.now()).status);
+    if (url.pathname === "/api/live") return stream(o, req, res);
+    if (url.pathname === "/api/task") return send(res, 200, await taskView(o.conn, param(url, "job"), param(url, "id")));
+    return send(res, 404, { error: "not found" });
+  }
+  if (req.method !== "POST") return send(res, 405, { error: "GET or POST" });
+  const refused = refusal(o, req);
+  if (refused) return send(res, 403, { error: refused });
+  const body = await readJson(req);
+  return send(res, 200, await act(o.conn, url.pathname, body));
+}
+
+/** Why an action is refused: no token, another origin, or not JSON. Undefined when it may go ahead. */
+function refusal(o: DashboardOptions, req: IncomingMessage): string | undefined {
+  if (!hasToken(o, req)) return "an action needs the token printed by `fanout dashboard`";
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== `http://${req.headers.host}`) return `an action must come from the dashboard's own page, not ${origin}`;
+  const site = req.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin") return "an action must come from the dashboard's own page";
+  if (!String(req.headers["content-type"] ?? "").startsWith("application/json")) return "an action's body must be JSON";
+  return undefined;
+}
+
+function hasToken(o: DashboardOptions, req: IncomingMessage): boolean {
+  const given = Buffer.from(String(req.headers["x-fanout-token"] ?? ""));
+  const wanted = Buffer.from(o.token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+/** Server-sent events: a snapshot now and every second, until the page goes. */
+function stream(o: DashboardOptions, req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { ...SECURITY_HEADERS, "content-type": "text/event-stream; charset=utf-8", connection: "keep-alive" });
+  const stop = o.live.watch((s) => res.write(`event: snapshot\ndata: ${JSON.stringify(s)}\n\n`));
+  req.on("close", stop);
+}
+
+function param(url: URL, name: string): string {
+  const value = url.searchParams.get(name);
+  if (!value) throw new UsageError(`give ${name}`);
+  return value;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  let text = "";
+  for await (const chunk of req) {
+    text += String(chunk);
+    if (text.length > 64 * 1024) throw new UsageError("the request's body is too big");
+  }
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError("the request's body is not JSON");
+  }
+}
+
+async function sendFile(res: ServerResponse, file: string, type: string): Promise<void> {
+  const body = await readFile(file);
+  res.writeHead(200, { ...SECURITY_HEADERS, "content-type": type, "content-length": body.length });
+  res.end(body);
+}
+
+function send(res: ServerResponse, code: number, value: unknown): void {
+  if (res.headersSent) return void res.end();
+  const body = JSON.stringify(value);
+  res.writeHead(code, { ...SECURITY_HEADERS, "content-type": "application/json; charset=utf-8" });
+  res.end(body);
+}

@@ -1,0 +1,161 @@
+import { existsSync } from "node:fs";
+import { copyFile } from "node:fs/promises";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FIXTURES, lastJson, ROOT } from "../helpers/cli.js";
+import { useTestServer } from "../helpers/server.js";
+import { waitFor } from "../helpers/wait.js";
+import { terminal, type Terminal } from "../e2e/harness.js";
+
+// Debian's Chromium (`.ci/run` installs it); without it these tests say so and skip.
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`dashboard browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+
+const server = useTestServer();
+const XSS = `<img src=x onerror="window.pwned=1"> </script><script>window.pwned=2</script>`;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** `fanout dashboard` on a free port: its url and token. */
+async function dashboard(t: Terminal, env: Record<string, string> = {}): Promise<{ url: string; token: string }> {
+  const proc = t.start(["dashboard", "--port", String(20000 + Math.floor(Math.random() * 20000))], env);
+  return waitFor("the dashboard to listen", () => (proc.stdout().includes("\n") ? (JSON.parse(proc.stdout().split("\n")[0]!) as { url: string; token: string }) : undefined), 15_000);
+}
+
+/**
+ * The page, with a record of every dialog it opened (an alert from injected
+ * script would show here); `confirming.yes` says how a confirm is answered.
+ */
+async function open(url: string): Promise<{ page: Page; dialogs: string[]; confirming: { yes: boolean } }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const dialogs: string[] = [];
+  const confirming = { yes: false };
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    void (confirming.yes && d.type() === "confirm" ? d.accept() : d.dismiss());
+  });
+  await page.goto(url);
+  return { page, dialogs, confirming };
+}
+
+interface QueueRow {
+  queue: string;
+  paused: boolean;
+}
+
+describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
+  it("shows the queue, a job's counts moving to complete, the worker, and a dead letter whose hostile error stays text", async () => {
+    const t = await terminal(server);
+    const tasks = [...Array.from({ length: 12 }, (_, i) => ({ id: `t${i}`, input: { sleepMs: 150 } })), { id: "evil", input: { say: XSS } }];
+    const { job } = await t.publish(await t.jsonl("t.jsonl", tasks), "--queue", "agents");
+    const { url } = await dashboard(t);
+    const { page, dialogs } = await open(url);
+    await page.waitForSelector('#queues tr[data-queue="agents"]');
+    expect(await page.textContent("#link")).toBe("live");
+    const worker = t.start(["worker", "subscribe", "--queue", "agents", "--name", "w-browser", "-c", "2", "--idle-exit", "10", "--", process.execPath, path.join(FIXTURES, "hostile.mjs")]);
+    await page.waitForSelector("#workers td:text('w-browser')");
+    await page.waitForFunction((j) => document.querySelector(`[data-job="${j}"] .counts`)?.textContent === "12 ok, 1 dead, 0 left of 13", job, { timeout: 30_000 });
+    // The error is shown as the very text the task printed: no element made of it, no script run.
+    const errorCell = page.locator("#dead td.error").first();
+    await expect.poll(() => errorCell.textContent()).toContain(XSS);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.locator("img[src=x]").count()).toBe(0);
+    expect(dialogs).toEqual([]);
+    await page.click("#dead tr.clickable");
+    await page.waitForSelector("#task[open] dd pre");
+    expect(await page.textContent("#task-facts")).toContain(XSS);
+    if (process.env.UPDATE_SCREENSHOT) {
+      await page.keyboard.press("Escape");
+      await page.screenshot({ path: path.join(t.dir, "dashboard.png") });
+      await copyFile(path.join(t.dir, "dashboard.png"), path.join(ROOT, "docs", "dashboard.png"));
+    }
+    // GET /api/state is `fanout status --json`.
+    const state = (await (await fetch(`${url}api/state`)).json()) as { queues: QueueRow[] };
+    const status = lastJson(await t.run(["status", "--json"])) as { queues: QueueRow[]; jobs: unknown[] };
+    expect(state.queues.map((q) => q.queue)).toEqual(status.queues.map((q) => q.queue));
+    worker.child.kill("SIGTERM");
+    await worker.done;
+    await page.close();
+  }, 90_000);
+
+  it("pause, resume, cancel and retry from the page take effect; without the token, or from another site, they are refused", async () => {
+    const t = await terminal(server);
+    const a = await t.publish(await t.jsonl("a.jsonl", [{ id: "bad", input: { say: "blocked" } }]), "--queue", "q1");
+    const { url, token } = await dashboard(t);
+    const { page, confirming } = await open(url);
+    await page.waitForSelector('#queues tr[data-queue="q1"]');
+    const paused = async () => (lastJson(await t.run(["status", "--json", "--queue", "q1"])) as { queues: QueueRow[] }).queues[0]!.paused;
+
+    // No token: the page says what to do, and the server refuses a request that has none.
+    await page.click('#queues tr[data-queue="q1"] button');
+    await expect.poll(() => page.textContent("#notice")).toContain("paste the token");
+    expect(await paused()).toBe(false);
+    const bare = await page.evaluate(async (u) => (await fetch(`${u}api/queues/q1/pause`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status, url);
+    expect(bare).toBe(403);
+    const crossSite = await fetch(`${url}api/queues/q1/pause`, { method: "POST", headers: { "content-type": "application/json", "x-fanout-token": token, origin: "http://evil.example" }, body: "{}" });
+    expect(crossSite.status).toBe(403);
+    const formPost = await fetch(`${url}api/queues/q1/pause`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-fanout-token": token }, body: "a=1" });
+    expect(formPost.status).toBe(403);
+    expect(await paused()).toBe(false);
+
+    await page.fill("#token", token);
+    await page.click("#token-form button");
+    await page.click('#queues tr[data-queue="q1"] button:text("pause")');
+    await waitFor("the queue to be paused", paused);
+    await page.click('#queues tr[data-queue="q1"] button:text("resume")');
+    await waitFor("the queue to run again", async () => !(await paused()));
+
+    // The job's task is dead (rejected); retry it from the page: it runs again.
+    const worker = t.start(["worker", "subscribe", "--queue", "q1", "--idle-exit", "20", "--", process.execPath, path.join(FIXTURES, "hostile.mjs")]);
+    await page.waitForFunction((j) => document.querySelector(`[data-job="${j}"] .counts`)?.textContent === "0 ok, 1 dead, 0 left of 1", a.job, { timeout: 20_000 });
+    await page.click(`[data-job="${a.job}"] button:text("retry dead")`);
+    await expect.poll(() => page.textContent("#notice")).toContain('"retried":1');
+    const events = async () => (await t.run(["job", "events", a.job, "--json"])).stdout.trim().split("\n").map((l) => (JSON.parse(l) as { type: string }).type);
+    await waitFor("the retried task to be dead again", async () => (await events()).filter((e) => e === "dead").length === 2);
+
+    // A job with tasks waiting (its queue paused), cancelled from the page: its report finalizes, every id cancelled.
+    await t.run(["queue", "pause", "q1"]);
+    const b = await t.publish(await t.jsonl("b.jsonl", [{ id: "w1", input: {} }, { id: "w2", input: {} }]), "--queue", "q1");
+    confirming.yes = true;
+    await page.click(`[data-job="${b.job}"] button:text("cancel")`);
+    const out = path.join(t.dir, "b.jsonl.out");
+    expect(lastJson(await t.run(["results", "collect", "--job", b.job, "--out", out]))).toMatchObject({ total: 2, dead: 2, deadByReason: { cancelled: 2 } });
+    worker.child.kill("SIGTERM");
+    await worker.done;
+    await page.close();
+  }, 90_000);
+
+  it("shows an empty state on a fresh server, and works on a phone's width", async () => {
+    const t = await terminal(server);
+    const { url } = await dashboard(t);
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await page.goto(url);
+    await page.waitForSelector("#empty:not([hidden])");
+    expect(await page.textContent("#empty")).toBe("no queues yet: publish with fanout leader publish");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.close();
+  });
+});
+
+describe("fanout dashboard, refusals", () => {
+  it("refuses to listen beyond loopback without a token from the environment, in one line, exit 2", async () => {
+    const t = await terminal(server);
+    const run = await t.run(["dashboard", "--host", "0.0.0.0"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    expect(run.stderr).toContain("FANOUT_DASHBOARD_TOKEN");
+  });
+});
