@@ -3,7 +3,8 @@ import { copyFile } from "node:fs/promises";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FIXTURES, lastJson, ROOT } from "../helpers/cli.js";
+import { LocalNatsServer } from "../../src/nats/server.js";
+import { FIXTURES, lastJson, ROOT, runCli, startCli } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import { terminal, type Terminal } from "../e2e/harness.js";
@@ -76,11 +77,6 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     await page.click("#dead tr.clickable");
     await page.waitForSelector("#task[open] dd pre");
     expect(await page.textContent("#task-facts")).toContain(XSS);
-    if (process.env.UPDATE_SCREENSHOT) {
-      await page.keyboard.press("Escape");
-      await page.screenshot({ path: path.join(t.dir, "dashboard.png") });
-      await copyFile(path.join(t.dir, "dashboard.png"), path.join(ROOT, "docs", "dashboard.png"));
-    }
     // GET /api/state is `fanout status --json`.
     const state = (await (await fetch(`${url}api/state`)).json()) as { queues: QueueRow[] };
     const status = lastJson(await t.run(["status", "--json"])) as { queues: QueueRow[]; jobs: unknown[] };
@@ -146,6 +142,59 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     expect(await page.textContent("#empty")).toBe("no queues yet: publish with fanout leader publish");
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+    await page.close();
+  });
+});
+
+// `UPDATE_SCREENSHOT=1 npx vitest run test/browser` retakes the README's picture during a real run.
+describe.skipIf(!hasChromium || !process.env.UPDATE_SCREENSHOT)("the README's screenshot", () => {
+  it("is taken during a real run: two queues, a budget and a rate, workers, a dead letter", async () => {
+    const t = await terminal(server);
+    const docs = Array.from({ length: 400 }, (_, i) => ({ id: `doc-${String(i).padStart(3, "0")}`, input: i % 97 === 5 ? { say: "parse error: unexpected token '<' at line 3" } : { sleepMs: 200 + (i % 7) * 60 } }));
+    const agents = await t.publish(await t.jsonl("docs.jsonl", docs), "--queue", "agents");
+    await t.publish(await t.jsonl("labels.jsonl", Array.from({ length: 300 }, (_, i) => ({ id: `img-${i}`, input: { sleepMs: 120 } }))), "--queue", "labels");
+    await t.run(["queue", "set", "agents", "--rate", "25/s"]);
+    const { url } = await dashboard(t);
+    const workers = [
+      t.start(["worker", "subscribe", "--queue", "agents", "--name", "gpu-box-1", "-c", "4", "--", process.execPath, path.join(FIXTURES, "hostile.mjs")]),
+      t.start(["worker", "subscribe", "--queue", "agents", "--name", "gpu-box-2", "-c", "4", "--", process.execPath, path.join(FIXTURES, "hostile.mjs")]),
+      t.start(["worker", "subscribe", "--queue", "labels", "--name", "cpu-box-1", "-c", "3", "--", process.execPath, path.join(FIXTURES, "hostile.mjs")]),
+    ];
+    const { page } = await open(url);
+    const ok = async () => Number(/^(\d+) ok/.exec((await page.textContent(`[data-job="${agents.job}"] .counts`)) ?? "")?.[1] ?? 0);
+    await waitFor("the agents job to be well under way, with a dead letter", async () => (await ok()) > 60 && (await page.locator("#dead tr.clickable").count()) > 0, 60_000);
+    await new Promise((r) => setTimeout(r, 20_000)); // the chart fills in
+    await page.screenshot({ path: path.join(t.dir, "dashboard.png") });
+    await copyFile(path.join(t.dir, "dashboard.png"), path.join(ROOT, "docs", "dashboard.png"));
+    for (const w of workers) w.child.kill("SIGTERM");
+    await Promise.all(workers.map((w) => w.done));
+    await page.close();
+  }, 120_000);
+});
+
+describe.skipIf(!hasChromium)("the dashboard as nats.conf's read-only tap user", () => {
+  const passwords = { FANOUT_LEADER_PASSWORD: "leader-pw", FANOUT_WORKER_PASSWORD: "worker-pw", FANOUT_TAP_PASSWORD: "tap-pw" };
+  let nats: LocalNatsServer;
+  beforeAll(async () => {
+    nats = await LocalNatsServer.start({ config: path.join(ROOT, "nats.conf"), env: passwords });
+  });
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  it("shows the fleet with its controls off, and the server refuses what the page would do", async () => {
+    const leader = { ...passwords, NATS_URL: nats.url, FANOUT_PREFIX: "fanout" };
+    await runCli(["leader", "publish", "--queue", "watched", "--input", '{"id":"x","input":1}'], leader);
+    const tapOnly = { NATS_URL: nats.url, FANOUT_PREFIX: "fanout", FANOUT_TAP_PASSWORD: passwords.FANOUT_TAP_PASSWORD };
+    const proc = startCli(["dashboard", "--port", String(20000 + Math.floor(Math.random() * 20000))], tapOnly);
+    const { url, token } = await waitFor("the dashboard to listen", () => (proc.stdout().includes("\n") ? (JSON.parse(proc.stdout().split("\n")[0]!) as { url: string; token: string }) : undefined), 15_000);
+    const { page } = await open(url);
+    await page.waitForSelector('#queues tr[data-queue="watched"]');
+    expect(await page.isVisible("#readonly")).toBe(true);
+    expect(await page.isDisabled('#queues tr[data-queue="watched"] button')).toBe(true);
+    const refused = await fetch(`${url}api/queues/watched/pause`, { method: "POST", headers: { "content-type": "application/json", "x-fanout-token": token }, body: "{}" });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: string }).error).toContain("read-only");
     await page.close();
   });
 });
