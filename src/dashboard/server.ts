@@ -31,6 +31,9 @@ const ASSETS: Record<string, { file: string[]; type: string }> = {
   "/uplot.css": { file: ["node_modules", "uplot", "dist", "uPlot.min.css"], type: "text/css; charset=utf-8" },
 };
 
+/** A Host header naming this machine's loopback, on any port. */
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
+
 export interface DashboardOptions {
   conn: Connection;
   live: Live;
@@ -62,6 +65,9 @@ export function dashboardServer(o: DashboardOptions): Server {
 }
 
 async function handle(o: DashboardOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // On loopback nothing needs the token to read: answer only to loopback names, so a
+  // site that points its own name at 127.0.0.1 (DNS rebinding) cannot read the fleet.
+  if (!o.guardReads && !LOOPBACK_HOST.test(String(req.headers.host ?? ""))) return send(res, 403, { error: "this dashboard answers to 127.0.0.1, localhost and [::1] only" });
   const url = new URL(req.url ?? "/", "http://dashboard");
   const asset = req.method === "GET" ? ASSETS[url.pathname] : undefined;
   if (asset) return sendFile(res, path.join(packageRoot(), ...asset.file), asset.type);

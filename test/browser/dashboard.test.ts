@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { copyFile } from "node:fs/promises";
+import { request } from "node:http";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,8 +82,13 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     const state = (await (await fetch(`${url}api/state`)).json()) as { queues: QueueRow[] };
     const status = lastJson(await t.run(["status", "--json"])) as { queues: QueueRow[]; jobs: unknown[] };
     expect(state.queues.map((q) => q.queue)).toEqual(status.queues.map((q) => q.queue));
-    worker.child.kill("SIGTERM");
-    await worker.done;
+    // On a phone's width nothing spills sideways: wide tables scroll in their own box.
+    await page.keyboard.press("Escape");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForFunction(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth, undefined, { timeout: 5000 });
+    // A worker that goes silent is shown as lost.
+    worker.child.kill("SIGKILL");
+    await page.waitForSelector("#workers tr.lost td:text('w-browser')", { timeout: 15_000 });
     await page.close();
   }, 90_000);
 
@@ -104,6 +110,13 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     expect(crossSite.status).toBe(403);
     const formPost = await fetch(`${url}api/queues/q1/pause`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-fanout-token": token }, body: "a=1" });
     expect(formPost.status).toBe(403);
+    // A site whose name was pointed at 127.0.0.1 (DNS rebinding) gets nothing, not even a read.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = request(`${url}api/state`, { headers: { host: `evil.example:${new URL(url).port}` } }, (res) => resolve(res.statusCode ?? 0));
+      req.on("error", reject);
+      req.end();
+    });
+    expect(rebound).toBe(403);
     expect(await paused()).toBe(false);
 
     await page.fill("#token", token);
