@@ -1,12 +1,16 @@
 // The fanout dashboard: one live snapshot a second, drawn as text.
 import { act, follow, setToken, task, token } from "./api.js";
 import { drawChart } from "./chart.js";
-import { ago, duration, el, rows, usageText } from "./dom.js";
+import { duration, el, rows, usageText } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 const DEAD_REASONS = ["failed", "timeout", "rejected", "invalid", "cancelled", "invalid-output"];
 const MAX_JOBS = 12;
+/** The dead letters' reason chosen on each job's card: kept across redraws. */
+const chosenReason = new Map();
 let readOnly = false;
+/** Whether the notice shows the server's error (cleared once it answers again). */
+let noticeIsError = false;
 
 $("token").value = token();
 $("token-form").addEventListener("submit", (e) => {
@@ -15,7 +19,8 @@ $("token-form").addEventListener("submit", (e) => {
   notice("token saved for this tab");
 });
 
-function notice(text) {
+function notice(text, isError = false) {
+  noticeIsError = isError;
   $("notice").hidden = !text;
   $("notice").textContent = text ?? "";
 }
@@ -52,7 +57,13 @@ function queueRow(q) {
 function jobCard(j) {
   const left = Math.max(0, j.total - j.ok - j.dead);
   const pct = (n) => `${j.total ? (100 * n) / j.total : 0}%`;
-  const reason = el("select", { "aria-label": "which dead letters" }, el("option", { value: "" }, "all dead"), ...DEAD_REASONS.map((r) => el("option", { value: r }, r)));
+  const reason = el(
+    "select",
+    { "aria-label": "which dead letters", onchange: (e) => chosenReason.set(j.job, e.target.value) },
+    el("option", { value: "" }, "all dead"),
+    ...DEAD_REASONS.map((r) => el("option", { value: r }, r)),
+  );
+  reason.value = chosenReason.get(j.job) ?? "";
   const path = (a) => `/api/jobs/${encodeURIComponent(j.job)}/${a}`;
   return el(
     "div",
@@ -72,7 +83,7 @@ function jobCard(j) {
 }
 
 function workerRow(w) {
-  return el("tr", { class: w.lost ? "lost" : "" }, el("td", {}, w.worker), el("td", {}, w.host ?? "-"), el("td", {}, w.queue), el("td", { class: "num" }, `${w.running}/${w.concurrency}`), el("td", { class: "num" }, w.done), el("td", {}, w.lost ? `lost (${ago(w.at)})` : ago(w.at)));
+  return el("tr", { class: w.lost ? "lost" : "" }, el("td", {}, w.worker), el("td", {}, w.host ?? "-"), el("td", {}, w.queue), el("td", { class: "num" }, `${w.running}/${w.concurrency}`), el("td", { class: "num" }, w.done), el("td", {}, w.lost ? `lost (${w.silentS}s ago)` : `${w.silentS}s ago`));
 }
 
 function deadRow(d) {
@@ -108,7 +119,8 @@ function draw(s) {
   const empty = s.status.queues.length === 0;
   $("empty").hidden = !empty;
   for (const id of ["queues-section", "jobs-section", "chart-section", "workers-section", "dead-section"]) $(id).hidden = empty;
-  if (s.error) notice(`the server did not answer: ${s.error}`);
+  if (s.error) notice(`the server did not answer: ${s.error}`, true);
+  else if (noticeIsError) notice(undefined);
   rows($("queues").tBodies[0], s.status.queues.map(queueRow));
   // Jobs still running first, then the most recent finished ones.
   const left = (j) => j.total - j.ok - j.dead;

@@ -36,8 +36,3 @@ export function usageText(usage) {
   if (usage.costUsd !== undefined) parts.push(`$${usage.costUsd.toFixed(usage.costUsd < 1 ? 4 : 2)}`);
   return parts.join(" ");
 }
-
-export function ago(iso) {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  return `${s}s ago`;
-}

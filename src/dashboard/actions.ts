@@ -15,7 +15,14 @@ const RetryBody = z.object({ reason: DeadReason.optional() });
  * `/api/jobs/<j>/cancel`, `/api/jobs/<j>/retry` (`{"reason"}`: one reason's dead letters, or all).
  */
 export async function act(conn: Connection, pathname: string, body: unknown): Promise<unknown> {
-  const [, , kind, name, action] = pathname.split("/").map(decodeURIComponent) as [string, string, string?, string?, string?];
+  const parts = pathname.split("/");
+  if (parts.length !== 5) throw new UsageError(`no action ${pathname}`);
+  let kind: string, name: string, action: string;
+  try {
+    [kind, name, action] = parts.slice(2).map(decodeURIComponent) as [string, string, string];
+  } catch {
+    throw new UsageError(`no action ${pathname}`);
+  }
   const by = `${operator()} (dashboard)`;
   if (kind === "queues" && name && action === "pause") return pauseQueue(conn, name, { reason: parse(Reason, body).reason || "paused from the dashboard", by });
   if (kind === "queues" && name && action === "resume") return resumeQueue(conn, name);

@@ -1,6 +1,5 @@
-import { WorkerRoster } from "../monitor/roster.js";
+import { WorkerRoster, type HeardWorker } from "../monitor/roster.js";
 import { status, type FleetStatus } from "../monitor/status.js";
-import type { WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import type { Logger } from "../log.js";
 import { History } from "./history.js";
@@ -9,9 +8,9 @@ import { recentDead, type DeadRow } from "./recent-dead.js";
 /** What the page draws, sent at least once a second. */
 export interface Snapshot {
   at: string;
-  /** The same as `fanout status --json`, each job with its rate and ETA over the last minute. */
+  /** `fanout status --json`, each job with its rate and ETA over the last minute. */
   status: FleetStatus;
-  workers: Array<WorkerHeartbeat & { lost: boolean }>;
+  workers: HeardWorker[];
   throughput: { at: number[]; queues: Record<string, number[]> };
   dead: DeadRow[];
   /** Connected as a user that may not act (`tap`): the controls are off. */
@@ -34,6 +33,8 @@ export class Live {
   private readonly listeners = new Set<(s: Snapshot) => void>();
   private timer: NodeJS.Timeout | undefined;
   private latest: Snapshot | undefined;
+  /** The last status read, exactly as `fanout status --json` gives it (for `/api/state`). */
+  private plain: FleetStatus | undefined;
   private dead: DeadRow[] = [];
   private deadCount = -1;
   private deadReadAt = 0;
@@ -50,6 +51,12 @@ export class Live {
   /** The latest snapshot, read now if there is none yet. */
   async now(): Promise<Snapshot> {
     return this.latest ?? (await this.refresh());
+  }
+
+  /** What `fanout status --json` says now, or why the server could not be read. */
+  async state(): Promise<{ status?: FleetStatus; error?: string }> {
+    const s = await this.now();
+    return s.error ? { error: s.error } : { status: this.plain };
   }
 
   /** Calls `send` with every snapshot; returns the way to stop. */
@@ -75,9 +82,9 @@ export class Live {
   private async read(): Promise<Snapshot> {
     let snapshot: Snapshot;
     try {
-      const st = await status(this.conn);
-      this.history.add(st);
-      for (const j of st.jobs) Object.assign(j, this.history.rate(j.job, Math.max(0, j.total - j.ok - j.dead)));
+      this.plain = await status(this.conn);
+      this.history.add(this.plain);
+      const st: FleetStatus = { ...this.plain, jobs: this.plain.jobs.map((j) => ({ ...j, ...this.history.rate(j.job, Math.max(0, j.total - j.ok - j.dead)) })) };
       const deadCount = st.queues.reduce((n, q) => n + q.dead, 0);
       if (deadCount !== this.deadCount || Date.now() - this.deadReadAt > DEAD_REFRESH_MS) {
         this.dead = await recentDead(this.conn);
@@ -85,7 +92,7 @@ export class Live {
       }
       snapshot = { at: new Date().toISOString(), status: st, workers: this.roster.recent(), throughput: this.history.throughput(), dead: this.dead, readOnly: this.o.readOnly };
     } catch (err) {
-      this.o.log.warn({ err }, "could not read the fleet's state");
+      if (!this.latest?.error) this.o.log.warn({ err }, "could not read the fleet's state; trying every second");
       const last = this.latest;
       snapshot = { ...(last ?? { status: { server: this.conn.server, queues: [], jobs: [] }, workers: [], throughput: { at: [], queues: {} }, dead: [], readOnly: this.o.readOnly }), at: new Date().toISOString(), error: (err as Error).message };
     }

@@ -30,7 +30,9 @@ export async function recentDead(conn: Connection, limit = 20): Promise<DeadRow[
   });
   const rows: DeadRow[] = [];
   const seen = new Set<string>();
-  for (let seq = info?.state.last_seq ?? 0; seq >= (info?.state.first_seq ?? 1) && seq > 0 && rows.length < limit && seen.size < limit * 4; seq--) {
+  // At most this many letters are read back, however many are stored: the list is of the recent ones.
+  const stop = Math.max(info?.state.first_seq ?? 1, (info?.state.last_seq ?? 0) - limit * 10 + 1);
+  for (let seq = info?.state.last_seq ?? 0; seq >= stop && seq > 0 && rows.length < limit; seq--) {
     const msg = await jsm.direct.getMessage(stream, { seq }).catch(() => null);
     const letter = msg ? DeadLetter.safeParse(jsonOf(msg.data)) : undefined;
     if (!letter?.success) continue;

@@ -1,6 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createRequire } from "node:module";
+import { jobProblem, taskIdProblem } from "../../channels/index.js";
 import path from "node:path";
 import { FanoutError, UsageError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -27,8 +29,13 @@ const ASSETS: Record<string, { file: string[]; type: string }> = {
   "/chart.js": { file: ["web", "chart.js"], type: "text/javascript; charset=utf-8" },
   "/dom.js": { file: ["web", "dom.js"], type: "text/javascript; charset=utf-8" },
   "/app.css": { file: ["web", "app.css"], type: "text/css; charset=utf-8" },
-  "/uplot.js": { file: ["node_modules", "uplot", "dist", "uPlot.iife.min.js"], type: "text/javascript; charset=utf-8" },
-  "/uplot.css": { file: ["node_modules", "uplot", "dist", "uPlot.min.css"], type: "text/css; charset=utf-8" },
+};
+
+/** uPlot's files, wherever npm put its package. */
+const require = createRequire(import.meta.url);
+const UPLOT: Record<string, { path: string; type: string }> = {
+  "/uplot.js": { path: require.resolve("uplot/dist/uPlot.iife.min.js"), type: "text/javascript; charset=utf-8" },
+  "/uplot.css": { path: require.resolve("uplot/dist/uPlot.min.css"), type: "text/css; charset=utf-8" },
 };
 
 /** A Host header naming this machine's loopback, on any port. */
@@ -59,7 +66,7 @@ export function dashboardServer(o: DashboardOptions): Server {
       }
       if (err instanceof UsageError) return send(res, 400, { error: err.message });
       o.log.error({ err }, "dashboard request failed");
-      send(res, 500, { error: (err as Error).message });
+      send(res, 500, { error: "the dashboard failed to answer (its log says why)" });
     });
   });
 }
@@ -71,13 +78,18 @@ async function handle(o: DashboardOptions, req: IncomingMessage, res: ServerResp
   const url = new URL(req.url ?? "/", "http://dashboard");
   const asset = req.method === "GET" ? ASSETS[url.pathname] : undefined;
   if (asset) return sendFile(res, path.join(packageRoot(), ...asset.file), asset.type);
+  const uplot = req.method === "GET" ? UPLOT[url.pathname] : undefined;
+  if (uplot) return sendFile(res, uplot.path, uplot.type);
   if (url.pathname === "/favicon.ico") return void res.writeHead(204, SECURITY_HEADERS).end();
   if (!url.pathname.startsWith("/api/")) return send(res, 404, { error: "not found" });
   if (req.method === "GET") {
     if (o.guardReads && !hasToken(o, req)) return send(res, 403, { error: "give the token printed by `fanout dashboard`" });
-    if (url.pathname === "/api/state") return send(res, 200, (await o.live.now()).status);
+    if (url.pathname === "/api/state") {
+      const state = await o.live.state();
+      return state.error ? send(res, 503, { error: `the NATS server did not answer: ${state.error}` }) : send(res, 200, state.status);
+    }
     if (url.pathname === "/api/live") return stream(o, req, res);
-    if (url.pathname === "/api/task") return send(res, 200, await taskView(o.conn, param(url, "job"), param(url, "id")));
+    if (url.pathname === "/api/task") return send(res, 200, await taskView(o.conn, checked(param(url, "job"), jobProblem, "job"), checked(param(url, "id"), taskIdProblem, "task id")));
     return send(res, 404, { error: "not found" });
   }
   if (req.method !== "POST") return send(res, 405, { error: "GET or POST" });
@@ -104,11 +116,31 @@ function hasToken(o: DashboardOptions, req: IncomingMessage): boolean {
   return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
-/** Server-sent events: a snapshot now and every second, until the page goes. */
+/** Server-sent events: a snapshot now and every second, until the page goes, or stops reading. */
 function stream(o: DashboardOptions, req: IncomingMessage, res: ServerResponse): void {
+  if (streams >= MAX_STREAMS) return send(res, 503, { error: `${MAX_STREAMS} pages are watching already` });
+  streams++;
   res.writeHead(200, { ...SECURITY_HEADERS, "content-type": "text/event-stream; charset=utf-8", connection: "keep-alive" });
-  const stop = o.live.watch((s) => res.write(`event: snapshot\ndata: ${JSON.stringify(s)}\n\n`));
-  req.on("close", stop);
+  const stop = o.live.watch((s) => {
+    // A page that stops reading is dropped rather than buffered for.
+    if (res.writableLength > MAX_UNREAD_BYTES) return void res.destroy();
+    res.write(`event: snapshot\ndata: ${JSON.stringify(s)}\n\n`);
+  });
+  req.on("close", () => {
+    streams--;
+    stop();
+  });
+}
+
+/** Pages watching at once, and how far one may fall behind before it is dropped. */
+const MAX_STREAMS = 64;
+const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+let streams = 0;
+
+function checked(value: string, problem: (v: string) => string | undefined, what: string): string {
+  const why = problem(value);
+  if (why) throw new UsageError(`${what} ${why}`);
+  return value;
 }
 
 function param(url: URL, name: string): string {
@@ -118,11 +150,14 @@ function param(url: URL, name: string): string {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  let text = "";
-  for await (const chunk of req) {
-    text += String(chunk);
-    if (text.length > 64 * 1024) throw new UsageError("the request's body is too big");
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes > 64 * 1024) throw new UsageError("the request's body is too big");
+    chunks.push(chunk);
   }
+  const text = Buffer.concat(chunks).toString("utf8");
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text);

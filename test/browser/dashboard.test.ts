@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { copyFile } from "node:fs/promises";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,9 +31,18 @@ afterAll(async () => {
   await browser?.close();
 });
 
+/** A port free now, for a dashboard of its own. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
 /** `fanout dashboard` on a free port: its url and token. */
 async function dashboard(t: Terminal, env: Record<string, string> = {}): Promise<{ url: string; token: string }> {
-  const proc = t.start(["dashboard", "--port", String(20000 + Math.floor(Math.random() * 20000))], env);
+  const proc = t.start(["dashboard", "--port", String(await freePort())], env);
   return waitFor("the dashboard to listen", () => (proc.stdout().includes("\n") ? (JSON.parse(proc.stdout().split("\n")[0]!) as { url: string; token: string }) : undefined), 15_000);
 }
 
@@ -40,8 +50,14 @@ async function dashboard(t: Terminal, env: Record<string, string> = {}): Promise
  * The page, with a record of every dialog it opened (an alert from injected
  * script would show here); `confirming.yes` says how a confirm is answered.
  */
-async function open(url: string): Promise<{ page: Page; dialogs: string[]; confirming: { yes: boolean } }> {
+async function open(url: string): Promise<{ page: Page; dialogs: string[]; errors: string[]; confirming: { yes: boolean } }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // A script error, or a script the CSP refused, is recorded for the test to check.
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(err.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
   const dialogs: string[] = [];
   const confirming = { yes: false };
   page.on("dialog", (d) => {
@@ -49,7 +65,7 @@ async function open(url: string): Promise<{ page: Page; dialogs: string[]; confi
     void (confirming.yes && d.type() === "confirm" ? d.accept() : d.dismiss());
   });
   await page.goto(url);
-  return { page, dialogs, confirming };
+  return { page, dialogs, errors, confirming };
 }
 
 interface QueueRow {
@@ -63,8 +79,9 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     const tasks = [...Array.from({ length: 12 }, (_, i) => ({ id: `t${i}`, input: { sleepMs: 150 } })), { id: "evil", input: { say: XSS } }];
     const { job } = await t.publish(await t.jsonl("t.jsonl", tasks), "--queue", "agents");
     const { url } = await dashboard(t);
-    const { page, dialogs } = await open(url);
+    const { page, dialogs, errors } = await open(url);
     await page.waitForSelector('#queues tr[data-queue="agents"]');
+    await page.waitForSelector("#chart canvas"); // uPlot drew the chart
     expect(await page.textContent("#link")).toBe("live");
     const worker = t.start(["worker", "subscribe", "--queue", "agents", "--name", "w-browser", "-c", "2", "--idle-exit", "10", "--", process.execPath, path.join(FIXTURES, "hostile.mjs")]);
     await page.waitForSelector("#workers td:text('w-browser')");
@@ -78,10 +95,11 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     await page.click("#dead tr.clickable");
     await page.waitForSelector("#task[open] dd pre");
     expect(await page.textContent("#task-facts")).toContain(XSS);
-    // GET /api/state is `fanout status --json`.
-    const state = (await (await fetch(`${url}api/state`)).json()) as { queues: QueueRow[] };
-    const status = lastJson(await t.run(["status", "--json"])) as { queues: QueueRow[]; jobs: unknown[] };
-    expect(state.queues.map((q) => q.queue)).toEqual(status.queues.map((q) => q.queue));
+    // GET /api/state is `fanout status --json` (the job is done: nothing moves between the two reads).
+    await new Promise((r) => setTimeout(r, 1500));
+    const state = (await (await fetch(`${url}api/state`)).json()) as object;
+    expect(state).toEqual(lastJson(await t.run(["status", "--json"])));
+    expect(errors).toEqual([]);
     // On a phone's width nothing spills sideways: wide tables scroll in their own box.
     await page.keyboard.press("Escape");
     await page.setViewportSize({ width: 390, height: 844 });
@@ -129,7 +147,15 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     // The job's task is dead (rejected); retry it from the page: it runs again.
     const worker = t.start(["worker", "subscribe", "--queue", "q1", "--idle-exit", "20", "--", process.execPath, path.join(FIXTURES, "hostile.mjs")]);
     await page.waitForFunction((j) => document.querySelector(`[data-job="${j}"] .counts`)?.textContent === "0 ok, 1 dead, 0 left of 1", a.job, { timeout: 20_000 });
-    await page.click(`[data-job="${a.job}"] button:text("retry dead")`);
+    // The reason chosen stays chosen across the page's redraws (one a second).
+    const card = `[data-job="${a.job}"]`;
+    await page.selectOption(`${card} select`, "timeout");
+    await new Promise((r) => setTimeout(r, 2500));
+    await page.click(`${card} button:text("retry dead")`);
+    await expect.poll(() => page.textContent("#notice")).toContain('"retried":0');
+    await page.selectOption(`${card} select`, "rejected");
+    await new Promise((r) => setTimeout(r, 1500));
+    await page.click(`${card} button:text("retry dead")`);
     await expect.poll(() => page.textContent("#notice")).toContain('"retried":1');
     const events = async () => (await t.run(["job", "events", a.job, "--json"])).stdout.trim().split("\n").map((l) => (JSON.parse(l) as { type: string }).type);
     await waitFor("the retried task to be dead again", async () => (await events()).filter((e) => e === "dead").length === 2);
@@ -199,7 +225,7 @@ describe.skipIf(!hasChromium)("the dashboard as nats.conf's read-only tap user",
     const leader = { ...passwords, NATS_URL: nats.url, FANOUT_PREFIX: "fanout" };
     await runCli(["leader", "publish", "--queue", "watched", "--input", '{"id":"x","input":1}'], leader);
     const tapOnly = { NATS_URL: nats.url, FANOUT_PREFIX: "fanout", FANOUT_TAP_PASSWORD: passwords.FANOUT_TAP_PASSWORD };
-    const proc = startCli(["dashboard", "--port", String(20000 + Math.floor(Math.random() * 20000))], tapOnly);
+    const proc = startCli(["dashboard", "--port", String(await freePort())], tapOnly);
     const { url, token } = await waitFor("the dashboard to listen", () => (proc.stdout().includes("\n") ? (JSON.parse(proc.stdout().split("\n")[0]!) as { url: string; token: string }) : undefined), 15_000);
     const { page } = await open(url);
     await page.waitForSelector('#queues tr[data-queue="watched"]');
@@ -219,5 +245,8 @@ describe("fanout dashboard, refusals", () => {
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split("\n")).toHaveLength(1);
     expect(run.stderr).toContain("FANOUT_DASHBOARD_TOKEN");
+    // Not on the command line, where `ps` and the shell's history would show it.
+    const onCli = await t.run(["dashboard", "--host", "0.0.0.0", "--token", "0123456789abcdef0123"]);
+    expect([onCli.code, onCli.stderr.trim().split("\n").length]).toEqual([2, 1]);
   });
 });

@@ -24,11 +24,14 @@ export function dashboardCommand(): Command {
   const cmd = withConnection(new Command("dashboard"), false)
     .description("serve a live web dashboard of the fleet, with its controls; prints {url, token} once it listens")
     .addOption(intOption("-p, --port <n>", `port to listen on (default ${DASHBOARD_PORT}, or a free one when that is taken)`, 1, 65535))
-    .addOption(new Option("--host <host>", "address to listen on; anything but loopback needs --token").default("127.0.0.1"))
-    .addOption(new Option("--token <token>", "the token the page must send for its actions (and, off loopback, its reads); default: a new random one").env("FANOUT_DASHBOARD_TOKEN"))
-    .action(async (flags: DashboardFlags) => {
+    .addOption(new Option("--host <host>", "address to listen on; anything but loopback needs FANOUT_DASHBOARD_TOKEN in the environment").default("127.0.0.1"))
+    .addOption(new Option("--token <token>", "the token the page must send for its actions (and, off loopback, its reads); default: a new random one; off loopback, from the environment only").env("FANOUT_DASHBOARD_TOKEN"))
+    .action(async (flags: DashboardFlags, cmd: Command) => {
       const loopback = LOOPBACK.has(flags.host);
-      if (!loopback && !flags.token) throw new UsageError(`--host ${flags.host} is not loopback: set FANOUT_DASHBOARD_TOKEN (or --token) first, so nobody else on the network can act or read`);
+      // Off loopback the token guards everything: from the environment only, never in `ps` or a shell's history.
+      if (!loopback && cmd.getOptionValueSource("token") !== "env") {
+        throw new UsageError(`--host ${flags.host} is not loopback: set FANOUT_DASHBOARD_TOKEN in the environment first (not --token), so nobody else on the network can act or read`);
+      }
       if (flags.token !== undefined && flags.token.length < 16) throw new UsageError("--token must be at least 16 characters");
       const token = flags.token ?? randomBytes(16).toString("hex");
       const log = createLogger();
