@@ -8,7 +8,7 @@ import { jobIds } from "../nats/job-ids.js";
 import { maxBodyBytes } from "../nats/payload.js";
 import { JobStore } from "../nats/jobs.js";
 import { isTransient, publishUntilAcked } from "../nats/publish-until-acked.js";
-import { ensureQueueConsumer } from "../nats/queue-consumer.js";
+import { ensureQueueConsumer, readQueueConsumer } from "../nats/queue-consumer.js";
 import { ensureStreams, manager } from "../nats/topology.js";
 import { specAt, withIds, type SpecSource } from "./task-ids.js";
 import { doneIds } from "../nats/done-ledger.js";
@@ -80,7 +80,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   // The queue's consumer too, so that workers whose user may not create it can start.
   const log = options.log ?? silentLogger;
   const consumer = await ensureQueueConsumer(jsm, conn.prefix, queue, {}, (why) => log.warn(why));
-  await ensureLevels(conn, jsm, queue, tasks, consumer.ackWaitMs, log);
+  await ensureLevels(conn, jsm, queue, tasks, log, consumer.ackWaitMs);
   const jobs = await JobStore.open(conn);
   const manifest = await jobs.get(job);
   if (manifest && manifest.queue !== queue) throw new UsageError(`job ${job} is on queue ${manifest.queue}, not ${queue}`);
@@ -154,9 +154,10 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
  * is published (with the queue's ack wait), and announced in the queue's
  * state, so that workers pull them: high first, low last.
  */
-export async function ensureLevels(conn: Connection, jsm: JetStreamManager, queue: string, tasks: Task[], ackWaitMs: number, log: Logger): Promise<void> {
+export async function ensureLevels(conn: Connection, jsm: JetStreamManager, queue: string, tasks: Task[], log: Logger, ackWaitMs?: number): Promise<void> {
   const used = new Set(tasks.flatMap((t) => (t.priority ? [t.priority] : [])));
   if (used.size === 0) return;
+  ackWaitMs ??= (await readQueueConsumer(jsm, conn.prefix, queue)).ackWaitMs;
   for (const level of used) await ensureQueueConsumer(jsm, conn.prefix, queueToken(queue, level), { minAckWaitS: ackWaitMs / 1000 }, (why) => log.warn(why));
   await (await QueueStore.open(conn)).update(queue, (state) => {
     const levels = [...new Set([...(state?.levels ?? []), ...used])].sort();

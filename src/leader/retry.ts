@@ -5,7 +5,6 @@ import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../nats/jobs.js";
 import { AuditLog } from "../nats/audit-log.js";
 import { ensureLevels } from "./publish.js";
-import { readQueueConsumer } from "../nats/queue-consumer.js";
 import { manager } from "../nats/topology.js";
 import { silentLogger } from "../log.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
@@ -46,7 +45,7 @@ export async function retryDead(conn: Connection, job: string, options: RetryOpt
   const js = jetstream(conn.nc);
   // A task goes back to its own level: that level's consumer must be there (and announced).
   const jsm = await manager(conn);
-  await ensureLevels(conn, jsm, manifest.queue, kept.map((k) => k.task), (await readQueueConsumer(jsm, conn.prefix, manifest.queue)).ackWaitMs, silentLogger);
+  await ensureLevels(conn, jsm, manifest.queue, kept.map((k) => k.task), silentLogger);
   const audit = new AuditLog(conn.nc, conn.prefix);
   for (const { task, deadSeq } of kept) {
     // A msg-id of its own: a retry is a new message, not a repeat of the first one.

@@ -119,10 +119,10 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
     if (isNotFound(err)) return undefined;
     throw err;
   });
-  for (const q of queues.values()) {
-    const spent = await usage?.ofQueue(q.queue);
+  // Each queue's spend and state, all queues at once.
+  const read = await Promise.all([...queues.values()].map(async (q) => [q, await usage?.ofQueue(q.queue), await states?.get(q.queue)] as const));
+  for (const [q, spent, state] of read) {
     if (spent) q.usage = spent.usage;
-    const state = await states?.get(q.queue);
     q.paused = state?.paused ?? false;
     if (state?.paused) Object.assign(q, { pausedReason: state.pausedReason, pausedBy: state.pausedBy, pausedAt: state.pausedAt });
     if (state?.budgetUsd !== undefined) q.budgetUsd = state.budgetUsd;

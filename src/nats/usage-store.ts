@@ -19,12 +19,7 @@ export class UsageStore {
 
   /** Adds one attempt's usage to its queue's and its job's totals. */
   async spent(queue: string, job: string, usage: Usage): Promise<void> {
-    const add = (t: UsageTotals | undefined): UsageTotals => ({
-      ...t,
-      usage: addUsage(t?.usage, usage) ?? {},
-      attempts: (t?.attempts ?? 0) + 1,
-      updatedAt: new Date().toISOString(),
-    });
+    const add = withSpent(usage);
     await Promise.all([this.update(usageKeys.queue(queue), add), this.update(usageKeys.job(job), add)]);
   }
 
@@ -59,17 +54,10 @@ export class UsageStore {
       const rest = { ...t?.reserved };
       delete rest[worker];
       if (mine && mine.tasks > 1) rest[worker] = { usage: subtractUsage(mine.usage, reserved), tasks: mine.tasks - 1, at: Date.now() };
-      return {
-        usage: addUsage(t?.usage, used) ?? {},
-        attempts: (t?.attempts ?? 0) + (used ? 1 : 0),
-        reserved: rest,
-        updatedAt: new Date().toISOString(),
-      };
+      const totals: UsageTotals = { usage: t?.usage ?? {}, attempts: t?.attempts ?? 0, reserved: rest, updatedAt: new Date().toISOString() };
+      return used ? withSpent(used)(totals) : totals;
     };
-    await Promise.all([
-      this.update(usageKeys.queue(queue), queueChange),
-      used ? this.update(usageKeys.job(job), (t) => ({ ...t, usage: addUsage(t?.usage, used) ?? {}, attempts: (t?.attempts ?? 0) + 1, updatedAt: new Date().toISOString() })) : undefined,
-    ]);
+    await Promise.all([this.update(usageKeys.queue(queue), queueChange), used ? this.update(usageKeys.job(job), withSpent(used)) : undefined]);
   }
 
   /** Says `worker` is alive and still holds its reservations on the queue. */
@@ -105,4 +93,9 @@ function withoutLapsed(t: UsageTotals | undefined, now = Date.now()): UsageTotal
   if (!t?.reserved) return t;
   const live = Object.entries(t.reserved).filter(([, r]) => now - r.at <= RESERVATION_TTL_MS);
   return live.length === Object.keys(t.reserved).length ? t : { ...t, reserved: Object.fromEntries(live) };
+}
+
+/** A change of totals that adds one attempt's usage. */
+function withSpent(usage: Usage): (t: UsageTotals | undefined) => UsageTotals {
+  return (t) => ({ ...t, usage: addUsage(t?.usage, usage) ?? {}, attempts: (t?.attempts ?? 0) + 1, updatedAt: new Date().toISOString() });
 }

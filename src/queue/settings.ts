@@ -51,7 +51,9 @@ export async function setQueue(conn: Connection, queue: string, settings: QueueS
   const current = await ensureQueueConsumer(jsm, conn.prefix, queue, { minAckWaitS: settings.ackWaitS, maxInFlight: settings.maxInFlight });
   const ackWaitMs = settings.ackWaitS !== undefined ? settings.ackWaitS * 1000 : current.ackWaitMs;
   const store = await QueueStore.open(conn);
-  const spent = (await (await UsageStore.open(conn)).ofQueue(queue))?.usage ?? {};
+  // The spend decides whether a new budget lifts the budget's pause: read only when a budget changes.
+  const budgetChange = settings.budgetUsd !== undefined || settings.budgetTokens !== undefined;
+  const spent = budgetChange ? ((await (await UsageStore.open(conn)).ofQueue(queue))?.usage ?? {}) : {};
   const announce = () => store.update(queue, (state) => withLimits({ ...state, queue, ackWaitS: Math.ceil(ackWaitMs / 1000), updatedAt: new Date().toISOString() }, settings, spent));
   let after = current;
   let state: QueueState;

@@ -41,8 +41,12 @@ const isTime = (t: string) => !Number.isNaN(Date.parse(t));
 
 /** Whether time `a` is before `b`: as strings when both are the `toISOString` form, else parsed. */
 function before(a: string, b: string): boolean {
-  const canonical = (t: string) => t.length === 24 && t[10] === "T" && t[23] === "Z";
-  return canonical(a) && canonical(b) ? a < b : Date.parse(a) < Date.parse(b);
+  return isoForm(a) && isoForm(b) ? a < b : Date.parse(a) < Date.parse(b);
+}
+
+/** The `toISOString` form, whose strings sort as their times do. */
+function isoForm(t: string): boolean {
+  return t.length === 24 && t[10] === "T" && t[23] === "Z";
 }
 
 const SLOWEST = 5;

@@ -63,6 +63,7 @@ function wholeMs(ms: unknown): number | undefined {
   return typeof ms === "number" && Number.isFinite(ms) ? Math.min(24 * 3_600_000, Math.max(1, Math.round(ms))) : undefined;
 }
 
-function firstLine(error: string): string {
+/** An error's first line, cut to 300 characters: for pause reasons, holds and audit events. */
+export function firstLine(error: string): string {
   return error.split("\n")[0]!.slice(0, 300);
 }

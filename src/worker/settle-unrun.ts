@@ -14,7 +14,7 @@ import { deadLetter, publishDead, type SettleContext } from "./settle.js";
 export async function settleExhausted(ctx: SettleContext, msg: JsMsg, task: Task, attempt: number, usage?: Usage): Promise<void> {
   const error = `attempt ${attempt - 1} of ${ctx.maxAttempts} never reported back (worker crashed or lost)`;
   ctx.audit.record({ type: "dead", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt: attempt - 1, reason: "timeout", error });
-  await publishDead(ctx, { ...deadLetter(ctx, task, "timeout", error, attempt - 1), ...(usage && { usage }) }, msg.info.streamSequence, msg);
+  await publishDead(ctx, deadLetter(ctx, task, "timeout", error, attempt - 1, { attempt: attempt - 1, usage }), msg.info.streamSequence, msg);
   msg.ack();
   ctx.taskLog.warn({ taskId: task.id, job: task.job, attempt }, "task dead: attempts exhausted");
 }

@@ -17,7 +17,7 @@ import type { Logger } from "../log.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
 import { sameTurn } from "../nats/same-turn.js";
 import type { AttemptRecords } from "../nats/attempt-records.js";
-import { decide, type Limits } from "./decide.js";
+import { decide, firstLine, type Limits } from "./decide.js";
 import type { FailureStreak } from "./failure-streak.js";
 import { handBack, nakQuietly } from "./hand-back.js";
 import { maxBodyBytes } from "../nats/payload.js";
@@ -66,11 +66,13 @@ export interface Attempt {
   hadFeedback?: boolean;
 }
 
-/** What a dead letter's provenance knows of the attempt, when one ran. */
+/** What a dead letter knows of the attempts, when they ran: the last one's facts (for its provenance), what they spent, the output that broke the schema. */
 export interface RunFacts {
   attempt: number;
   startedAt?: Date;
   exitCode?: number;
+  usage?: Usage;
+  output?: unknown;
 }
 
 export type Settlement = "ok" | "dead" | "retry" | "paused" | "held";
@@ -100,9 +102,9 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         return "ok";
       }
       case "dead": {
-        const invalid = !outcome.ok && outcome.invalidOutput ? { output: outcome.invalidOutput.output } : undefined;
-        const letter = deadLetter(ctx, task, decision.reason, error, attempt, { attempt, startedAt: a.startedAt, exitCode: outcome.exitCode });
-        await publishDead(ctx, { ...letter, ...(a.usage && { usage: a.usage }), ...invalid }, msg.info.streamSequence, msg);
+        const output = !outcome.ok ? outcome.invalidOutput?.output : undefined;
+        const letter = deadLetter(ctx, task, decision.reason, error, attempt, { attempt, startedAt: a.startedAt, exitCode: outcome.exitCode, usage: a.usage, output });
+        await publishDead(ctx, letter, msg.info.streamSequence, msg);
         msg.ack();
         log.warn({ reason: decision.reason, err: error }, "task dead");
         ctx.audit.record({ type: "dead", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt, reason: decision.reason, error: firstLine(error) });
@@ -175,7 +177,7 @@ function resultOf(ctx: SettleContext, a: Attempt, output: unknown, exitCode: num
 
 export function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, error: string, attempts: number, run?: RunFacts): DeadLetter {
   const deadAt = new Date().toISOString();
-  return {
+  const letter: DeadLetter = {
     id: task.id,
     job: task.job,
     queue: task.queue,
@@ -188,6 +190,9 @@ export function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, e
     deadAt,
     provenance: provenanceOf(task, { runner: ctx.runner, worker: ctx.worker, attempt: run?.attempt ?? attempts, exitCode: run?.exitCode, startedAt: run?.startedAt?.toISOString(), finishedAt: deadAt }),
   };
+  if (run?.usage) letter.usage = run.usage;
+  if (run?.output !== undefined) letter.output = run.output;
+  return letter;
 }
 
 async function publishResult(ctx: SettleContext, r: Result, body: string, msg: JsMsg): Promise<void> {
@@ -220,8 +225,4 @@ async function store(ctx: SettleContext, subject: string, data: string, msgID: s
       }
     },
   });
-}
-
-export function firstLine(text: string): string {
-  return text.split("\n")[0]!.slice(0, 300);
 }

@@ -8,7 +8,7 @@ import type { UsageStore } from "../nats/usage-store.js";
 import { budgetVerdict, hasBudget } from "../queue/budget.js";
 import { randomBytes } from "node:crypto";
 import type { QueueFollower } from "./queue-follower.js";
-import { queueEvent } from "./queue-events.js";
+import { pauseFleet } from "./queue-events.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 
 /** Whether a claimed task starts now, or goes back unrun (spending no attempt) to come again after `delayMs`. */
@@ -155,8 +155,7 @@ export class StartGate {
     if (this.o.follower.isPaused) return;
     this.o.audit.record({ type: "paused", job: task.job, queue: task.queue, id: task.id, worker: this.o.worker, reason });
     this.o.log.warn({ reason }, "the queue's budget is spent: pausing it for every worker");
-    await this.o.queues.pause(this.o.queue, { reason, by: this.o.worker }).catch((err: unknown) => this.o.log.error({ err }, "could not pause the queue for its budget"));
-    queueEvent(this.o.nc, this.o.prefix, { type: "paused", queue: this.o.queue, reason, by: this.o.worker });
+    await pauseFleet(this.o.queues, this.o.nc, this.o.prefix, { queue: this.o.queue, reason, by: this.o.worker }, this.o.log);
   }
 
   /** Renews this worker's reservations while it holds any, so peers do not take it for gone. */

@@ -11,7 +11,7 @@ import { StartSlots } from "../nats/start-slots.js";
 import { StartGate } from "./start-gate.js";
 import { AuditLog } from "../nats/audit-log.js";
 import { QueueLevels } from "./level-planner.js";
-import { queueEvent } from "./queue-events.js";
+import { pauseFleet } from "./queue-events.js";
 import { manager } from "../nats/topology.js";
 import { ClaimLoop } from "./claim-loop.js";
 import { handleDelivery, type DeliveryContext } from "./delivery.js";
@@ -133,8 +133,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       loop.pause();
       const reason = `breaker: worker ${name} saw ${breaker} failed attempts in a row; the last: ${lastError}`;
       log.error({ breaker, lastError }, "the breaker tripped: pausing the queue for every worker (`fanout queue resume` once it is fixed)");
-      queueState.pause(options.queue, { reason, by: name }).catch((err: unknown) => log.error({ err }, "could not pause the queue; this worker claims nothing more"));
-      queueEvent(conn.nc, conn.prefix, { type: "paused", queue: options.queue, reason, by: name });
+      void pauseFleet(queueState, conn.nc, conn.prefix, { queue: options.queue, reason, by: name }, log);
     }),
   };
   const cancels = await JobCancels.start(conn, { jsm, queue: options.queue, settle: settleCtx, log });

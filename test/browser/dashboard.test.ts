@@ -6,7 +6,7 @@ import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalNatsServer } from "../../src/nats/server.js";
-import { FIXTURES, lastJson, ROOT, runCli, startCli } from "../helpers/cli.js";
+import { FIXTURES, lastJson, ROOT, runCli, startCli, type CliProcess } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import { terminal, type Terminal } from "../e2e/harness.js";
@@ -42,7 +42,11 @@ async function freePort(): Promise<number> {
 
 /** `fanout dashboard` on a free port: its url and token. */
 async function dashboard(t: Terminal, env: Record<string, string> = {}): Promise<{ url: string; token: string }> {
-  const proc = t.start(["dashboard", "--port", String(await freePort())], env);
+  return listening(t.start(["dashboard", "--port", String(await freePort())], env));
+}
+
+/** The url and token a dashboard prints once it listens. */
+function listening(proc: CliProcess): Promise<{ url: string; token: string }> {
   return waitFor("the dashboard to listen", () => (proc.stdout().includes("\n") ? (JSON.parse(proc.stdout().split("\n")[0]!) as { url: string; token: string }) : undefined), 15_000);
 }
 
@@ -225,8 +229,7 @@ describe.skipIf(!hasChromium)("the dashboard as nats.conf's read-only tap user",
     const leader = { ...passwords, NATS_URL: nats.url, FANOUT_PREFIX: "fanout" };
     await runCli(["leader", "publish", "--queue", "watched", "--input", '{"id":"x","input":1}'], leader);
     const tapOnly = { NATS_URL: nats.url, FANOUT_PREFIX: "fanout", FANOUT_TAP_PASSWORD: passwords.FANOUT_TAP_PASSWORD };
-    const proc = startCli(["dashboard", "--port", String(await freePort())], tapOnly);
-    const { url, token } = await waitFor("the dashboard to listen", () => (proc.stdout().includes("\n") ? (JSON.parse(proc.stdout().split("\n")[0]!) as { url: string; token: string }) : undefined), 15_000);
+    const { url, token } = await listening(startCli(["dashboard", "--port", String(await freePort())], tapOnly));
     const { page } = await open(url);
     await page.waitForSelector('#queues tr[data-queue="watched"]');
     expect(await page.isVisible("#readonly")).toBe(true);
