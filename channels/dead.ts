@@ -3,7 +3,11 @@ import { JobId, QueueName, TaskId } from "./names.js";
 import { Provenance } from "./provenance.js";
 import { Usage } from "./usage.js";
 
-export const DeadReason = z.enum(["failed", "timeout", "rejected", "invalid", "cancelled", "invalid-output"]);
+/** A limit of `worker subscribe` (--memory, --cpu-time, --max-procs, --max-file-size) that an attempt passed. */
+export const LimitReason = z.enum(["oom", "cpu-time", "max-procs", "max-file-size"]);
+export type LimitReason = z.infer<typeof LimitReason>;
+
+export const DeadReason = z.enum(["failed", "timeout", "rejected", "invalid", "cancelled", "invalid-output", ...LimitReason.options]);
 export type DeadReason = z.infer<typeof DeadReason>;
 
 /** Job under which messages that were not valid Tasks are filed. */

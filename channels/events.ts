@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { JobId, QueueName } from "./names.js";
+import { Capacity } from "./tasks.js";
 
 /** How often a worker says it is alive; a roster counts one silent for two of these as gone. */
 export const WORKER_HEARTBEAT_MS = 2000;
@@ -14,6 +15,9 @@ export const WorkerHeartbeat = z.object({
   running: z.number().int().nonnegative(),
   concurrency: z.number().int().positive(),
   done: z.number().int().nonnegative(),
+  /** `--capacity`, and what of it is free. */
+  capacity: Capacity.optional(),
+  free: z.object({ memoryMb: z.number().optional(), cpus: z.number().optional() }).optional(),
   at: z.string(),
 });
 export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;

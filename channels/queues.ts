@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { QueueName } from "./names.js";
+import { JobId, QueueName, TaskId } from "./names.js";
+import { Capacity, Resources } from "./tasks.js";
 
 /**
  * A queue's state that every worker of it follows, kept in the queues KV
@@ -55,3 +56,15 @@ export function rateText(rate: NonNullable<QueueState["rate"]>): string {
   const unit = rate.perMs === 1000 ? "s" : rate.perMs === 60_000 ? "min" : rate.perMs === 3_600_000 ? "h" : `${rate.perMs}ms`;
   return `${rate.starts}/${unit}`;
 }
+
+/**
+ * Who can run a queue's tasks that ask for resources: under `<queue>.fit` in
+ * the queues bucket, the workers with `--capacity` (renewed every 20 s), and
+ * the tasks a worker turned away because they exceed its whole capacity
+ * (stamped each time). Times are ms since the epoch; old entries are pruned.
+ */
+export const QueueFit = z.object({
+  workers: z.record(z.string(), Capacity.extend({ at: z.number() })),
+  unfit: z.record(z.string(), z.object({ job: JobId, id: TaskId, resources: Resources, at: z.number(), by: z.string() })),
+});
+export type QueueFit = z.infer<typeof QueueFit>;

@@ -1,6 +1,22 @@
 import { z } from "zod";
 import { JobId, Priority, QueueName, queueToken, TaskId } from "./names.js";
 
+/** What a task asks of the worker that runs it: a worker with `--capacity` runs tasks while their requests fit. */
+export const Resources = z
+  .object({
+    memoryMb: z.number().int().positive().optional(),
+    cpus: z.number().positive().optional(),
+  })
+  .strict();
+export type Resources = z.infer<typeof Resources>;
+
+/** What a worker offers (`--capacity memory=8G,cpus=4`); a resource it does not name, it does not count. */
+export const Capacity = z.object({
+  memoryMb: z.number().int().positive().optional(),
+  cpus: z.number().positive().optional(),
+});
+export type Capacity = z.infer<typeof Capacity>;
+
 /**
  * One unit of work, on the subject `<prefix>.tasks.<queue>.<job>.<id>`, with
  * header `Nats-Msg-Id: <job>.<id>`: an id is one task of its job.
@@ -15,6 +31,7 @@ export const Task = z.object({
   meta: z.record(z.string(), z.unknown()).optional(),
   /** Absent for `normal`. The task waits on its level's subject (`queueToken`). */
   priority: Priority.exclude(["normal"]).optional(),
+  resources: Resources.optional(),
 });
 export type Task = z.infer<typeof Task>;
 
@@ -26,6 +43,7 @@ export const TaskSpec = z
     timeoutMs: z.number().int().positive().optional(),
     meta: z.record(z.string(), z.unknown()).optional(),
     priority: Priority.optional(),
+    resources: Resources.optional(),
   })
   .strict();
 export type TaskSpec = z.infer<typeof TaskSpec>;

@@ -70,7 +70,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const identified = withIds(specs, source, options.idFromContent);
   const tasks: Task[] = identified.specs.map((s) => {
     const priority = s.priority ?? options.priority ?? "normal";
-    return { id: s.id, job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta, ...(priority !== "normal" && { priority }) };
+    return { id: s.id, job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta, ...(priority !== "normal" && { priority }), ...(s.resources && { resources: s.resources }) };
   });
   const bodies = tasks.map((t) => JSON.stringify(t));
   assertFits(bodies, conn, source);

@@ -52,7 +52,21 @@ function queueNotes(q: QueueStatus): string[] {
   if (q.budgetTokens !== undefined) limits.push(`budget ${(q.usage?.tokens ?? 0).toLocaleString("en-US")} of ${q.budgetTokens.toLocaleString("en-US")} tokens used`);
   if (q.rate) limits.push(`rate ${q.rate}`);
   if (limits.length) notes.push(`queue ${q.queue}: ${limits.join("; ")}`);
+  if (q.unfit) {
+    const first = q.unfit.first.map((t) => `${t.job}/${t.id} asks ${resourcesText(t.resources)}`).join(", ");
+    const more = q.unfit.tasks > q.unfit.first.length ? `, and ${q.unfit.tasks - q.unfit.first.length} more` : "";
+    const offer = q.unfit.largest ? `the largest worker offers ${resourcesText(q.unfit.largest)}` : "no live worker has --capacity";
+    notes.push(`queue ${q.queue}: ${q.unfit.tasks} task${q.unfit.tasks === 1 ? "" : "s"} no live worker can fit (${first}${more}; ${offer})`);
+  }
   return notes;
+}
+
+/** `memory 3G, cpus 2`: what a task asks or a worker offers. */
+function resourcesText(r: { memoryMb?: number; cpus?: number }): string {
+  const parts: string[] = [];
+  if (r.memoryMb !== undefined) parts.push(`memory ${r.memoryMb % 1024 === 0 ? `${r.memoryMb / 1024}G` : `${r.memoryMb}M`}`);
+  if (r.cpus !== undefined) parts.push(`cpus ${r.cpus}`);
+  return parts.join(", ") || "nothing";
 }
 
 /** A usage in a table cell: tokens and cost when reported, else its first keys; `-` for none. */

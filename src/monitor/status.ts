@@ -1,5 +1,6 @@
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
-import { countsChannel, queueOfConsumer, rateText, streamNames, type Priority, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
+import { countsChannel, queueOfConsumer, rateText, streamNames, type Capacity, type Priority, type Resources, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
+import { FitBoard, unfitTasks } from "../nats/queue-fit.js";
 import type { Connection } from "../nats/connect.js";
 import { UsageError } from "../errors.js";
 import { JobStore } from "../nats/jobs.js";
@@ -40,6 +41,8 @@ export interface QueueStatus {
   holdReason?: string;
   /** Tasks of the other priority levels, when the queue has any (counted in the totals above too). */
   levels?: Partial<Record<"high" | "low", { waiting: number; inFlight: number }>>;
+  /** Tasks turned away lately for asking more resources than any live worker with --capacity offers (the first 5), and the largest offer. */
+  unfit?: { tasks: number; first: { job: string; id: string; resources: Resources }[]; largest?: Capacity };
 }
 
 export interface JobStatus {
@@ -119,9 +122,12 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
     if (isNotFound(err)) return undefined;
     throw err;
   });
-  // Each queue's spend and state, all queues at once.
-  const read = await Promise.all([...queues.values()].map(async (q) => [q, await usage?.ofQueue(q.queue), await states?.get(q.queue)] as const));
-  for (const [q, spent, state] of read) {
+  const board = states && (await FitBoard.open(conn));
+  // Each queue's spend, state and fit, all queues at once.
+  const read = await Promise.all([...queues.values()].map(async (q) => [q, await usage?.ofQueue(q.queue), await states?.get(q.queue), await board?.get(q.queue)] as const));
+  for (const [q, spent, state, fit] of read) {
+    const unfit = unfitTasks(fit);
+    if (unfit.length) q.unfit = { tasks: unfit.length, first: unfit.slice(0, 5), largest: largestOffer(Object.values(fit?.workers ?? {})) };
     if (spent) q.usage = spent.usage;
     q.paused = state?.paused ?? false;
     if (state?.paused) Object.assign(q, { pausedReason: state.pausedReason, pausedBy: state.pausedBy, pausedAt: state.pausedAt });
@@ -168,6 +174,12 @@ async function tallyByJob(jsm: JetStreamManager, prefix: string): Promise<Map<st
   }
   for (const t of tallies.values()) t.dead = Math.max(0, t.dead);
   return tallies;
+}
+
+/** The biggest capacity on offer, by memory, then CPUs. */
+function largestOffer(workers: Capacity[]): Capacity | undefined {
+  const [top] = [...workers].sort((a, b) => (b.memoryMb ?? Infinity) - (a.memoryMb ?? Infinity) || (b.cpus ?? Infinity) - (a.cpus ?? Infinity));
+  return top && { ...(top.memoryMb !== undefined && { memoryMb: top.memoryMb }), ...(top.cpus !== undefined && { cpus: top.cpus }) };
 }
 
 /** Adds one consumer (the queue's, or one of its levels') to the queue's row. */

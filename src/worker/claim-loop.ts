@@ -19,6 +19,8 @@ export interface ClaimLoopOptions {
   maxClaims?: number;
   /** Called with each claimed message; call `release()` when it is settled. */
   onClaim: (msg: JsMsg) => void;
+  /** With --capacity: claim only while this says there is room, one task at a time (what a task asks is in its body). */
+  hasRoom?: () => boolean;
   /** Called with a message that arrived after a pause or stop, from a pull made before: it must go back. */
   onUnwanted: (msg: JsMsg) => void;
   log: Logger;
@@ -82,6 +84,11 @@ export class ClaimLoop {
     this.wake();
   }
 
+  /** Something the loop waits on changed (room freed up): look again. */
+  poke(): void {
+    this.wake();
+  }
+
   /** Claim nothing until `resume()`: outstanding pulls end, and what they still bring goes back. */
   pause(): void {
     this.paused = true;
@@ -97,6 +104,7 @@ export class ClaimLoop {
     while (!this.stopped) {
       let want = this.o.capacity - this.inUse - this.requested;
       if (this.o.maxClaims !== undefined) want = Math.min(want, this.o.maxClaims - this.claimed - this.requested);
+      if (this.o.hasRoom) want = this.o.hasRoom() && this.requested === 0 ? Math.min(want, 1) : 0;
       // Batched: with a pull already waiting, ask again only once a batch of slots is free.
       if (this.paused || want <= 0 || (this.requested > 0 && want < this.batch)) {
         await new Promise<void>((r) => (this.wake = r));

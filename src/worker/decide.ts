@@ -37,8 +37,8 @@ export interface Limits {
  * breaker pauses the queue, and its task goes back unspent: a broken command
  * or config costs N attempts, not the queue; so does any failure while the
  * queue is paused, so the attempts still running when it paused cost nothing
- * either. A failure on the last allowed attempt is dead (`timeout` or
- * `failed`); any other is retried after a backoff that grows with the attempt.
+ * either. A failure on the last allowed attempt is dead (the limit it
+ * passed, `timeout`, `invalid-output` or `failed`); any other is retried after a backoff that grows with the attempt.
  * A "too many requests" is no failure of the task: the queue holds, and the
  * task goes back unspent.
  */
@@ -48,7 +48,7 @@ export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits,
   if (outcome.permanent) return { kind: "dead", reason: "rejected" };
   if (outcome.rateLimited) return { kind: "hold", retryAfterMs: wholeMs(outcome.rateLimited.retryAfterMs), reason: firstLine(outcome.error) };
   if (streak.paused || (limits.breaker > 0 && streak.failed + 1 >= limits.breaker)) return { kind: "pause", reason: firstLine(outcome.error) };
-  if (attempt >= limits.maxAttempts) return { kind: "dead", reason: outcome.timedOut ? "timeout" : outcome.invalidOutput ? "invalid-output" : "failed" };
+  if (attempt >= limits.maxAttempts) return { kind: "dead", reason: outcome.limit ?? (outcome.timedOut ? "timeout" : outcome.invalidOutput ? "invalid-output" : "failed") };
   return { kind: "retry", delayMs: retryDelayMs(attempt, limits.backoffMs, undefined, random) };
 }
 

@@ -3,7 +3,9 @@ import { addUsage, outcomeMsgId, progressChannel, type Progress, type Task } fro
 import { tally } from "../nats/tally.js";
 import { markDone } from "../nats/done-ledger.js";
 import type { Logger } from "../log.js";
-import type { AttemptRecords } from "../nats/attempt-records.js";
+import type { AttemptRecord, AttemptRecords } from "../nats/attempt-records.js";
+import type { FitBoard } from "../nats/queue-fit.js";
+import type { ResourcePool } from "./capacity.js";
 import { attemptOf } from "./attempts.js";
 import { alreadyDone, type DoneCheckPolicy } from "./done-check.js";
 import type { ClaimKeeper } from "./heartbeat.js";
@@ -39,7 +41,14 @@ export interface DeliveryContext {
   /** Messages whose attempt has started: a forced stop naks these (they ran) and hands the others back unspent. */
   started: Set<JsMsg>;
   stats: WorkerStats;
+  /** `--capacity`: tasks run while what they ask fits; those that can never fit here go back for a bigger worker. */
+  pool?: ResourcePool;
+  /** Which tasks no worker could fit: a task that asked for resources and starts is crossed off. */
+  board: FitBoard;
 }
+
+/** A task too big for this worker comes back to the queue after this long, for another worker to take. */
+const UNFIT_DELAY_MS = 5000;
 
 /** One delivery of the queue, from the message to its settled outcome. */
 export async function handleDelivery(d: DeliveryContext, msg: JsMsg): Promise<void> {
@@ -81,6 +90,34 @@ async function settledOnce(d: DeliveryContext, msg: JsMsg): Promise<void> {
   if (d.signal.aborted) return;
   // A task of a cancelled job is not run: it is dead as `cancelled`, with the attempts it had.
   const unrun = d.cancels.isCancelled(task.job);
+  const room = unrun ? undefined : await roomFor(d, msg, task, log);
+  if (room === "back") return;
+  try {
+    await admitted(d, msg, task, attempt, record, unrun, log);
+  } finally {
+    room?.();
+  }
+}
+
+/**
+ * With --capacity: waits until what the task asks is free here, and takes it
+ * (the returned function gives it back). A task that asks more than this
+ * worker has in all goes back unspent, and is noted for `status`.
+ */
+async function roomFor(d: DeliveryContext, msg: JsMsg, task: Task, log: Logger): Promise<(() => void) | "back" | undefined> {
+  const { pool, board } = d;
+  if (!pool) return undefined;
+  if (task.resources && !pool.canFit(task.resources)) {
+    log.info({ resources: task.resources, capacity: pool.total }, "the task asks more than this worker has in all: back to the queue for a bigger one");
+    void board.turnedAway(d.queue, d.settle.worker, { ...task, resources: task.resources }).catch((err: unknown) => log.debug({ err }, "could not note the task as unfit"));
+    await returnUnrun(d.records, msg, log, UNFIT_DELAY_MS);
+    return "back";
+  }
+  // The claim's heartbeats go on while it waits: the task stays this worker's.
+  return (await pool.take(task.resources, d.signal)) ?? "back";
+}
+
+async function admitted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: number, record: AttemptRecord, unrun: boolean, log: Logger): Promise<void> {
   const admission = unrun ? undefined : await d.gate.admit(task, d.signal);
   if (d.signal.aborted) return; // the forced stop has handed it back already
   if (admission?.kind === "back") {
@@ -89,6 +126,7 @@ async function settledOnce(d: DeliveryContext, msg: JsMsg): Promise<void> {
   }
   const startedAt = new Date();
   d.started.add(msg);
+  if (task.resources && !unrun) void d.board.started(d.queue, task).catch((err: unknown) => log.debug({ err }, "could not cross the task off the unfit list"));
   if (!unrun) d.settle.audit.record({ type: "started", job: task.job, queue: task.queue, id: task.id, worker: d.settle.worker, attempt });
   const outcome = unrun ? CANCELLED : await attempted(d, msg, task, attempt, record.feedback, log);
   await admission?.end(outcome.usage);

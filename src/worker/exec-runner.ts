@@ -8,6 +8,9 @@ import { runnerInfo } from "./provenance.js";
 import { CANCELLED, type AttemptContext, type AttemptOutcome, type Runner } from "./runner.js";
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
 import { firstBadUtf8Byte } from "./utf8.js";
+import { OutputFolders } from "./outputs.js";
+import type { Confined, Confinement } from "./sandbox/confinement.js";
+import { limitsFor, type LimitBreach } from "./sandbox/limits.js";
 
 export interface ExecOptions extends CommandEnvOptions {
   command: string;
@@ -22,6 +25,8 @@ export interface ExecOptions extends CommandEnvOptions {
   maxOutputBytes?: number;
   /** Exit codes that dead-letter the task at once (reason `rejected`). Default: 65, sysexits' "data error". */
   rejectCodes?: number[];
+  /** `--sandbox` and the resource limits: each attempt runs inside them. */
+  confinement?: Confinement;
 }
 
 export const DEFAULT_REJECT_CODES = [65];
@@ -50,13 +55,63 @@ export function execRunner(options: ExecOptions): Runner {
     // Each attempt gets a fresh folder, also its TMPDIR: tasks never see each other's temp files.
     const workDir = await mkdtemp(path.join(os.tmpdir(), `fanout-${ctx.task.id.slice(0, 40)}-${ctx.attempt}-`));
     const usageFile = path.join(workDir, USAGE_FILE);
-    const ran = await runIn(options.isolate ? workDir : cwd, workDir, env, options, ctx);
+    const runsIn = options.isolate ? workDir : cwd;
+    let confined: Confined | undefined;
+    let ran: AttemptOutcome;
+    try {
+      confined = await confine(options, env, runsIn, workDir, ctx);
+      ran = await runIn(runsIn, workDir, confined, options, ctx);
+    } finally {
+      await confined?.release();
+    }
     const outcome = { ...ran, usage: await reportedUsage(usageFile, ctx) };
     if (outcome.ok) await removeFolder(workDir);
     else ctx.log.warn({ workDir }, "kept the failed attempt's working folder for inspection");
     return outcome;
   };
   return Object.assign(run, { info });
+}
+
+/** The command and its environment for one attempt: as given, or inside its sandbox and limits. */
+async function confine(options: ExecOptions, commandEnv: NodeJS.ProcessEnv, cwd: string, workDir: string, ctx: AttemptContext): Promise<Confined> {
+  const env = attemptEnv(commandEnv, workDir, ctx);
+  const plain = { command: options.command, args: options.args, env };
+  const c = options.confinement;
+  if (!c) return { ...plain, sandboxed: false, breach: async () => undefined, release: async () => {} };
+  const hide = ctx.outputDir ? [OutputFolders.rootOf(ctx.outputDir)] : [];
+  const place = { cwd, command: options.command, workDir, outputDir: ctx.outputDir, hide };
+  return c.enter(plain, place, limitsFor(c.limits, ctx.task.resources?.memoryMb), ctx.task.id);
+}
+
+/** What a command is told of its attempt, on top of the worker's environment. */
+function attemptEnv(commandEnv: NodeJS.ProcessEnv, workDir: string, ctx: AttemptContext): NodeJS.ProcessEnv {
+  const { task } = ctx;
+  const env: NodeJS.ProcessEnv = {
+    ...commandEnv,
+    FANOUT_TASK_ID: task.id,
+    FANOUT_JOB: task.job,
+    FANOUT_QUEUE: task.queue,
+    FANOUT_ATTEMPT: String(ctx.attempt),
+    FANOUT_WORKER: ctx.worker,
+    FANOUT_OUTPUT_DIR: ctx.outputDir ?? "",
+    FANOUT_WORK_DIR: workDir,
+    FANOUT_USAGE_FILE: path.join(workDir, USAGE_FILE),
+    TMPDIR: workDir,
+  };
+  const taskJson = taskText(ctx);
+  if (taskJson.length <= MAX_ENV_VALUE) env.FANOUT_TASK = taskJson;
+  if (ctx.feedback !== undefined) {
+    const feedback = JSON.stringify(ctx.feedback);
+    if (feedback.length <= MAX_ENV_VALUE) env.FANOUT_FEEDBACK = feedback;
+  }
+  const inputText = typeof task.input === "string" ? task.input : JSON.stringify(task.input ?? null);
+  if (inputText.length <= MAX_ENV_VALUE) env.FANOUT_INPUT = inputText;
+  return env;
+}
+
+/** The task as the command reads it; the previous attempt's feedback (its output broke the schema) rides along. */
+function taskText(ctx: AttemptContext): string {
+  return JSON.stringify(ctx.feedback === undefined ? ctx.task : { ...ctx.task, feedback: ctx.feedback });
 }
 
 /** The file in the attempt's folder where a command may write what it used, as JSON (FANOUT_USAGE_FILE). */
@@ -83,35 +138,14 @@ async function removeFolder(dir: string): Promise<void> {
   await rmdir(dir).catch(() => rm(dir, { recursive: true, force: true }));
 }
 
-function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, options: ExecOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
+function runIn(cwd: string, workDir: string, confined: Confined, options: ExecOptions, ctx: AttemptContext): Promise<AttemptOutcome> {
   const graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const maxOutput = options.maxOutputBytes ?? 900 * 1024;
   const rejectCodes = new Set(options.rejectCodes ?? DEFAULT_REJECT_CODES);
   return new Promise<AttemptOutcome>((resolve) => {
-    const { task } = ctx;
-    // The previous attempt's feedback (its output broke the schema) rides along, on stdin and in FANOUT_FEEDBACK.
-    const taskJson = JSON.stringify(ctx.feedback === undefined ? task : { ...task, feedback: ctx.feedback });
-    const inputText = typeof task.input === "string" ? task.input : JSON.stringify(task.input ?? null);
-    const env: NodeJS.ProcessEnv = {
-      ...commandEnv,
-      FANOUT_TASK_ID: task.id,
-      FANOUT_JOB: task.job,
-      FANOUT_QUEUE: task.queue,
-      FANOUT_ATTEMPT: String(ctx.attempt),
-      FANOUT_WORKER: ctx.worker,
-      FANOUT_OUTPUT_DIR: ctx.outputDir ?? "",
-      FANOUT_WORK_DIR: workDir,
-      FANOUT_USAGE_FILE: path.join(workDir, USAGE_FILE),
-      TMPDIR: workDir,
-    };
-    if (taskJson.length <= MAX_ENV_VALUE) env.FANOUT_TASK = taskJson;
-    if (ctx.feedback !== undefined) {
-      const feedback = JSON.stringify(ctx.feedback);
-      if (feedback.length <= MAX_ENV_VALUE) env.FANOUT_FEEDBACK = feedback;
-    }
-    if (inputText.length <= MAX_ENV_VALUE) env.FANOUT_INPUT = inputText;
-
-    const child = spawn(options.command, options.args, { env, cwd, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    const taskJson = taskText(ctx);
+    const { env } = confined;
+    const child = spawn(confined.command, confined.args, { env, cwd, detached: true, stdio: ["pipe", "pipe", "pipe"] });
     const group = new ProcessGroup(child.pid, graceMs);
     const stdout: Buffer[] = [];
     let stdoutBytes = 0;
@@ -173,16 +207,21 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
     // holds until its output closes.
     child.on("exit", () => {
       if (timedOut || ctx.signal.aborted) return; // its group is being stopped already
-      if (group.stop()) ctx.log.info({ graceMs }, "the command exited and left processes in its group; stopping them");
+      if (group.stop() && !confined.sandboxed) ctx.log.info({ graceMs }, "the command exited and left processes in its group; stopping them");
     });
     child.on("error", (err) => finish({ ok: false, error: `cannot run ${options.command}: ${err.message}` }));
     child.on("close", (code, signal) => {
       group.closed();
+      void confined.breach({ code, signal, stderr: stderrTail }).then((breach) => ended(code, signal, breach));
+    });
+    const ended = (code: number | null, signal: NodeJS.Signals | null, breach: LimitBreach | undefined) => {
       const exited = code === null ? {} : { exitCode: code };
       if (cancelled) return finish(CANCELLED);
       const tail = stderrTail.trim();
       if (timedOut) return finish({ ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms${tail ? `: ${tail}` : ""}` });
       if (ctx.signal.aborted) return finish({ ok: false, error: "stopped: the worker is shutting down" });
+      // A limit passed fails the attempt whatever the command exited with: a fork bomb's shell may well exit 0.
+      if (breach) return finish({ ok: false, limit: breach.limit, error: `${breach.error}${tail ? `: ${tail.split("\n").slice(-3).join("\n")}` : ""}`, ...exited });
       if (code !== 0) {
         const how = signal ? `killed by ${signal}` : `exit code ${code}`;
         // A reject code says the task itself is bad: dead letter at once, never retried.
@@ -193,7 +232,7 @@ function runIn(cwd: string, workDir: string, commandEnv: NodeJS.ProcessEnv, opti
       }
       if (overflow) return finish({ ok: false, error: `stdout was ${stdoutBytes} bytes, over the ${maxOutput}-byte result limit`, exitCode: 0 });
       finish({ ...outputOf(Buffer.concat(stdout)), exitCode: 0 });
-    });
+    };
   });
 }
 

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { AgentAnswer, usageOf, type AgentCancel, type AgentRequest } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import { jsonOf } from "../nats/decode.js";
@@ -8,6 +11,8 @@ import { runnerInfo } from "./provenance.js";
 import { CANCELLED, type AttemptContext, type AttemptOutcome, type Runner } from "./runner.js";
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
 import { firstBadUtf8Byte } from "./utf8.js";
+import type { Confinement } from "./sandbox/confinement.js";
+import type { LimitBreach } from "./sandbox/limits.js";
 
 export interface NdjsonOptions extends CommandEnvOptions {
   command: string;
@@ -18,6 +23,10 @@ export interface NdjsonOptions extends CommandEnvOptions {
   cwd?: string;
   /** On close: how long the agent has to exit after its stdin ends, before SIGTERM, then SIGKILL; and SIGTERM → SIGKILL for what it leaves in its group when it exits. */
   killGraceMs?: number;
+  /** `--sandbox` and the resource limits: the agent runs inside them (the limits are the agent's, for all its tasks). */
+  confinement?: Confinement;
+  /** The --outputs root: a sandboxed agent may write in its attempts' folders, and sees nothing else of it. */
+  outputs?: string;
   log: Logger;
 }
 
@@ -47,6 +56,7 @@ class NdjsonAgent {
   private child?: ChildProcessWithoutNullStreams;
   private group?: ProcessGroup;
   private exited?: Promise<void>;
+  private starting?: Promise<void>;
   private startedAt = 0;
   private quickCrashes = 0;
   private closed = false;
@@ -59,7 +69,12 @@ class NdjsonAgent {
 
   async run(ctx: AttemptContext): Promise<AttemptOutcome> {
     if (this.closed) return { ok: false, error: "stopped: the worker is shutting down" };
-    const child = await this.started(ctx.signal);
+    let child: ChildProcessWithoutNullStreams | undefined;
+    try {
+      child = await this.started(ctx.signal);
+    } catch (err) {
+      return { ok: false, error: `could not start the agent: ${err instanceof Error ? err.message : String(err)}` };
+    }
     if (!child) return { ok: false, error: "stopped: the worker is shutting down" };
     const { task } = ctx;
     return new Promise<AttemptOutcome>((resolve) => {
@@ -114,7 +129,8 @@ class NdjsonAgent {
         continue;
       }
       if (signal.aborted || this.closed) return undefined;
-      this.spawn();
+      this.starting ??= this.spawn().finally(() => (this.starting = undefined));
+      await this.starting;
     }
     return this.child;
   }
@@ -123,11 +139,12 @@ class NdjsonAgent {
     return this.o.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   }
 
-  private spawn(): void {
-    const { command, args, log } = this.o;
+  private async spawn(): Promise<void> {
+    const { command, log } = this.o;
     const env = { ...baseEnv(this.o), FANOUT_WORKER: this.o.worker, FANOUT_PROTOCOL: "ndjson" };
+    const confined = await this.confined(env);
     // Its own process group: a Ctrl-C at the terminal drains the worker, which then ends the agent's stdin.
-    const child = spawn(command, args, { env, cwd: this.o.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(confined.command, confined.args, { env: confined.env, cwd: this.o.cwd, detached: true, stdio: ["pipe", "pipe", "pipe"] });
     const group = new ProcessGroup(child.pid, this.graceMs);
     this.child = child;
     this.group = group;
@@ -149,24 +166,38 @@ class NdjsonAgent {
       child.on("close", (code, signal) => {
         group.closed();
         const how = failure ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
-        this.exitedWith(child, how);
-        resolve();
+        void confined
+          .breach({ code, signal, stderr: this.stderrTail })
+          .then((breach) => this.exitedWith(child, how, breach))
+          .finally(() => confined.release())
+          .finally(resolve);
       });
     });
   }
 
-  private exitedWith(child: ChildProcessWithoutNullStreams, how: string): void {
+  /** The agent's command as given, or inside its sandbox and limits, with a fresh folder of its own for HOME and TMPDIR. */
+  private async confined(env: NodeJS.ProcessEnv) {
+    const { confinement: c, command, args } = this.o;
+    if (!c) return { command, args, env, sandboxed: false, breach: async () => undefined, release: async () => {} };
+    const workDir = await mkdtemp(path.join(os.tmpdir(), "fanout-agent-"));
+    const attempts = this.o.outputs === undefined ? undefined : path.join(this.o.outputs, ".attempts");
+    const place = { cwd: this.o.cwd ?? process.cwd(), command, workDir, outputDir: attempts, hide: this.o.outputs === undefined ? [] : [this.o.outputs] };
+    const confined = await c.enter({ command, args, env: { ...env, TMPDIR: workDir } }, place, c.limits, `agent-${this.o.worker}`);
+    return { ...confined, release: () => confined.release().finally(() => rm(workDir, { recursive: true, force: true })) };
+  }
+
+  private exitedWith(child: ChildProcessWithoutNullStreams, how: string, breach?: LimitBreach): void {
     if (this.child !== child) return;
     this.child = undefined;
     const lived = Date.now() - this.startedAt;
     this.quickCrashes = lived < QUICK_CRASH_MS && !this.closed ? this.quickCrashes + 1 : 0;
     const tail = this.stderrTail.trim().split("\n").slice(-5).join("\n");
-    const error = `the agent ended (${how}) with this task in flight${tail ? `: ${tail}` : ""}`;
+    const error = `${breach ? `${breach.error}; ` : ""}the agent ended (${how}) with this task in flight${tail ? `: ${tail}` : ""}`;
     const inFlight = [...this.waiting.values()].flat();
     if (!this.closed || inFlight.length) {
       this.o.log.warn({ how, inFlight: inFlight.length, livedMs: lived }, this.closed ? "agent stopped" : "agent ended; it restarts with the next task");
     }
-    for (const w of inFlight) w.finish({ ok: false, error });
+    for (const w of inFlight) w.finish({ ok: false, error, ...(breach && { limit: breach.limit }) });
   }
 
   private answer(bytes: Buffer): void {

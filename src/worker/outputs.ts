@@ -42,6 +42,11 @@ export class OutputFolders {
     return final;
   }
 
+  /** The root an attempt folder belongs to: what a sandboxed attempt must not see the rest of. */
+  static rootOf(attemptDir: string): string {
+    return path.dirname(path.dirname(attemptDir));
+  }
+
   async discard(attemptDir: string): Promise<void> {
     await rm(attemptDir, { recursive: true, force: true });
   }

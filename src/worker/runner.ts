@@ -1,4 +1,4 @@
-import type { RunnerInfo, Task, Usage } from "../../channels/index.js";
+import type { LimitReason, RunnerInfo, Task, Usage } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import type { CancelSwitch } from "./cancel-switch.js";
 
@@ -30,6 +30,8 @@ export type AttemptOutcome = (
       ok: false;
       error: string;
       timedOut?: boolean;
+      /** The attempt passed one of the worker's resource limits (--memory, --cpu-time, --max-procs, --max-file-size). */
+      limit?: LimitReason;
       permanent?: boolean;
       cancelled?: boolean;
       /** "Too many requests": hold the queue (for `retryAfterMs` when given) and try the task again unspent. */

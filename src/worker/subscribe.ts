@@ -1,6 +1,6 @@
 import os from "node:os";
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
-import { streamNames } from "../../channels/index.js";
+import { streamNames, type Capacity } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -26,6 +26,8 @@ import { handlerRunner, type Handler } from "./handler-runner.js";
 import type { Runner } from "./runner.js";
 import { nakQuietly, returnUnrun } from "./hand-back.js";
 import type { SettleContext } from "./settle.js";
+import { ResourcePool } from "./capacity.js";
+import { FIT_RENEW_MS, FitBoard } from "../nats/queue-fit.js";
 
 /** Defaults of the options below, shared with the CLI's flags. */
 export const WORKER_DEFAULTS = {
@@ -67,6 +69,8 @@ export interface WorkerOptions {
   breaker?: number;
   /** Fleet-wide cap on tasks in flight (the consumer's max_ack_pending). Unset: the queue's stands (1000 when new). */
   maxInFlight?: number;
+  /** `--capacity`: run tasks while what they ask (`resources`) fits, and claim only what fits. */
+  capacity?: Capacity;
   /** Seconds the queue holds after a "too many requests" that gives no time (exit 75). Default 30; doubles while it repeats. */
   holdS?: number;
   log?: Logger;
@@ -148,11 +152,15 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   const claimed = new Set<JsMsg>();
   const started = new Set<JsMsg>();
   let lastActivity = Date.now();
+  const pool = options.capacity ? new ResourcePool(options.capacity) : undefined;
+  const fitBoard = await FitBoard.open(conn);
 
-  const loop = new ClaimLoop({
+  const loop: ClaimLoop = new ClaimLoop({
     consumer,
     capacity: concurrency,
     maxClaims: options.maxTasks,
+    // Every claimed task has reached the pool (runs or waits) before the next is claimed: what it asks is in its body.
+    hasRoom: pool && ((): boolean => pool.hasRoom && loop.running <= pool.placed),
     log,
     onUnwanted: (msg) => {
       const p = returnUnrun(records, msg, log).finally(() => inFlight.delete(p));
@@ -198,7 +206,16 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     signal: abort.signal,
     started,
     stats,
+    pool,
+    board: fitBoard,
   };
+  pool?.watch(() => loop.poke());
+  // Whoever can run what: `status` names the tasks that no live worker can fit.
+  const offer = async (capacity: Capacity | undefined) => {
+    if (pool) await fitBoard.offer(options.queue, name, capacity).catch((err: unknown) => log.debug({ err }, "could not note this worker's capacity"));
+  };
+  await offer(options.capacity);
+  const offering = pool && setInterval(() => void offer(options.capacity), FIT_RENEW_MS);
   // Paused before this worker started (the state survives every restart): claim nothing from the first pull.
   follower.follow(await queueState.get(options.queue));
   const stopWatching = await queueState.watch(options.queue, (state) => follower.follow(state));
@@ -209,6 +226,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     running: loop.running,
     concurrency,
     done: stats.ok + stats.dead,
+    ...(pool && { capacity: pool.total, free: pool.free }),
   }));
   const idleTimer =
     options.idleExitS !== undefined
@@ -229,11 +247,13 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       loop.stop();
       gate.close();
       clearInterval(idleTimer);
+      clearInterval(offering);
       await looping;
       await Promise.all(inFlight);
       await runner.close?.();
       await cancels.stop();
       stopAnnouncing();
+      await offer(undefined);
       stopWatching();
       settleCtx.audit.flush();
       follower.stop();

@@ -1,4 +1,5 @@
 import os from "node:os";
+import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../../errors.js";
 import { createLogger, type Logger } from "../../log.js";
@@ -16,8 +17,10 @@ import { EXIT, exitWith } from "../exit.js";
 import { TerminalLine } from "../progress.js";
 import { refuseLocalPaths, runnableCommand, usableCwd, usableOutputs } from "../preflight.js";
 import { connectOptions, examples, intOption, withConnection, type ConnectionFlags } from "../options.js";
+import { addSandboxFlags, confinementOf, type SandboxFlags } from "../sandbox-flags.js";
+import type { Confinement } from "../../worker/sandbox/confinement.js";
 
-interface SubscribeFlags extends ConnectionFlags {
+interface SubscribeFlags extends ConnectionFlags, SandboxFlags {
   queue: string;
   concurrency: number;
   ackWait?: number;
@@ -45,7 +48,7 @@ interface SubscribeFlags extends ConnectionFlags {
 
 export function workerCommand(): Command {
   const worker = new Command("worker").description("claim a queue's tasks and run a command on each");
-  const sub = withConnection(new Command("subscribe"))
+  const sub = addSandboxFlags(withConnection(new Command("subscribe")))
     .description("join the queue and run CMD once per task (task JSON on stdin and in FANOUT_TASK), or an in-process --module")
     .argument("[command...]", "the command and its arguments, after --")
     .addOption(intOption("-c, --concurrency <n>", "tasks run at once by this worker", 1, 1024, WORKER_DEFAULTS.concurrency))
@@ -78,7 +81,7 @@ export function workerCommand(): Command {
     .addOption(intOption("--idle-exit <s>", "exit after S seconds with nothing to do", 1, 86400))
     .addOption(intOption("--backoff <ms>", "base delay before retrying a failed task, ms (doubles each attempt)", 0, 3_600_000, WORKER_DEFAULTS.backoffMs))
     .addOption(intOption("--max-in-flight <n>", "fleet-wide cap on tasks claimed and not yet settled on this queue (default: the queue's own, 1000 when new)", 1, 1_000_000))
-    .action(async (command: string[], flags: SubscribeFlags) => {
+    .action(async (command: string[], flags: SubscribeFlags, cmd: Command) => {
       const name = flags.name ?? `${os.hostname()}-${process.pid}`;
       const log = createLogger();
       // On a terminal one live line tells how the worker does, instead of a line per task (back with --verbose).
@@ -86,7 +89,8 @@ export function workerCommand(): Command {
       const line = verbose ? undefined : TerminalLine.onTerminal(`${name} on ${flags.queue} | running {running}/{concurrency} | ok {ok} dead {dead} retried {retried} | {rate}/s{state}`);
       const taskLog = line ? log.child({}, { level: "error" }) : log;
       // Pre-flight: a worker that could only fail must not claim tasks.
-      const chosen = await chooseRunner(command, flags, name, log);
+      const confinement = await confinementOf(flags, log);
+      const chosen = await chooseRunner(command, flags, name, log, confinement);
       const runner = flags.outputSchema === undefined ? chosen : withOutputContract(chosen, await loadOutputContract(flags.outputSchema));
       const outputs = flags.outputs === undefined ? undefined : await usableOutputs(flags.outputs);
       const wlog = log.child({ worker: name });
@@ -116,7 +120,9 @@ export function workerCommand(): Command {
       const w = await subscribe(conn, {
         queue: flags.queue,
         runner,
-        concurrency: flags.concurrency,
+        // With --capacity the capacity decides how many run; --concurrency, when given, caps it too.
+        concurrency: flags.capacity && cmd.getOptionValueSource("concurrency") === "default" ? CAPACITY_CONCURRENCY : flags.concurrency,
+        capacity: flags.capacity,
         ackWaitS: flags.ackWait,
         maxAttempts: flags.maxAttempts,
         breaker: flags.breaker,
@@ -159,6 +165,8 @@ export function workerCommand(): Command {
     "fanout worker subscribe --env-clean --env OPENAI_API_KEY -- python3 agent.py",
     "fanout worker subscribe --module ./handler.mjs --concurrency 16",
     "fanout worker subscribe --ndjson --concurrency 8 -- python3 examples/ndjson-agent.py",
+    "fanout worker subscribe --sandbox --no-net --memory 1G --max-procs 64 -- node agent.mjs",
+    "fanout worker subscribe --sandbox --ro-bind ~/.config/agent --capacity memory=8G,cpus=4 -- ./agent.sh",
   );
   return examples(worker, "fanout worker subscribe -- ./analyse.sh").addCommand(sub);
 }
@@ -167,8 +175,9 @@ export function workerCommand(): Command {
  * A command run per task, one long-lived --ndjson command, or a handler
  * module run in this process: exactly one, checked to be able to run.
  */
-async function chooseRunner(command: string[], flags: SubscribeFlags, worker: string, log: Logger): Promise<Runner> {
+async function chooseRunner(command: string[], flags: SubscribeFlags, worker: string, log: Logger, confinement: Confinement | undefined): Promise<Runner> {
   if (flags.module !== undefined) {
+    if (confinement) throw new UsageError("--sandbox and the resource limits confine a command; a --module handler runs inside the worker and cannot be");
     if (command.length) throw new UsageError("give either --module FILE or a command after --, not both");
     if (flags.ndjson) throw new UsageError("--ndjson runs a command; it does not go with --module");
     if (flags.isolate) throw new UsageError("--isolate gives each run of the command a fresh folder; it does not go with --module (no command runs)");
@@ -181,10 +190,15 @@ async function chooseRunner(command: string[], flags: SubscribeFlags, worker: st
   if (flags.isolate && flags.ndjson) throw new UsageError("--isolate gives each run of the command a fresh folder; it does not go with --ndjson (one agent serves every task)");
   const cwd = flags.cwd === undefined ? process.cwd() : usableCwd(flags.cwd);
   const spawned = { command: runnableCommand(cmd, cwd), args, cwd, killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env };
-  if (flags.ndjson) return ndjsonRunner({ ...spawned, worker, log: log.child({ worker }) });
+  if (confinement) log.info(confinement.describe(), "each command runs confined");
+  const outputs = flags.outputs === undefined ? undefined : path.resolve(flags.outputs);
+  if (flags.ndjson) return ndjsonRunner({ ...spawned, worker, confinement, outputs, log: log.child({ worker }) });
   if (flags.isolate) refuseLocalPaths(args, cwd);
-  return execRunner({ ...spawned, isolate: flags.isolate, rejectCodes: flags.rejectCodes });
+  return execRunner({ ...spawned, isolate: flags.isolate, rejectCodes: flags.rejectCodes, confinement });
 }
+
+/** Tasks at once of a worker with --capacity and no --concurrency: its capacity is the limit. */
+const CAPACITY_CONCURRENCY = 64;
 
 /** `--reject-codes`: exit codes from 1 to 255, comma-separated, or `none`. */
 function exitCodes(value: string): number[] {

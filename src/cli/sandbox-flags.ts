@@ -1,0 +1,76 @@
+import { statSync } from "node:fs";
+import path from "node:path";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { UsageError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { Confinement } from "../worker/sandbox/confinement.js";
+import { parseSize, type ResourceLimits } from "../worker/sandbox/limits.js";
+import type { Capacity } from "../../channels/index.js";
+import { parseCapacity } from "../worker/capacity.js";
+import { intOption } from "./options.js";
+
+/** `worker subscribe`'s isolation, limit and capacity flags. */
+export interface SandboxFlags {
+  sandbox?: boolean;
+  net: boolean;
+  bind: string[];
+  roBind: string[];
+  memory?: number;
+  cpuTime?: number;
+  maxProcs?: number;
+  maxFileSize?: number;
+  capacity?: Capacity;
+}
+
+const repeated = (value: string, previous: string[]) => [...previous, value];
+
+function sizeOption(flags: string, description: string): Option {
+  const name = flags.split(" ")[0];
+  return new Option(flags, description).argParser((value: string) => {
+    const bytes = parseSize(value);
+    if (bytes === undefined) throw new InvalidArgumentError(`${name} must be a size such as 512M or 8G, got \`${value}\``);
+    return bytes;
+  });
+}
+
+export function addSandboxFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--sandbox", "run each command inside a bubblewrap sandbox: the host read-only, homes and credentials hidden, only the attempt's folders writable, its own processes"))
+    .addOption(new Option("--no-net", "with --sandbox: no network at all (not the NATS server, not the host's loopback)"))
+    .addOption(new Option("--bind <path>", "with --sandbox: show PATH read-write (repeatable)").argParser(repeated).default([]))
+    .addOption(new Option("--ro-bind <path>", "with --sandbox: show PATH read-only, e.g. a hidden folder under your home (repeatable)").argParser(repeated).default([]))
+    .addOption(sizeOption("--memory <size>", "memory per attempt, e.g. 512M (a task's resources.memoryMb wins); past it the attempt fails as `oom`"))
+    .addOption(intOption("--cpu-time <s>", "CPU seconds per process of an attempt; past it the attempt fails as `cpu-time`", 1, 7 * 86400))
+    .addOption(intOption("--max-procs <n>", "processes an attempt may run at once; a fork past it fails the attempt as `max-procs`", 1, 1_000_000))
+    .addOption(sizeOption("--max-file-size <size>", "largest file an attempt may write; past it the attempt fails as `max-file-size`"))
+    .addOption(
+      new Option("--capacity <spec>", "what this worker offers, e.g. memory=8G,cpus=4: it runs tasks while their resources fit, and claims only what fits").argParser((value: string) => {
+        const capacity = parseCapacity(value);
+        if (typeof capacity === "string") throw new InvalidArgumentError(`--capacity: ${capacity}`);
+        return capacity;
+      }),
+    );
+}
+
+/** The confinement the flags ask for, checked before the worker connects; none when no flag asks for one. */
+export async function confinementOf(flags: SandboxFlags, log: Logger): Promise<Confinement | undefined> {
+  const limits: ResourceLimits = { memoryBytes: flags.memory, cpuTimeS: flags.cpuTime, maxProcs: flags.maxProcs, maxFileBytes: flags.maxFileSize };
+  if (!flags.sandbox) {
+    if (!flags.net) throw new UsageError("--no-net goes with --sandbox (without it the command shares the worker's network)");
+    if (flags.bind.length || flags.roBind.length) throw new UsageError("--bind and --ro-bind go with --sandbox (without it the command sees everything the worker does)");
+  }
+  if (!flags.sandbox && Object.values(limits).every((v) => v === undefined)) return undefined;
+  const sandbox = flags.sandbox ? { net: flags.net, binds: flags.bind.map((p) => existing("--bind", p)), roBinds: flags.roBind.map((p) => existing("--ro-bind", p)) } : undefined;
+  return Confinement.open({ sandbox, limits, log });
+}
+
+/** A path to show in the sandbox: it must exist; made absolute. */
+function existing(flag: string, p: string): string {
+  const full = path.resolve(p);
+  try {
+    statSync(full);
+  } catch (err) {
+    throw new UsageError(`${flag} ${p}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or folder" : (err as Error).message}`, { cause: err });
+  }
+  return full;
+}

@@ -1,0 +1,139 @@
+import { readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import { ulid } from "ulid";
+import { UsageError } from "../../errors.js";
+import type { Logger } from "../../log.js";
+import { bubblewrapArgs, findBubblewrap, withoutCredentials, type SandboxOptions, type SandboxPlace } from "./bubblewrap.js";
+import { Cgroups } from "./cgroups.js";
+import { prlimitArgs, rlimitBreach, sizeText, type LimitBreach, type ResourceLimits } from "./limits.js";
+
+/** A command as it will be spawned: inside its sandbox and under its limits. */
+export interface Confined {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** Inside bubblewrap: its PID namespace ends a moment after the command, so its group is never empty at once. */
+  sandboxed: boolean;
+  /** After it ended: the limit it passed, if any (then the attempt fails for that, whatever it exited with). */
+  breach(exit: { code: number | null; signal: NodeJS.Signals | null; stderr: string }): Promise<LimitBreach | undefined>;
+  /** Every process left in its cgroups is killed, and they go. */
+  release(): Promise<void>;
+}
+
+/**
+ * A file the attempt left at the size limit or past it: a write that hit the
+ * limit killed its process (SIGXFSZ), but a script around it may go on and
+ * exit 0. (A file of exactly the limit's size counts too.) At most a few
+ * thousand entries are looked at.
+ */
+async function fileAtLimit(limits: ResourceLimits, folders: (string | undefined)[]): Promise<LimitBreach | undefined> {
+  const max = limits.maxFileBytes;
+  if (max === undefined) return undefined;
+  let budget = 5000;
+  const walk = async (dir: string): Promise<boolean> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (--budget < 0) return false;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() && (await walk(p))) return true;
+      if (e.isFile() && ((await stat(p).catch(() => undefined))?.size ?? 0) >= max) return true;
+    }
+    return false;
+  };
+  for (const folder of folders) {
+    if (folder && (await walk(folder))) {
+      const size = sizeText(max);
+      return { limit: "max-file-size", error: `max-file-size: the attempt wrote a file of ${size}, its limit (--max-file-size ${size})` };
+    }
+  }
+  return undefined;
+}
+
+/** Out of memory, as the common runtimes say it when an address-space limit refuses them. */
+const OUT_OF_MEMORY = /out of memory|Cannot allocate memory|MemoryError|ENOMEM|std::bad_alloc|allocation failed/i;
+
+/**
+ * What `--sandbox` and the resource limits make of each command: bubblewrap
+ * for isolation, `prlimit` for CPU time and file size, and a cgroup per
+ * attempt for memory and processes where the machine offers one (else an
+ * address-space rlimit for memory; `--max-procs` needs the cgroup). The chain
+ * is `sh` (joins the cgroups, then execs) → `prlimit` → `bwrap` → the command,
+ * each replacing the one before, so the command is the only process left.
+ */
+export class Confinement {
+  private constructor(
+    private readonly bwrap: string | undefined,
+    private readonly sandbox: SandboxOptions | undefined,
+    readonly limits: ResourceLimits,
+    private readonly cgroups: Cgroups | undefined,
+  ) {}
+
+  /** Checked before the worker connects: a sandbox without bubblewrap, or a limit this machine cannot enforce, is refused in one line. */
+  static async open(o: { sandbox?: SandboxOptions; limits: ResourceLimits; log: Logger }): Promise<Confinement> {
+    const bwrap = o.sandbox ? findBubblewrap() : undefined;
+    const wantsCgroup = o.limits.memoryBytes !== undefined || o.limits.maxProcs !== undefined;
+    const cgroups = wantsCgroup ? await Cgroups.open(o.log) : undefined;
+    if (o.limits.maxProcs !== undefined && !cgroups?.has("pids")) {
+      cgroups?.close();
+      throw new UsageError(
+        "--max-procs needs a cgroup of the pids controller that this worker can make (run it as root, or in a cgroup v2 that delegates `pids`); the process rlimit counts every process of the user, not one task's",
+      );
+    }
+    if (o.limits.memoryBytes !== undefined && !cgroups?.has("memory")) {
+      o.log.warn("no memory cgroup this worker can make: --memory limits each process's address space instead (a runtime that reserves much, like the JVM, may need more)");
+    }
+    const confinement = new Confinement(bwrap, o.sandbox, o.limits, cgroups);
+    if (cgroups) process.once("exit", () => cgroups.close());
+    return confinement;
+  }
+
+  /** True when nothing is confined: commands run as they are. */
+  get none(): boolean {
+    return !this.sandbox && Object.values(this.limits).every((v) => v === undefined);
+  }
+
+  /** For the worker's first log line. */
+  describe(): Record<string, unknown> {
+    const l = this.limits;
+    return {
+      sandbox: this.sandbox ? (this.sandbox.net ? "bubblewrap" : "bubblewrap, no network") : undefined,
+      memory: l.memoryBytes !== undefined ? `${sizeText(l.memoryBytes)} (${this.cgroups?.has("memory") ? "cgroup" : "address space"})` : undefined,
+      cpuTimeS: l.cpuTimeS,
+      maxProcs: l.maxProcs,
+      maxFileSize: l.maxFileBytes !== undefined ? sizeText(l.maxFileBytes) : undefined,
+    };
+  }
+
+  /** `command args` wrapped for one attempt (or one agent), under `limits` (the worker's, or the task's own memory). */
+  async enter(spawn: { command: string; args: string[]; env: NodeJS.ProcessEnv }, place: SandboxPlace, limits: ResourceLimits, name: string): Promise<Confined> {
+    const group = this.cgroups ? await this.cgroups.attempt(`${name.slice(0, 40)}-${ulid()}`, limits) : undefined;
+    let argv = [spawn.command, ...spawn.args];
+    let env = spawn.env;
+    if (this.bwrap && this.sandbox) {
+      argv = [this.bwrap, ...bubblewrapArgs(this.sandbox, place), "--", ...argv];
+      // Its HOME is its own fresh folder: tools that write to ~ work, and the worker's home stays unseen.
+      env = { ...withoutCredentials(env), ...(place.workDir && { HOME: place.workDir }) };
+    }
+    const rlimits = prlimitArgs(limits, !this.cgroups?.has("memory"), false);
+    if (rlimits.length) argv = ["prlimit", ...rlimits, "--", ...argv];
+    if (group && !group.empty) argv = ["sh", "-c", `${group.joinScript}\nexec "$@"`, "fanout-limits", ...argv];
+    const [command, ...args] = argv as [string, ...string[]];
+    return {
+      command,
+      args,
+      env,
+      sandboxed: this.sandbox !== undefined,
+      breach: async (exit) =>
+        (await group?.breach()) ?? rlimitBreach(limits, exit) ?? (await fileAtLimit(limits, [place.workDir, place.outputDir])) ?? this.addressSpaceBreach(limits, exit),
+      release: async () => group?.remove(),
+    };
+  }
+
+  /** Without a memory cgroup, a failed command that says it ran out of memory passed --memory. */
+  private addressSpaceBreach(limits: ResourceLimits, exit: { code: number | null; signal: NodeJS.Signals | null; stderr: string }): LimitBreach | undefined {
+    if (limits.memoryBytes === undefined || this.cgroups?.has("memory") || exit.code === 0) return undefined;
+    if (!OUT_OF_MEMORY.test(exit.stderr)) return undefined;
+    const size = sizeText(limits.memoryBytes);
+    return { limit: "oom", error: `oom: the attempt ran out of its ${size} of address space (--memory ${size})` };
+  }
+}

@@ -1,0 +1,74 @@
+import type { LimitReason } from "../../../channels/index.js";
+
+/** What each attempt may use (`--memory`, `--cpu-time`, `--max-procs`, `--max-file-size`); unset: no limit. */
+export interface ResourceLimits {
+  memoryBytes?: number;
+  cpuTimeS?: number;
+  maxProcs?: number;
+  maxFileBytes?: number;
+}
+
+/** An attempt that passed one of its limits: the dead letter's reason, and the error naming the limit. */
+export interface LimitBreach {
+  limit: LimitReason;
+  error: string;
+}
+
+const UNITS: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** `64M`, `8G`, `512K`, `1.5G` or a number of bytes; undefined when it is none of those. */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const bytes = Math.round(Number(m[1]) * UNITS[m[2]!.toUpperCase()]!);
+  return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+/** Bytes as the largest whole unit that says them exactly: 67108864 → `64M`. */
+export function sizeText(bytes: number): string {
+  for (const unit of ["T", "G", "M", "K"]) {
+    const size = UNITS[unit]!;
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return `${bytes}B`;
+}
+
+/** The limits a task's attempt runs under: its own `resources.memoryMb`, when it asked, is its memory limit. */
+export function limitsFor(limits: ResourceLimits, memoryMb: number | undefined): ResourceLimits {
+  return memoryMb === undefined ? limits : { ...limits, memoryBytes: memoryMb * 2 ** 20 };
+}
+
+/**
+ * `prlimit` arguments for the limits that are rlimits. CPU time: SIGXCPU at
+ * the limit, SIGKILL two seconds of CPU later. File size: SIGXFSZ (or EFBIG)
+ * past it. Memory goes here only without a memory cgroup (`memoryAsRlimit`):
+ * then it caps address space, which is more than a process's resident memory.
+ */
+export function prlimitArgs(limits: ResourceLimits, memoryAsRlimit: boolean, procsAsRlimit: boolean): string[] {
+  const args: string[] = [];
+  if (limits.cpuTimeS !== undefined) args.push(`--cpu=${limits.cpuTimeS}:${limits.cpuTimeS + 2}`);
+  if (limits.maxFileBytes !== undefined) args.push(`--fsize=${limits.maxFileBytes}`);
+  if (memoryAsRlimit && limits.memoryBytes !== undefined) args.push(`--as=${limits.memoryBytes}`);
+  if (procsAsRlimit && limits.maxProcs !== undefined) args.push(`--nproc=${limits.maxProcs}`);
+  return args;
+}
+
+const SIGXCPU = 24;
+const SIGXFSZ = 25;
+
+/**
+ * The rlimit a failed command passed, read from how it ended: killed by
+ * SIGXCPU or SIGXFSZ, or an exit code of 128 plus one of them (a shell or
+ * bubblewrap reports its child's signal that way).
+ */
+export function rlimitBreach(limits: ResourceLimits, exit: { code: number | null; signal: NodeJS.Signals | null }): LimitBreach | undefined {
+  const signalled = (n: number, name: NodeJS.Signals) => exit.signal === name || exit.code === 128 + n;
+  if (limits.cpuTimeS !== undefined && signalled(SIGXCPU, "SIGXCPU")) {
+    return { limit: "cpu-time", error: `cpu-time: the attempt used its ${limits.cpuTimeS} s of CPU time (--cpu-time ${limits.cpuTimeS})` };
+  }
+  if (limits.maxFileBytes !== undefined && signalled(SIGXFSZ, "SIGXFSZ")) {
+    const size = sizeText(limits.maxFileBytes);
+    return { limit: "max-file-size", error: `max-file-size: the attempt wrote a file past ${size} (--max-file-size ${size})` };
+  }
+  return undefined;
+}

@@ -1,0 +1,115 @@
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { DeadLetter, ReportLine, Result } from "../../channels/index.js";
+import { FIXTURES, runCli, startCli } from "../helpers/cli.js";
+import { useTestServer } from "../helpers/server.js";
+import { readReport, terminal, type Terminal } from "./harness.js";
+
+const server = useTestServer();
+/** The test server's port: a sandboxed task must not reach it with --no-net. */
+const port = () => Number(new URL(server.url).port);
+
+/** A scratch folder set up as a user's: the agent copied in as `agent.mjs` (run by a relative path), a home with a secret, a shared folder. */
+async function userFolder(t: Terminal) {
+  await copyFile(path.join(FIXTURES, "hostile-task.mjs"), path.join(t.dir, "agent.mjs"));
+  const home = path.join(t.dir, "home");
+  const shared = path.join(t.dir, "shared");
+  await mkdir(home);
+  await mkdir(shared);
+  await writeFile(path.join(home, "secret.txt"), "the worker's secret\n");
+  return { home, shared };
+}
+
+/** Publishes one task per kind, runs one worker with `flags` (as a user would: `node agent.mjs` from the folder), collects the report. */
+async function run(t: Terminal, kinds: string[], flags: string[], home: string, shared: string) {
+  const tasks = kinds.map((kind) => ({ id: kind, input: { kind, home, shared, port: port() } }));
+  const { job } = await t.publish(await t.jsonl("t.jsonl", tasks));
+  const argv = ["worker", "subscribe", "-c", String(kinds.length), "--max-attempts", "1", "--idle-exit", "3", ...flags, "--", "node", "agent.mjs"];
+  const worker = startCli(argv, { ...t.env, HOME: home }, { cwd: t.dir });
+  const out = path.join(t.dir, `${job}.jsonl`);
+  const collected = await t.run(["results", "collect", "--job", job, "--out", out]);
+  expect(collected.code).toBe(0);
+  const ended = await worker.done;
+  const lines = await readReport(out);
+  const by = (id: string) => lines.find((l) => l.id === id) as ReportLine;
+  return { by, worker: ended, pid: worker.child.pid! };
+}
+
+/** The folders of cgroups a worker made (`fanout-<pid>` under its own cgroup, per controller) that are still there. */
+function cgroupFoldersOf(pid: number): string[] {
+  const own = new Map(
+    readFileSync("/proc/self/cgroup", "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(":"))
+      .flatMap(([, controllers, where]) => controllers!.split(",").map((c) => [c, where!] as const)),
+  );
+  return ["memory", "pids"].map((c) => path.join("/sys/fs/cgroup", c, own.get(c) ?? "/", `fanout-${pid}`)).filter((dir) => existsSync(dir));
+}
+
+const dead = (line: ReportLine) => line as DeadLetter;
+const output = (line: ReportLine) => (line as Result).output as Record<string, unknown>;
+
+describe("worker subscribe --sandbox", () => {
+  it("with --no-net --memory 64M --max-procs 32: a task cannot write the worker's home, read another task's folder, reach the server, take 200 MB or fork-bomb; a plain task beside them is ok and the worker lives on", async () => {
+    const t = await terminal(server);
+    const { home, shared } = await userFolder(t);
+    const flags = ["--sandbox", "--no-net", "--memory", "64M", "--max-procs", "32", "--bind", shared];
+    const { by, worker, pid } = await run(t, ["plain", "look", "home", "hold", "peek", "net", "memory", "bomb"], flags, home, shared);
+
+    expect(by("plain").status).toBe("ok");
+    // Its own PID namespace (bubblewrap's init, node), the worker's home empty, no credentials, run from the user's folder.
+    expect(output(by("look"))).toMatchObject({ cwd: t.dir, workerHome: [], credentials: [] });
+    expect(output(by("look")).processes).toBeLessThanOrEqual(3);
+    expect(output(by("look")).home).not.toBe(home);
+
+    expect(dead(by("home"))).toMatchObject({ status: "dead", reason: "failed" });
+    expect(dead(by("home")).error).toMatch(/EROFS: read-only file system/);
+    expect(existsSync(path.join(home, "pwned.txt"))).toBe(false);
+
+    expect(by("hold").status).toBe("ok");
+    expect(dead(by("peek"))).toMatchObject({ status: "dead", reason: "failed" });
+    expect(dead(by("peek")).error).toMatch(/ENOENT/);
+
+    expect(dead(by("net"))).toMatchObject({ status: "dead", reason: "failed" });
+    expect(dead(by("net")).error).toMatch(/ECONNREFUSED|ENETUNREACH/);
+
+    expect(dead(by("memory"))).toMatchObject({ status: "dead", reason: "oom" });
+    expect(dead(by("memory")).error).toMatch(/^oom: .*memory limit of 64M.*--memory 64M/);
+    expect(dead(by("bomb"))).toMatchObject({ status: "dead", reason: "max-procs" });
+    expect(dead(by("bomb")).error).toMatch(/^max-procs: .*more than 32 processes/);
+
+    // The worker went on to the end: it stopped on --idle-exit, having settled every task.
+    expect(worker.code).toBe(0);
+    expect(worker.stderr).toMatch(/"ok":3,"dead":5,.*"msg":"worker stopped"/);
+    // The worker's cgroups (one per attempt, in a folder of its own) are gone with it.
+    expect(worker.stderr).toMatch(/"memory":"64M \(cgroup\)","maxProcs":32/);
+    expect(cgroupFoldersOf(pid)).toEqual([]);
+  }, 60_000);
+
+  it("without --sandbox the same tasks get what they try (so the test above can fail)", async () => {
+    const t = await terminal(server);
+    const { home, shared } = await userFolder(t);
+    const { by } = await run(t, ["home", "hold", "peek", "net"], [], home, shared);
+    expect(by("home").status).toBe("ok");
+    expect(existsSync(path.join(home, "pwned.txt"))).toBe(true);
+    expect(output(by("peek"))).toEqual({ read: "the holder's secret" });
+    expect(output(by("net"))).toEqual({ connected: port() });
+  }, 60_000);
+
+  it("keeps the network by default: a sandboxed task reaches the server's port", async () => {
+    const t = await terminal(server);
+    const { home, shared } = await userFolder(t);
+    const { by } = await run(t, ["net"], ["--sandbox"], home, shared);
+    expect(output(by("net"))).toEqual({ connected: port() });
+  }, 60_000);
+
+  it("is refused at start, exit 2, where bubblewrap is not installed, saying how to install it", async () => {
+    const t = await terminal(server);
+    const noBwrap = await runCli(["worker", "subscribe", "--sandbox", "--", "/bin/true"], { ...t.env, PATH: "/nonexistent" });
+    expect(noBwrap.code).toBe(2);
+    expect(noBwrap.stderr.trim()).toBe("fanout: --sandbox needs bubblewrap (bwrap), which is not on PATH: install it, e.g. `sudo apt-get install bubblewrap` (Debian, Ubuntu) or `sudo dnf install bubblewrap`");
+  });
+});
