@@ -1,9 +1,10 @@
-import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DeadLetter, ReportLine, Result } from "../../channels/index.js";
-import { FIXTURES, runCli, startCli } from "../helpers/cli.js";
+import { FIXTURES, lastJson, runCli, startCli } from "../helpers/cli.js";
+import { processAlive, waitFor } from "../helpers/wait.js";
 import { useTestServer } from "../helpers/server.js";
 import { readReport, terminal, type Terminal } from "./harness.js";
 
@@ -112,4 +113,56 @@ describe("worker subscribe --sandbox", () => {
     expect(noBwrap.code).toBe(2);
     expect(noBwrap.stderr.trim()).toBe("fanout: --sandbox needs bubblewrap (bwrap), which is not on PATH: install it, e.g. `sudo apt-get install bubblewrap` (Debian, Ubuntu) or `sudo dnf install bubblewrap`");
   });
+});
+
+/** A task as its input says: spin on the CPU, write a 5 MB file, leave a setsid child behind, or say ok. */
+const LIMITED = [
+  "sh",
+  "-c",
+  'case "$FANOUT_INPUT" in spin) while :; do :; done ;; big) head -c 5000000 /dev/zero > "$FANOUT_WORK_DIR/big"; echo wrote ;; orphan) setsid sleep 120 > /dev/null 2>&1 & echo "{\\"orphan\\":$!}" ;; *) echo plain ;; esac',
+];
+
+describe("resource limits per attempt", () => {
+  it("--cpu-time and --max-file-size fail the attempt as `cpu-time` and `max-file-size` with the limit in the error (no sandbox needed)", async () => {
+    const t = await terminal(server);
+    const { job } = await t.publish(await t.jsonl("t.jsonl", ["spin", "big", "plain"].map((id) => ({ id, input: id }))));
+    const worker = t.start(["worker", "subscribe", "-c", "3", "--max-attempts", "1", "--idle-exit", "2", "--cpu-time", "1", "--max-file-size", "1M", "--", ...LIMITED]);
+    const out = path.join(t.dir, "r.jsonl");
+    await t.run(["results", "collect", "--job", job, "--out", out]);
+    await worker.done;
+    const lines = await readReport(out);
+    const by = (id: string) => lines.find((l) => l.id === id) as DeadLetter;
+    expect(by("spin")).toMatchObject({ status: "dead", reason: "cpu-time", error: "cpu-time: the attempt used its 1 s of CPU time (--cpu-time 1)" });
+    expect(by("big")).toMatchObject({ status: "dead", reason: "max-file-size" });
+    expect(by("big").error).toMatch(/^max-file-size: .*1M.*--max-file-size 1M/);
+    expect(by("plain").status).toBe("ok");
+  }, 60_000);
+
+  it("kills what an attempt left running outside its process group (setsid) once it ends: its cgroup goes with it", async () => {
+    const t = await terminal(server);
+    const { job } = await t.publish(await t.jsonl("t.jsonl", [{ id: "orphan", input: "orphan" }]));
+    const worker = t.start(["worker", "subscribe", "--max-procs", "50", "--idle-exit", "2", "--kill-grace", "1", "--", ...LIMITED]);
+    const out = path.join(t.dir, "r.jsonl");
+    await t.run(["results", "collect", "--job", job, "--out", out]);
+    const [line] = await readReport(out);
+    const orphan = ((line as Result).output as { orphan: number }).orphan;
+    expect(orphan).toBeGreaterThan(1);
+    await waitFor("the orphan to be killed", () => !processAlive(orphan), 5000);
+    await worker.done;
+  }, 60_000);
+
+  it("runs an --ndjson agent inside the sandbox: its relative file works, it writes where --bind lets it, and it sees its own PIDs only", async () => {
+    const t = await terminal(server);
+    await copyFile(path.join(FIXTURES, "ndjson-agent.mjs"), path.join(t.dir, "agent.mjs"));
+    const { job } = await t.publish(await t.jsonl("t.jsonl", [{ id: "a", input: { text: "hi" } }]));
+    await mkdir(path.join(t.dir, "shared"));
+    const argv = ["worker", "subscribe", "--ndjson", "--sandbox", "--no-net", "--bind", "shared", "--idle-exit", "2", "--", "node", "agent.mjs", "shared/pids.log"];
+    const worker = startCli(argv, t.env, { cwd: t.dir });
+    const out = path.join(t.dir, "r.jsonl");
+    expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ ok: 1 });
+    expect((await worker.done).code).toBe(0);
+    // It wrote where --bind let it (a relative path, from the worker's folder); the pid is its PID namespace's, not the host's.
+    const pids = (await readFile(path.join(t.dir, "shared", "pids.log"), "utf8")).trim().split("\n");
+    expect(pids.map(Number)[0]).toBeLessThanOrEqual(3);
+  }, 60_000);
 });

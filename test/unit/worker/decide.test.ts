@@ -13,6 +13,8 @@ describe("decide", () => {
     ["a permanent failure is dead at once, `rejected`", { ok: false, error: "no", permanent: true }, 1, { kind: "dead", reason: "rejected" }],
     ["a failure on the last attempt is dead, `failed`", failed, 3, { kind: "dead", reason: "failed" }],
     ["a timeout on the last attempt is dead, `timeout`", { ok: false, error: "slow", timedOut: true }, 3, { kind: "dead", reason: "timeout" }],
+    ["a limit passed on the last attempt is dead as that limit", { ok: false, error: "oom: …", limit: "oom" }, 3, { kind: "dead", reason: "oom" }],
+    ["a limit passed before the last attempt is retried", { ok: false, error: "max-procs: …", limit: "max-procs" }, 1, { kind: "retry", delayMs: 1000 }],
     ["a failure before the last attempt is retried", failed, 1, { kind: "retry", delayMs: 1000 }],
     ["the backoff doubles with the attempt", failed, 2, { kind: "retry", delayMs: 2000 }],
   ])("%s", (_, outcome, attempt, expected) => {
