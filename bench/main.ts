@@ -12,7 +12,7 @@ import { latencyRound } from "./latency.js";
 import { memoryRound, synthesizeJob } from "./memory.js";
 import { statusRound, synthesizeFleet } from "./status.js";
 import { markdownTable, summarize, type RowSpec } from "./table.js";
-import { endToEndRound, execRound, ndjsonRound, publishRound, scaleRound, type Sample } from "./throughput.js";
+import { endToEndRound, execRound, ndjsonRound, publishRound, sandboxRound, scaleRound, type Sample } from "./throughput.js";
 
 const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3));
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
@@ -25,6 +25,7 @@ const N = {
   publish: size(100_000),
   e2e: size(50_000),
   exec: size(2_000),
+  sandbox: size(1_000),
   ndjson: size(10_000),
   spawned: size(200),
   latency: size(2_000),
@@ -40,6 +41,8 @@ const SPECS: RowSpec[] = [
   { row: "publish", what: `\`leader publish\` of ${count(N.publish)} tasks from JSONL vs a pipelined publisher`, unit: "tasks/s", minRatio: 0.8 },
   { row: "end to end", what: `${count(N.e2e)} tasks, no-op \`--module\` (c=${CONCURRENCY}) into a finalized report vs 16 consume → publish → ack loops`, unit: "tasks/s", minRatio: 1.0 },
   { row: "exec", what: `${count(N.exec)} tasks of /bin/true at c=4 vs a spawn loop at c=4`, unit: "tasks/s", minRatio: 0.9 },
+  { row: "sandbox", what: `${count(N.sandbox)} tasks of /bin/true at c=4 with \`--sandbox\` vs the same without it (the right column is fanout's plain exec)`, unit: "tasks/s" },
+  { row: "sandbox + limits", what: "the same with `--sandbox --memory 256M --max-procs 64` (a cgroup per attempt) vs plain exec", unit: "tasks/s" },
   { row: "ndjson", what: `Node echo agent: ${count(N.ndjson)} tasks \`--ndjson\` (c=4) vs ${count(N.spawned)} spawned per task (c=4)`, unit: "tasks/s", minRatio: 50 },
   { row: "latency p50", what: `publish → handler start, ${count(N.latency)} tasks at 200/s, idle workers, vs a raw consumer`, unit: "ms" },
   { row: "latency p99", what: "the same, 99th percentile", unit: "ms", maxValue: 25 },
@@ -55,6 +58,7 @@ const PARTS: Part[] = [
   { name: "publish", round: (b, r) => publishRound(b, r, N.publish) },
   { name: "e2e", round: (b, r) => endToEndRound(b, r, N.e2e, CONCURRENCY) },
   { name: "exec", round: (b, r) => execRound(b, r, N.exec) },
+  { name: "sandbox", round: (b, r) => sandboxRound(b, r, N.sandbox) },
   { name: "ndjson", round: (b, r) => ndjsonRound(b, r, N.ndjson, N.spawned) },
   { name: "latency", round: (b, r) => latencyRound(b, r, N.latency, 200) },
   { name: "scale", round: (b, r) => scaleRound(b, r, N.scale, CONCURRENCY) },

@@ -108,6 +108,22 @@ export async function execRound(b: Bench, round: number, n: number): Promise<Sam
   return [{ row: "exec", fanout, raw }];
 }
 
+/**
+ * What isolation costs per task: `/bin/true` at concurrency 4 under
+ * `--sandbox` (bubblewrap), and under `--sandbox` with a cgroup's memory and
+ * process limits, each against the same plain exec run in the same round.
+ */
+export async function sandboxRound(b: Bench, round: number, n: number): Promise<Sample[]> {
+  const plain = () => fanoutThrough(b, "plain", n, ["--concurrency", "4", "--", "/bin/true"]).then((r) => perSecond(n, r.ms));
+  const [raw, sandboxed] = await inTurn(round, plain, async () => perSecond(n, (await fanoutThrough(b, "sandbox", n, ["--sandbox", "--concurrency", "4", "--", "/bin/true"])).ms));
+  const limitsArgs = ["--sandbox", "--memory", "256M", "--max-procs", "64", "--concurrency", "4", "--", "/bin/true"];
+  const [raw2, limited] = await inTurn(round + 1, plain, async () => perSecond(n, (await fanoutThrough(b, "limits", n, limitsArgs)).ms));
+  return [
+    { row: "sandbox", fanout: sandboxed, raw },
+    { row: "sandbox + limits", fanout: limited, raw: raw2 },
+  ];
+}
+
 /** A Node echo agent kept alive under `--ndjson` vs the same agent spawned per task, both at concurrency 4. */
 export async function ndjsonRound(b: Bench, round: number, n: number, spawned: number): Promise<Sample[]> {
   const agent = path.join(FIXTURES, "echo-agent.mjs");

@@ -41,7 +41,8 @@ function button(label, onclick) {
 }
 
 function queueRow(q) {
-  const state = [q.paused ? `paused: ${q.pausedReason ?? ""}` : "running", q.heldUntil ? `held until ${q.heldUntil.slice(11, 19)}: ${q.holdReason ?? ""}` : ""].filter(Boolean).join("; ");
+  const unfit = q.unfit ? `${q.unfit.tasks} task${q.unfit.tasks === 1 ? "" : "s"} no live worker can fit` : "";
+  const state = [q.paused ? `paused: ${q.pausedReason ?? ""}` : "running", q.heldUntil ? `held until ${q.heldUntil.slice(11, 19)}: ${q.holdReason ?? ""}` : "", unfit].filter(Boolean).join("; ");
   const limits = [
     q.rate ? `rate ${q.rate}` : "",
     q.budgetUsd !== undefined ? `budget $${(q.usage?.costUsd ?? 0).toFixed(4)} of $${q.budgetUsd}` : "",
