@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { Confinement } from "../worker/sandbox/confinement.js";
+import { hiddenFilesNamed, refuseExposedFolder } from "../worker/sandbox/bubblewrap.js";
 import { parseSize, type ResourceLimits } from "../worker/sandbox/limits.js";
 import type { Capacity } from "../../channels/index.js";
 import { parseCapacity } from "../worker/capacity.js";
@@ -52,15 +53,29 @@ export function addSandboxFlags(cmd: Command): Command {
     );
 }
 
-/** The confinement the flags ask for, checked before the worker connects; none when no flag asks for one. */
-export async function confinementOf(flags: SandboxFlags, log: Logger): Promise<Confinement | undefined> {
+/** What else of `worker subscribe`'s flags the sandbox reads: where the command runs, and the worker's secrets on disk. */
+type PlaceFlags = { cwd?: string; isolate?: boolean; creds?: string; tlsKey?: string };
+
+/**
+ * The confinement the flags ask for, checked before the worker connects; none
+ * when no flag asks for one. `args` are the command's: a file they name that
+ * the sandbox would hide (`node /home/me/agent.mjs`) is shown read-only.
+ */
+export async function confinementOf(flags: SandboxFlags & PlaceFlags, log: Logger, args: string[]): Promise<Confinement | undefined> {
   const limits: ResourceLimits = { memoryBytes: flags.memory, cpuTimeS: flags.cpuTime, maxProcs: flags.maxProcs, maxFileBytes: flags.maxFileSize };
   if (!flags.sandbox) {
     if (!flags.net) throw new UsageError("--no-net goes with --sandbox (without it the command shares the worker's network)");
     if (flags.bind.length || flags.roBind.length) throw new UsageError("--bind and --ro-bind go with --sandbox (without it the command sees everything the worker does)");
   }
   if (!flags.sandbox && Object.values(limits).every((v) => v === undefined)) return undefined;
-  const sandbox = flags.sandbox ? { net: flags.net, binds: flags.bind.map((p) => existing("--bind", p)), roBinds: flags.roBind.map((p) => existing("--ro-bind", p)) } : undefined;
+  if (!flags.sandbox) return Confinement.open({ limits, log });
+  const cwd = path.resolve(flags.cwd ?? ".");
+  if (!flags.isolate) refuseExposedFolder(cwd);
+  const secrets = [flags.creds, flags.tlsKey, path.resolve(".fanout"), path.join(cwd, ".fanout")].filter((p): p is string => p !== undefined).map((p) => path.resolve(p));
+  const named = hiddenFilesNamed(args, cwd);
+  if (named.length) log.info({ files: named }, "--sandbox: the command's arguments name these files, which it shows read-only");
+  const roBinds = [...flags.roBind.map((p) => existing("--ro-bind", p)), ...named];
+  const sandbox = { net: flags.net, binds: flags.bind.map((p) => existing("--bind", p)), roBinds, secrets };
   return Confinement.open({ sandbox, limits, log });
 }
 

@@ -55,12 +55,15 @@ export class FitBoard {
   }
 
   private async change(queue: string, f: (fit: QueueFit, now: number) => QueueFit): Promise<void> {
-    await updateKey(this.kv, `${queue}.fit`, (v) => QueueFit.parse(v), (current) => {
+    // A key no reader can parse is started afresh: it only says who can run what, lately.
+    await updateKey(this.kv, `${queue}.fit`, (v) => QueueFit.safeParse(v).data ?? EMPTY, (current) => {
       const now = Date.now();
-      return f(pruned(current ?? { workers: {}, unfit: {} }, now), now);
+      return f(pruned(current ?? EMPTY, now), now);
     });
   }
 }
+
+const EMPTY: QueueFit = { workers: {}, unfit: {} };
 
 function pruned(fit: QueueFit, now: number): QueueFit {
   return {

@@ -1,4 +1,5 @@
 import type { Capacity, Resources } from "../../channels/index.js";
+import { parseSize } from "./sandbox/limits.js";
 
 /** `memory=8G,cpus=4` (either part alone too) as a Capacity, or why it is not one. */
 export function parseCapacity(text: string): Capacity | string {
@@ -6,12 +7,12 @@ export function parseCapacity(text: string): Capacity | string {
   for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
     const [key, value = ""] = part.split("=").map((s) => s.trim()) as [string, string?];
     if (key === "memory") {
-      const m = /^(\d+(?:\.\d+)?)\s*([MGT])i?B?$/i.exec(value);
-      if (!m) return `memory must be a size such as 8G or 512M, got \`${value}\``;
-      capacity.memoryMb = Math.floor(Number(m[1]) * { M: 1, G: 1024, T: 1024 * 1024 }[m[2]!.toUpperCase() as "M" | "G" | "T"]);
+      const memoryMb = Math.floor((parseSize(value) ?? 0) / 2 ** 20);
+      if (memoryMb < 1) return `memory must be a size of at least 1M, such as 8G or 512M, got \`${value}\``;
+      capacity.memoryMb = memoryMb;
     } else if (key === "cpus") {
-      const cpus = Number(value);
-      if (!(cpus > 0) || !Number.isFinite(cpus)) return `cpus must be a number above 0, got \`${value}\``;
+      const cpus = /^\d+(\.\d+)?$/.test(value) ? Number(value) : 0;
+      if (!(cpus > 0)) return `cpus must be a number above 0, such as 4 or 0.5, got \`${value}\``;
       capacity.cpus = cpus;
     } else {
       return `\`${part}\` is not memory=SIZE or cpus=N`;
@@ -37,8 +38,8 @@ export function fits(request: Required<Capacity>, room: Capacity): boolean {
 /**
  * A worker's capacity (`--capacity`) as tasks take and give it back. A task
  * that fits the whole but not what is free now waits for room, first come
- * first served; while one waits, the worker claims nothing more, so it never
- * sits on tasks another worker has room for.
+ * first served; while one waits, the worker claims nothing more, so it holds
+ * at most that one task that it cannot start yet.
  */
 export class ResourcePool {
   private used = { memoryMb: 0, cpus: 0 };
@@ -84,7 +85,11 @@ export class ResourcePool {
    */
   async take(resources: Resources | undefined, signal: AbortSignal): Promise<(() => void) | undefined> {
     const request = requestOf(resources, this.total);
-    if (!this.queue.length && fits(request, this.free)) return this.grant(request);
+    if (!this.queue.length && fits(request, this.free)) {
+      const release = this.grant(request);
+      this.onChange(); // the claim loop looks again: there may be room for the next
+      return release;
+    }
     return new Promise((resolve) => {
       const onAbort = () => {
         const i = this.queue.indexOf(entry);

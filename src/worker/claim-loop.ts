@@ -89,6 +89,11 @@ export class ClaimLoop {
     this.wake();
   }
 
+  /** A claimed task went back unrun because it can never run here: it does not count toward --max-tasks. */
+  unclaim(): void {
+    this.claimed--;
+  }
+
   /** Claim nothing until `resume()`: outstanding pulls end, and what they still bring goes back. */
   pause(): void {
     this.paused = true;
@@ -159,7 +164,8 @@ export class ClaimLoop {
       for await (const msg of batch) {
         got++;
         this.requested--;
-        if (this.stopped || this.paused || this.inUse >= this.o.capacity || this.exhausted) {
+        // With --capacity, a message from another level's pull that arrives after this one's claim goes back.
+        if (this.stopped || this.paused || this.inUse >= this.o.capacity || this.exhausted || (this.o.hasRoom && !this.o.hasRoom())) {
           this.o.onUnwanted(msg);
           continue;
         }

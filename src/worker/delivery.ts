@@ -45,6 +45,8 @@ export interface DeliveryContext {
   pool?: ResourcePool;
   /** Which tasks no worker could fit: a task that asked for resources and starts is crossed off. */
   board: FitBoard;
+  /** A task this worker can never fit went back: it was no work (not a task toward --max-tasks, no activity for --idle-exit). */
+  turnedAway: (msg: JsMsg) => void;
 }
 
 /** A task too big for this worker comes back to the queue after this long, for another worker to take. */
@@ -111,6 +113,7 @@ async function roomFor(d: DeliveryContext, msg: JsMsg, task: Task, log: Logger):
     log.info({ resources: task.resources, capacity: pool.total }, "the task asks more than this worker has in all: back to the queue for a bigger one");
     void board.turnedAway(d.queue, d.settle.worker, { ...task, resources: task.resources }).catch((err: unknown) => log.debug({ err }, "could not note the task as unfit"));
     await returnUnrun(d.records, msg, log, UNFIT_DELAY_MS);
+    d.turnedAway(msg);
     return "back";
   }
   // The claim's heartbeats go on while it waits: the task stays this worker's.

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, rmdir } from "node:fs/promises";
+import { constants } from "node:fs";
+import { mkdtemp, open, rm, rmdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { usageOf } from "../../channels/index.js";
@@ -9,7 +10,7 @@ import { CANCELLED, type AttemptContext, type AttemptOutcome, type Runner } from
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
 import { firstBadUtf8Byte } from "./utf8.js";
 import { OutputFolders } from "./outputs.js";
-import type { Confined, Confinement } from "./sandbox/confinement.js";
+import { unconfined, type Confined, type Confinement } from "./sandbox/confinement.js";
 import { limitsFor, type LimitBreach } from "./sandbox/limits.js";
 
 export interface ExecOptions extends CommandEnvOptions {
@@ -77,7 +78,7 @@ async function confine(options: ExecOptions, commandEnv: NodeJS.ProcessEnv, cwd:
   const env = attemptEnv(commandEnv, workDir, ctx);
   const plain = { command: options.command, args: options.args, env };
   const c = options.confinement;
-  if (!c) return { ...plain, sandboxed: false, breach: async () => undefined, release: async () => {} };
+  if (!c) return unconfined(plain);
   const hide = ctx.outputDir ? [OutputFolders.rootOf(ctx.outputDir)] : [];
   const place = { cwd, command: options.command, workDir, outputDir: ctx.outputDir, hide };
   return c.enter(plain, place, limitsFor(c.limits, ctx.task.resources?.memoryMb), ctx.task.id);
@@ -119,7 +120,11 @@ const USAGE_FILE = "fanout-usage.json";
 
 /** What the command wrote to FANOUT_USAGE_FILE, if anything: a bad file is logged, never the attempt's failure. */
 async function reportedUsage(file: string, ctx: AttemptContext) {
-  const text = await readFile(file, "utf8").catch(() => undefined);
+  // Never through a link: a task must not make the worker read, and publish, a file of the worker's.
+  const text = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).then(
+    (handle) => handle.readFile("utf8").finally(() => handle.close()),
+    () => undefined,
+  );
   if (text === undefined) return undefined;
   let reported: unknown;
   try {

@@ -11,7 +11,7 @@ import { runnerInfo } from "./provenance.js";
 import { CANCELLED, type AttemptContext, type AttemptOutcome, type Runner } from "./runner.js";
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
 import { firstBadUtf8Byte } from "./utf8.js";
-import type { Confinement } from "./sandbox/confinement.js";
+import { unconfined, type Confinement } from "./sandbox/confinement.js";
 import type { LimitBreach } from "./sandbox/limits.js";
 
 export interface NdjsonOptions extends CommandEnvOptions {
@@ -178,7 +178,7 @@ class NdjsonAgent {
   /** The agent's command as given, or inside its sandbox and limits, with a fresh folder of its own for HOME and TMPDIR. */
   private async confined(env: NodeJS.ProcessEnv) {
     const { confinement: c, command, args } = this.o;
-    if (!c) return { command, args, env, sandboxed: false, breach: async () => undefined, release: async () => {} };
+    if (!c) return unconfined({ command, args, env });
     const workDir = await mkdtemp(path.join(os.tmpdir(), "fanout-agent-"));
     const attempts = this.o.outputs === undefined ? undefined : path.join(this.o.outputs, ".attempts");
     const place = { cwd: this.o.cwd ?? process.cwd(), command, workDir, outputDir: attempts, hide: this.o.outputs === undefined ? [] : [this.o.outputs] };

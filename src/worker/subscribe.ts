@@ -152,6 +152,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   const claimed = new Set<JsMsg>();
   const started = new Set<JsMsg>();
   let lastActivity = Date.now();
+  /** Claimed tasks that went back because they can never fit this worker. */
+  const turnedAway = new Set<JsMsg>();
   const pool = options.capacity ? new ResourcePool(options.capacity) : undefined;
   const fitBoard = await FitBoard.open(conn);
 
@@ -167,7 +169,6 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       inFlight.add(p);
     },
     onClaim: (msg) => {
-      lastActivity = Date.now();
       claimed.add(msg);
       const p = handleDelivery(delivery, msg)
         .catch((err: unknown) => {
@@ -178,7 +179,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
         .finally(() => {
           claimed.delete(msg);
           inFlight.delete(p);
-          lastActivity = Date.now();
+          if (!turnedAway.delete(msg)) lastActivity = Date.now();
           loop.release();
           if (loop.exhausted && loop.running === 0) void stop();
         });
@@ -208,6 +209,10 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     stats,
     pool,
     board: fitBoard,
+    turnedAway: (msg) => {
+      turnedAway.add(msg);
+      loop.unclaim();
+    },
   };
   pool?.watch(() => loop.poke());
   // Whoever can run what: `status` names the tasks that no live worker can fit.

@@ -71,6 +71,6 @@ describe("resource-aware claiming (--capacity)", () => {
     const t = await terminal(server);
     const run = await t.run(["worker", "subscribe", "--capacity", "memory=lots", "--", "true"]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/--capacity: memory must be a size such as 8G or 512M, got `lots`/);
+    expect(run.stderr).toMatch(/--capacity: memory must be a size of at least 1M, such as 8G or 512M, got `lots`/);
   });
 });

@@ -20,12 +20,15 @@ async function userFolder(t: Terminal) {
   await mkdir(home);
   await mkdir(shared);
   await writeFile(path.join(home, "secret.txt"), "the worker's secret\n");
+  // As `fanout server` leaves it: the passwords of every role.
+  await mkdir(path.join(t.dir, ".fanout"));
+  await writeFile(path.join(t.dir, ".fanout", "passwords.env"), "export FANOUT_WORKER_PASSWORD=secret\n");
   return { home, shared };
 }
 
 /** Publishes one task per kind, runs one worker with `flags` (as a user would: `node agent.mjs` from the folder), collects the report. */
-async function run(t: Terminal, kinds: string[], flags: string[], home: string, shared: string) {
-  const tasks = kinds.map((kind) => ({ id: kind, input: { kind, home, shared, port: port() } }));
+async function run(t: Terminal, kinds: string[], flags: string[], home: string, shared: string, more: Record<string, unknown> = {}) {
+  const tasks = kinds.map((kind) => ({ id: kind, input: { kind, home, shared, port: port(), ...more } }));
   const { job } = await t.publish(await t.jsonl("t.jsonl", tasks));
   const argv = ["worker", "subscribe", "-c", String(kinds.length), "--max-attempts", "1", "--idle-exit", "3", ...flags, "--", "node", "agent.mjs"];
   const worker = startCli(argv, { ...t.env, HOME: home }, { cwd: t.dir });
@@ -58,11 +61,11 @@ describe("worker subscribe --sandbox", () => {
     const t = await terminal(server);
     const { home, shared } = await userFolder(t);
     const flags = ["--sandbox", "--no-net", "--memory", "64M", "--max-procs", "32", "--bind", shared];
-    const { by, worker, pid } = await run(t, ["plain", "look", "home", "hold", "peek", "net", "memory", "bomb"], flags, home, shared);
+    const { by, worker, pid } = await run(t, ["plain", "look", "home", "hold", "peek", "net", "memory", "bomb", "unmount"], flags, home, shared);
 
     expect(by("plain").status).toBe("ok");
-    // Its own PID namespace (bubblewrap's init, node), the worker's home empty, no credentials, run from the user's folder.
-    expect(output(by("look"))).toMatchObject({ cwd: t.dir, workerHome: [], credentials: [] });
+    // Its own PID namespace (bubblewrap's init, node), the worker's home empty, no credentials, no host sockets, run from the user's folder.
+    expect(output(by("look"))).toMatchObject({ cwd: t.dir, workerHome: [], credentials: [], dotFanout: [], run: [] });
     expect(output(by("look")).processes).toBeLessThanOrEqual(3);
     expect(output(by("look")).home).not.toBe(home);
 
@@ -82,9 +85,12 @@ describe("worker subscribe --sandbox", () => {
     expect(dead(by("bomb"))).toMatchObject({ status: "dead", reason: "max-procs" });
     expect(dead(by("bomb")).error).toMatch(/^max-procs: .*more than 32 processes/);
 
+    // Root or not, it has no capabilities: the empty home cannot be unmounted.
+    expect(dead(by("unmount")).error).toMatch(/umount: .*(must be superuser|permission denied|Operation not permitted)/i);
+
     // The worker went on to the end: it stopped on --idle-exit, having settled every task.
     expect(worker.code).toBe(0);
-    expect(worker.stderr).toMatch(/"ok":3,"dead":5,.*"msg":"worker stopped"/);
+    expect(worker.stderr).toMatch(/"ok":3,"dead":6,.*"msg":"worker stopped"/);
     // The worker's cgroups (one per attempt, in a folder of its own) are gone with it.
     expect(worker.stderr).toMatch(/"memory":"64M \(cgroup\)","maxProcs":32/);
     expect(cgroupFoldersOf(pid)).toEqual([]);
@@ -99,6 +105,37 @@ describe("worker subscribe --sandbox", () => {
     expect(output(by("peek"))).toEqual({ read: "the holder's secret" });
     expect(output(by("net"))).toEqual({ connected: port() });
   }, 60_000);
+
+  it("shows a --ro-bind inside the home, writes each output into its own folder and shows no other task's, and hides a worker started from / its host's processes", async () => {
+    const t = await terminal(server);
+    const { home, shared } = await userFolder(t);
+    await mkdir(path.join(home, ".config", "agent"), { recursive: true });
+    await writeFile(path.join(home, ".config", "agent", "settings"), "model=small");
+    const outputs = path.join(t.dir, "out");
+    const flags = ["--sandbox", "--ro-bind", path.join(home, ".config", "agent"), "--outputs", "out"];
+    const { by } = await run(t, ["config", "outputs", "look"], flags, home, shared, { config: path.join(home, ".config", "agent", "settings"), outputs });
+    expect(output(by("config"))).toEqual({ config: "model=small" });
+    expect(output(by("outputs"))).toEqual({ outputsRoot: [], attempts: [expect.stringMatching(/^outputs\.1\./)] });
+    expect(await readFile(path.join(outputs, "outputs", "mine.txt"), "utf8")).toBe("outputs");
+
+    // From /, the host's root is mounted once only: /proc is the sandbox's.
+    const { job } = await t.publish(await t.jsonl("root.jsonl", [{ id: "look", input: { kind: "look", home } }]));
+    const worker = startCli(["worker", "subscribe", "--sandbox", "--idle-exit", "2", "--", "node", path.join(t.dir, "agent.mjs")], { ...t.env, HOME: home }, { cwd: "/" });
+    const out = path.join(t.dir, "root.jsonl.out");
+    await t.run(["results", "collect", "--job", job, "--out", out]);
+    await worker.done;
+    const [look] = await readReport(out);
+    expect(output(look!)).toMatchObject({ cwd: "/", workerHome: [] });
+    expect(output(look!).processes).toBeLessThanOrEqual(3);
+  }, 60_000);
+
+  it("is refused at start, exit 2, from the worker's home, which it would have to show whole", async () => {
+    const t = await terminal(server);
+    const { home } = await userFolder(t);
+    const run = await runCli(["worker", "subscribe", "--sandbox", "--", "/bin/true"], { ...t.env, HOME: home }, { cwd: home });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^fanout: --sandbox: the command would run in .*home, which the sandbox hides \(a home\)/);
+  });
 
   it("keeps the network by default: a sandboxed task reaches the server's port", async () => {
     const t = await terminal(server);

@@ -11,13 +11,15 @@ export interface SandboxOptions {
   binds: string[];
   /** `--ro-bind PATH`: shown to the task read-only. */
   roBinds: string[];
+  /** The worker's secrets on disk (its creds and TLS key files, `fanout server`'s `.fanout` folders): hidden even inside a bind. */
+  secrets: string[];
 }
 
 /** Where one attempt (or one --ndjson agent) runs, and what it may write. */
 export interface SandboxPlace {
   /** The folder the command runs in: shown read-only (read-write when it is the attempt's own folder). */
   cwd: string;
-  /** The command, when it is a path: shown read-only wherever it lives. */
+  /** The command as spawned: a path, or a name on PATH. Wherever it lives, it is shown read-only. */
   command: string;
   /** Read-write: the attempt's fresh folder (its HOME and TMPDIR in the sandbox). */
   workDir?: string;
@@ -29,54 +31,122 @@ export interface SandboxPlace {
 
 /** The bubblewrap binary, or a one-line refusal saying how to install it. */
 export function findBubblewrap(): string {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
-    const file = path.join(dir, "bwrap");
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // next
-    }
-  }
+  const found = onPath("bwrap");
+  if (found) return found;
   throw new UsageError("--sandbox needs bubblewrap (bwrap), which is not on PATH: install it, e.g. `sudo apt-get install bubblewrap` (Debian, Ubuntu) or `sudo dnf install bubblewrap`");
+}
+
+/** The folders a task must not see: temp folders (come back empty, private) and homes (empty, read-only). */
+function emptied(): { dir: string; writable: boolean }[] {
+  const tmp = real(os.tmpdir());
+  const temps = [...new Set(["/tmp", tmp])].filter((d) => existsSync(d)).map((dir) => ({ dir, writable: true }));
+  const homes = [...new Set([os.homedir(), "/root", "/home"].filter((d) => d && d !== "/" && existsSync(d)).map(real))].map((dir) => ({ dir, writable: false }));
+  // /run holds the host's sockets (docker, systemd, D-Bus, SSH agents): none is the task's business.
+  return [...temps, ...homes, ...(existsSync("/run") ? [{ dir: "/run", writable: true }] : [])];
+}
+
+/**
+ * Refuses, before any task, a command folder the sandbox would have to show
+ * whole although it must hide it: a home, or a temp folder where other tasks'
+ * folders live.
+ */
+export function refuseExposedFolder(cwd: string): void {
+  const at = emptied().find((e) => e.dir === real(cwd));
+  if (at) {
+    throw new UsageError(
+      `--sandbox: the command would run in ${cwd}, which the sandbox hides (${at.writable ? "a temp folder, where other tasks' folders are" : "a home"}); start the worker in a project folder, or give --cwd DIR`,
+    );
+  }
 }
 
 /**
  * bubblewrap's arguments for one sandbox. The host's file system is mounted
- * read-only; /tmp, the worker's temp folder, and every home are empty (the
- * homes read-only too, so a write there fails); the worker's credentials
- * (`NATS_CREDS`, the `.fanout` folder of `fanout server`) are hidden. Then,
- * in this order, the `--ro-bind` and `--bind` paths, the command's folder
- * (read-only), and the attempt's own folders (read-write) are shown again.
- * Its own PID namespace: no other process is visible, and when the command
- * ends, or the worker dies, everything in it is killed. Mount order matters:
- * a later mount shows a path that an earlier one hid.
+ * read-only; /tmp, the worker's temp folder, /run and every home are emptied;
+ * then the command's folder (read-only), the command itself, the `--ro-bind`
+ * and `--bind` paths are shown; the worker's secrets and the outputs root are
+ * hidden again; the attempt's own folders are shown read-write; and only at
+ * the end are the emptied homes made read-only (a read-only folder could not
+ * take the mount points of what is shown inside it). Mount order is the
+ * design: a later mount shows what an earlier one hid. Its own PID, IPC and
+ * UTS namespaces, no capabilities (a root worker's task cannot undo a mount),
+ * and with `--no-net` a network namespace with nothing in it.
  */
 export function bubblewrapArgs(o: SandboxOptions, place: SandboxPlace): string[] {
   const args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"];
-  const tmp = os.tmpdir();
-  // Temp folders come back empty and private; homes empty and read-only, so a write there fails.
-  const emptied = [...["/tmp", ...(tmp !== "/tmp" && existsSync(tmp) ? [tmp] : [])].map((dir) => ({ dir, writable: true })), ...homes().map((dir) => ({ dir, writable: false }))];
-  for (const { dir, writable } of emptied) args.push(...empty(dir, writable));
-  args.push("--ro-bind", place.cwd, place.cwd);
-  // A home or temp folder inside the command's folder is hidden again; one that holds the folder stays behind it.
-  for (const { dir, writable } of emptied.filter((e) => inside(e.dir, place.cwd))) args.push(...empty(dir, writable));
-  for (const hidden of [...place.hide, ...credentials(place.cwd)]) args.push(...hide(hidden));
-  // What the user binds is shown whatever hid it.
+  const hidden = emptied();
+  for (const { dir } of hidden) args.push("--tmpfs", dir);
+  const cwd = real(place.cwd);
+  // The command's folder: shown again only where something hid it (never `/` again, which would bring the host's /proc back).
+  if (hidden.some((e) => e.dir === cwd || inside(cwd, e.dir))) {
+    args.push("--ro-bind", cwd, cwd);
+    for (const { dir } of hidden.filter((e) => inside(e.dir, cwd))) args.push("--tmpfs", dir);
+  }
+  for (const shown of [...commandFolders(place.command, hidden), ...resolverFiles(hidden)]) args.push("--ro-bind", shown, shown);
   for (const p of o.roBinds) args.push("--ro-bind", p, p);
   for (const p of o.binds) args.push("--bind", p, p);
-  if (path.isAbsolute(place.command)) args.push("--ro-bind", place.command, place.command);
+  const covered: string[] = [];
+  for (const p of [...place.hide, ...o.secrets].filter((p) => existsSync(p)).map(real)) {
+    if (statSync(p).isDirectory()) {
+      args.push("--tmpfs", p);
+      covered.push(p);
+    } else args.push("--ro-bind", "/dev/null", p);
+  }
   if (place.workDir) args.push("--bind", place.workDir, place.workDir);
   if (place.outputDir) args.push("--bind", place.outputDir, place.outputDir);
-  args.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent");
+  for (const dir of [...hidden.filter((e) => !e.writable).map((e) => e.dir), ...covered]) args.push("--remount-ro", dir);
+  args.push("--cap-drop", "ALL", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent");
   if (!o.net) args.push("--unshare-net");
   args.push("--chdir", place.cwd);
   return args;
 }
 
-/** An empty folder over `dir`: a private writable one for temp folders, a read-only one for homes. */
-function empty(dir: string, writable: boolean): string[] {
-  return writable ? ["--tmpfs", dir] : ["--tmpfs", dir, "--remount-ro", dir];
+/**
+ * What the command needs shown when it lives in a hidden folder: a script
+ * given by path is shown itself; a program found on PATH there (nvm's node,
+ * `~/.local/bin/x`) has its installation shown, the folder above its `bin`,
+ * unless that is a hidden folder itself (`~/bin/x`: the file only).
+ */
+export function commandFolders(command: string, hidden: { dir: string }[] = emptied()): string[] {
+  let shown = commandFolderCache.get(command);
+  if (shown) return shown;
+  const found = path.isAbsolute(command) ? command : onPath(command);
+  shown = [];
+  if (found) {
+    const file = real(found);
+    const install = path.basename(path.dirname(file)) === "bin" ? path.dirname(path.dirname(file)) : path.dirname(file);
+    if (!hidden.some((e) => inside(file, e.dir))) shown = [];
+    else if (path.isAbsolute(command) || hidden.some((e) => e.dir === install || inside(e.dir, install))) shown = [...new Set([found, file])];
+    else shown = [install];
+  }
+  commandFolderCache.set(command, shown);
+  return shown;
+}
+const commandFolderCache = new Map<string, string[]>();
+
+/** Files that `args` name (absolute, or relative to `cwd`) in a folder the sandbox empties: a script in a home or a temp folder. */
+export function hiddenFilesNamed(args: string[], cwd: string): string[] {
+  const hidden = emptied();
+  return args
+    .map((arg) => path.resolve(cwd, arg))
+    .filter((file) => {
+      try {
+        return statSync(file).isFile() && hidden.some((e) => inside(real(file), e.dir));
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** /etc/resolv.conf where it points into /run (systemd-resolved): names still resolve with the network on. */
+function resolverFiles(hidden: { dir: string }[]): string[] {
+  const resolv = real("/etc/resolv.conf");
+  return resolv !== "/etc/resolv.conf" && existsSync(resolv) && hidden.some((e) => inside(resolv, e.dir)) ? [resolv] : [];
+}
+
+/** The worker's secrets in the environment: the task gets neither its server password nor its creds, nor an SSH agent. */
+export function withoutCredentials(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const secret = /^(NATS_(PASSWORD|USER|TOKEN|CREDS|NKEY|KEY)|FANOUT_[A-Z]+_PASSWORD|FANOUT_DASHBOARD_TOKEN|SSH_AUTH_SOCK)$/;
+  return Object.fromEntries(Object.entries(env).filter(([name, value]) => !secret.test(name) && !(name === "NATS_URL" && value?.includes("@"))));
 }
 
 /** `p` lies strictly inside `dir`. */
@@ -85,45 +155,23 @@ function inside(p: string, dir: string): boolean {
   return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
 }
 
-/** The homes a task must not see: the worker's, root's, and the users' under /home. */
-function homes(): string[] {
-  const found = new Set<string>();
-  for (const dir of [os.homedir(), "/root", "/home"]) {
-    if (dir && dir !== "/" && existsSync(dir)) found.add(real(dir));
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+    } catch {
+      // next
+    }
   }
-  return [...found];
-}
-
-/** What would let a task act as the worker on the server: a creds file, and `fanout server`'s passwords. */
-function credentials(cwd: string): string[] {
-  const out: string[] = [];
-  const creds = process.env.NATS_CREDS;
-  if (creds && existsSync(creds)) out.push(path.resolve(creds));
-  const dotFanout = path.join(cwd, ".fanout");
-  if (existsSync(dotFanout)) out.push(dotFanout);
-  return out;
-}
-
-/** A folder is covered by an empty read-only one; a file by /dev/null. */
-function hide(p: string): string[] {
-  try {
-    if (!existsSync(p)) return [];
-    return statSync(p).isDirectory() ? ["--tmpfs", p, "--remount-ro", p] : ["--ro-bind", "/dev/null", p];
-  } catch {
-    return [];
-  }
-}
-
-/** The worker's secrets in the environment: the task gets neither its server password nor its creds. */
-export function withoutCredentials(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const secret = /^(NATS_(PASSWORD|USER|TOKEN|CREDS|NKEY)|FANOUT_[A-Z]+_PASSWORD|FANOUT_DASHBOARD_TOKEN)$/;
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !secret.test(name)));
+  return undefined;
 }
 
 function real(p: string): string {
   try {
     return realpathSync(p);
   } catch {
-    return p;
+    return path.resolve(p);
   }
 }

@@ -53,20 +53,29 @@ export class Cgroups {
     return this.hierarchies[controller] !== undefined;
   }
 
-  /** A group for one attempt, with its limits written; join it with `joinScript` before the command starts. */
-  async attempt(name: string, limits: ResourceLimits): Promise<AttemptGroup> {
+  /**
+   * A group for one attempt, with `limits` written (`asked`: the limits as the
+   * user gave them, for its errors); join it with `joinScript` before the
+   * command starts. On a failure, what was made is removed.
+   */
+  async attempt(name: string, limits: ResourceLimits, asked: ResourceLimits): Promise<AttemptGroup> {
     const dirs: { controller: Controller; version: 1 | 2; dir: string }[] = [];
     const wanted: Controller[] = [];
     if (limits.memoryBytes !== undefined && this.has("memory")) wanted.push("memory");
     if (limits.maxProcs !== undefined && this.has("pids")) wanted.push("pids");
-    for (const controller of wanted) {
-      const h = this.hierarchies[controller]!;
-      const dir = path.join(h.dir, name);
-      if (!dirs.some((d) => d.dir === dir)) await mkdir(dir);
-      dirs.push({ controller, version: h.version, dir });
+    const group = new AttemptGroup(dirs, limits, asked, this.log);
+    try {
+      for (const controller of wanted) {
+        const h = this.hierarchies[controller]!;
+        const dir = path.join(h.dir, name);
+        if (!dirs.some((d) => d.dir === dir)) await mkdir(dir);
+        dirs.push({ controller, version: h.version, dir });
+      }
+      await group.limit();
+    } catch (err) {
+      await group.remove();
+      throw err;
     }
-    const group = new AttemptGroup(dirs, limits, this.log);
-    await group.limit();
     return group;
   }
 }
@@ -76,6 +85,7 @@ export class AttemptGroup {
   constructor(
     private readonly dirs: { controller: Controller; version: 1 | 2; dir: string }[],
     private readonly limits: ResourceLimits,
+    private readonly asked: ResourceLimits,
     private readonly log: Logger,
   ) {}
 
@@ -111,12 +121,12 @@ export class AttemptGroup {
       if (controller === "memory") {
         const file = version === 1 ? "memory.oom_control" : "memory.events";
         if ((await counter(path.join(dir, file), "oom_kill")) > 0) {
-          const size = sizeText(this.limits.memoryBytes!);
+          const size = sizeText(this.asked.memoryBytes!);
           return { limit: "oom", error: `oom: the attempt passed its memory limit of ${size} and was killed (--memory ${size})` };
         }
       }
       if (controller === "pids" && (await counter(path.join(dir, "pids.events"), "max")) > 0) {
-        const n = this.limits.maxProcs!;
+        const n = this.asked.maxProcs!;
         return { limit: "max-procs", error: `max-procs: the attempt tried to run more than ${n} processes at once (--max-procs ${n})` };
       }
     }
@@ -173,9 +183,12 @@ function ownCgroups(): Map<string, string> {
 
 /**
  * Makes `<own cgroup>/fanout-<pid>` for a controller, where this process may:
- * on v1 in the controller's own hierarchy; on v2 only where the worker's
- * cgroup already hands the controller to its children (a v2 cgroup with
- * processes in it cannot). Undefined where there is none.
+ * on v1 in the controller's own hierarchy; on v2 where the worker's cgroup
+ * offers the controller. A v2 cgroup with processes in it cannot hand a
+ * controller on to children, so the worker first moves itself into a leaf of
+ * its own (`fanout-<pid>-worker`), as a service with `Delegate=yes` may; if
+ * other processes share its cgroup, that fails and there is no cgroup.
+ * Undefined where there is none.
  */
 async function usable(controller: Controller, own: Map<string, string>): Promise<Hierarchy | undefined> {
   const v1 = own.get(controller);
@@ -190,8 +203,14 @@ async function usable(controller: Controller, own: Map<string, string>): Promise
   if (v2 === undefined) return undefined;
   const mount = existsSync(path.join(ROOT, "cgroup.controllers")) ? ROOT : path.join(ROOT, "unified");
   const parent = path.join(mount, v2);
-  const delegated = (await readFile(path.join(parent, "cgroup.subtree_control"), "utf8").catch(() => "")).split(/\s+/);
-  if (!delegated.includes(controller)) return undefined;
+  const words = async (file: string) => (await readFile(path.join(parent, file), "utf8").catch(() => "")).split(/\s+/);
+  if (!(await words("cgroup.subtree_control")).includes(controller)) {
+    if (!(await words("cgroup.controllers")).includes(controller)) return undefined;
+    const leaf = path.join(parent, `fanout-${process.pid}-worker`);
+    await mkdir(leaf, { recursive: true });
+    await writeFile(path.join(leaf, "cgroup.procs"), String(process.pid));
+    await writeFile(path.join(parent, "cgroup.subtree_control"), `+${controller}`);
+  }
   removeStale(parent);
   const dir = path.join(parent, `fanout-${process.pid}`);
   await mkdir(dir, { recursive: true });
@@ -209,7 +228,7 @@ function removeStale(parent: string): void {
     return;
   }
   for (const name of names) {
-    const pid = /^fanout-(\d+)$/.exec(name)?.[1];
+    const pid = /^fanout-(\d+)(-worker)?$/.exec(name)?.[1];
     if (pid === undefined || Number(pid) === process.pid || alive(Number(pid))) continue;
     removeFolderOfGroups(path.join(parent, name));
   }

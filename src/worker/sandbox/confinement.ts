@@ -52,13 +52,22 @@ async function fileAtLimit(limits: ResourceLimits, folders: (string | undefined)
 /** Out of memory, as the common runtimes say it when an address-space limit refuses them. */
 const OUT_OF_MEMORY = /out of memory|Cannot allocate memory|MemoryError|ENOMEM|std::bad_alloc|allocation failed/i;
 
+/** A command run as it is, with nothing to check after it. */
+export function unconfined(spawn: { command: string; args: string[]; env: NodeJS.ProcessEnv }): Confined {
+  return { ...spawn, sandboxed: false, breach: async () => undefined, release: async () => {} };
+}
+
+/** bubblewrap's own processes in a sandbox (itself, and its init in the PID namespace), which `--max-procs` does not count against the task. */
+const SANDBOX_PROCESSES = 2;
+
 /**
  * What `--sandbox` and the resource limits make of each command: bubblewrap
  * for isolation, `prlimit` for CPU time and file size, and a cgroup per
  * attempt for memory and processes where the machine offers one (else an
  * address-space rlimit for memory; `--max-procs` needs the cgroup). The chain
  * is `sh` (joins the cgroups, then execs) → `prlimit` → `bwrap` → the command,
- * each replacing the one before, so the command is the only process left.
+ * each exec'ing the next, so the process the worker spawned is bubblewrap
+ * (or the command itself, without a sandbox), and its group is the command's.
  */
 export class Confinement {
   private constructor(
@@ -87,11 +96,6 @@ export class Confinement {
     return confinement;
   }
 
-  /** True when nothing is confined: commands run as they are. */
-  get none(): boolean {
-    return !this.sandbox && Object.values(this.limits).every((v) => v === undefined);
-  }
-
   /** For the worker's first log line. */
   describe(): Record<string, unknown> {
     const l = this.limits;
@@ -106,7 +110,9 @@ export class Confinement {
 
   /** `command args` wrapped for one attempt (or one agent), under `limits` (the worker's, or the task's own memory). */
   async enter(spawn: { command: string; args: string[]; env: NodeJS.ProcessEnv }, place: SandboxPlace, limits: ResourceLimits, name: string): Promise<Confined> {
-    const group = this.cgroups ? await this.cgroups.attempt(`${name.slice(0, 40)}-${ulid()}`, limits) : undefined;
+    // The task's own --max-procs, on top of bubblewrap's processes.
+    const groupLimits = this.sandbox && limits.maxProcs !== undefined ? { ...limits, maxProcs: limits.maxProcs + SANDBOX_PROCESSES } : limits;
+    const group = this.cgroups ? await this.cgroups.attempt(`${name.slice(0, 40)}-${ulid()}`, groupLimits, limits) : undefined;
     let argv = [spawn.command, ...spawn.args];
     let env = spawn.env;
     if (this.bwrap && this.sandbox) {
@@ -114,7 +120,7 @@ export class Confinement {
       // Its HOME is its own fresh folder: tools that write to ~ work, and the worker's home stays unseen.
       env = { ...withoutCredentials(env), ...(place.workDir && { HOME: place.workDir }) };
     }
-    const rlimits = prlimitArgs(limits, !this.cgroups?.has("memory"), false);
+    const rlimits = prlimitArgs(limits, !this.cgroups?.has("memory"));
     if (rlimits.length) argv = ["prlimit", ...rlimits, "--", ...argv];
     if (group && !group.empty) argv = ["sh", "-c", `${group.joinScript}\nexec "$@"`, "fanout-limits", ...argv];
     const [command, ...args] = argv as [string, ...string[]];

@@ -18,9 +18,9 @@ const UNITS: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 3
 
 /** `64M`, `8G`, `512K`, `1.5G` or a number of bytes; undefined when it is none of those. */
 export function parseSize(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(text.trim());
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:i?B)?|B)?$/i.exec(text.trim());
   if (!m) return undefined;
-  const bytes = Math.round(Number(m[1]) * UNITS[m[2]!.toUpperCase()]!);
+  const bytes = Math.round(Number(m[1]) * UNITS[(m[2] ?? "").toUpperCase()]!);
   return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
@@ -33,9 +33,9 @@ export function sizeText(bytes: number): string {
   return `${bytes}B`;
 }
 
-/** The limits a task's attempt runs under: its own `resources.memoryMb`, when it asked, is its memory limit. */
+/** The limits a task's attempt runs under: on a worker that limits memory, a task's own `resources.memoryMb` is its limit. */
 export function limitsFor(limits: ResourceLimits, memoryMb: number | undefined): ResourceLimits {
-  return memoryMb === undefined ? limits : { ...limits, memoryBytes: memoryMb * 2 ** 20 };
+  return memoryMb === undefined || limits.memoryBytes === undefined ? limits : { ...limits, memoryBytes: memoryMb * 2 ** 20 };
 }
 
 /**
@@ -44,12 +44,11 @@ export function limitsFor(limits: ResourceLimits, memoryMb: number | undefined):
  * past it. Memory goes here only without a memory cgroup (`memoryAsRlimit`):
  * then it caps address space, which is more than a process's resident memory.
  */
-export function prlimitArgs(limits: ResourceLimits, memoryAsRlimit: boolean, procsAsRlimit: boolean): string[] {
+export function prlimitArgs(limits: ResourceLimits, memoryAsRlimit: boolean): string[] {
   const args: string[] = [];
   if (limits.cpuTimeS !== undefined) args.push(`--cpu=${limits.cpuTimeS}:${limits.cpuTimeS + 2}`);
   if (limits.maxFileBytes !== undefined) args.push(`--fsize=${limits.maxFileBytes}`);
   if (memoryAsRlimit && limits.memoryBytes !== undefined) args.push(`--as=${limits.memoryBytes}`);
-  if (procsAsRlimit && limits.maxProcs !== undefined) args.push(`--nproc=${limits.maxProcs}`);
   return args;
 }
 

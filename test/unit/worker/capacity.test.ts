@@ -15,7 +15,10 @@ describe("--capacity", () => {
   it.each([
     ["", /give memory=SIZE, cpus=N or both/],
     ["memory=lots", /memory must be a size/],
+    ["memory=0G", /memory must be a size of at least 1M/],
+    ["memory=0.5M", /memory must be a size of at least 1M/],
     ["cpus=0", /cpus must be a number above 0/],
+    ["cpus=0x10", /cpus must be a number above 0/],
     ["disk=3G", /`disk=3G` is not memory=SIZE or cpus=N/],
   ])("refuses %j", (text, why) => {
     expect(parseCapacity(text)).toMatch(why);

@@ -9,11 +9,12 @@ describe("sizes", () => {
     ["1.5G", 1.5 * 2 ** 30],
     ["2GiB", 2 * 2 ** 30],
     ["1000", 1000],
+    ["100B", 100],
   ])("reads %s", (text, bytes) => {
     expect(parseSize(text)).toBe(bytes);
   });
 
-  it.each(["", "12Q", "-1M", "0", "M", "1e9"])("refuses %j", (text) => {
+  it.each(["", "12Q", "-1M", "0", "M", "1e9", "8iB"])("refuses %j", (text) => {
     expect(parseSize(text)).toBeUndefined();
   });
 
@@ -27,9 +28,9 @@ describe("sizes", () => {
 describe("rlimits", () => {
   it("gives CPU time a soft limit with SIGKILL 2 s after, and memory as address space only without a cgroup", () => {
     const limits = { cpuTimeS: 5, maxFileBytes: 1024, memoryBytes: 2 ** 30, maxProcs: 10 };
-    expect(prlimitArgs(limits, false, false)).toEqual(["--cpu=5:7", "--fsize=1024"]);
-    expect(prlimitArgs(limits, true, false)).toEqual(["--cpu=5:7", "--fsize=1024", `--as=${2 ** 30}`]);
-    expect(prlimitArgs({}, true, true)).toEqual([]);
+    expect(prlimitArgs(limits, false)).toEqual(["--cpu=5:7", "--fsize=1024"]);
+    expect(prlimitArgs(limits, true)).toEqual(["--cpu=5:7", "--fsize=1024", `--as=${2 ** 30}`]);
+    expect(prlimitArgs({}, true)).toEqual([]);
   });
 
   it("reads SIGXCPU and SIGXFSZ, as a signal or as 128 plus it (a shell, bubblewrap), only for limits that were set", () => {
@@ -41,8 +42,9 @@ describe("rlimits", () => {
     expect(rlimitBreach(limits, { code: 1, signal: null })).toBeUndefined();
   });
 
-  it("makes a task's own memoryMb its memory limit", () => {
+  it("makes a task's own memoryMb its memory limit on a worker that limits memory, and only there", () => {
     expect(limitsFor({ memoryBytes: 64 * 2 ** 20, cpuTimeS: 3 }, 3072)).toEqual({ memoryBytes: 3072 * 2 ** 20, cpuTimeS: 3 });
+    expect(limitsFor({ cpuTimeS: 3 }, 3072)).toEqual({ cpuTimeS: 3 });
     expect(limitsFor({ cpuTimeS: 3 }, undefined)).toEqual({ cpuTimeS: 3 });
   });
 });
