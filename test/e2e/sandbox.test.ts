@@ -188,6 +188,20 @@ describe("resource limits per attempt", () => {
     await worker.done;
   }, 60_000);
 
+  it("kills what a SIGKILLed worker's attempt left running when the next worker with limits starts on the machine", async () => {
+    const t = await terminal(server);
+    const pidFile = path.join(t.dir, "task.pid");
+    await t.publish(await t.jsonl("t.jsonl", [{ id: "long", input: 1 }]));
+    const first = t.start(["worker", "subscribe", "--memory", "256M", "--", "sh", "-c", `echo $$ > ${pidFile}; exec sleep 300`]);
+    const task = await waitFor("the task to start", async () => Number(await readFile(pidFile, "utf8").catch(() => "")) || undefined, 20_000);
+    first.child.kill("SIGKILL");
+    await first.done;
+    expect(processAlive(task)).toBe(true); // it outlived its worker
+    const next = t.start(["worker", "subscribe", "--queue", "elsewhere", "--memory", "256M", "--idle-exit", "1", "--", "true"]);
+    await waitFor("the orphan to be killed", () => !processAlive(task), 10_000);
+    await next.done;
+  }, 60_000);
+
   it("runs an --ndjson agent inside the sandbox: its relative file works, it writes where --bind lets it, and it sees its own PIDs only", async () => {
     const t = await terminal(server);
     await copyFile(path.join(FIXTURES, "ndjson-agent.mjs"), path.join(t.dir, "agent.mjs"));

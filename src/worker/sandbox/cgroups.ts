@@ -219,7 +219,12 @@ async function usable(controller: Controller, own: Map<string, string>): Promise
   return { version: 2, dir };
 }
 
-/** Folders of workers that died without removing them (SIGKILL): each empty group in them, then the folder. */
+/**
+ * Folders of workers that died without removing them (SIGKILL): what still
+ * runs in their attempts' groups is killed (those tasks went back to the
+ * queue with their dead worker), then the groups and the folder go; a group
+ * whose processes have not exited yet stays for the next worker to remove.
+ */
 function removeStale(parent: string): void {
   let names: string[] = [];
   try {
@@ -230,16 +235,48 @@ function removeStale(parent: string): void {
   for (const name of names) {
     const pid = /^fanout-(\d+)(-worker)?$/.exec(name)?.[1];
     if (pid === undefined || Number(pid) === process.pid || alive(Number(pid))) continue;
-    removeFolderOfGroups(path.join(parent, name));
+    removeFolderOfGroups(path.join(parent, name), true);
   }
 }
 
-function removeFolderOfGroups(dir: string): void {
+function removeFolderOfGroups(dir: string, killLeftovers = false): void {
   try {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) rmdirSync(path.join(dir, entry.name));
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      if (killLeftovers) killAll(path.join(dir, entry.name));
+      rmdirPatiently(path.join(dir, entry.name));
+    }
     rmdirSync(dir);
   } catch {
     // A group with a process still in it stays: the next worker to start tries again.
+  }
+}
+
+/** rmdir, trying again for up to a fifth of a second while the processes just killed exit. */
+function rmdirPatiently(dir: string): void {
+  for (let tries = 0; ; tries++) {
+    try {
+      return rmdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EBUSY" || tries >= 20) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+}
+
+function killAll(group: string): void {
+  let pids: string[] = [];
+  try {
+    pids = readFileSync(path.join(group, "cgroup.procs"), "utf8").split("\n").filter(Boolean);
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), "SIGKILL");
+    } catch {
+      // gone already
+    }
   }
 }
 
