@@ -28,7 +28,9 @@ export function formatStatus(s: FleetStatus): string {
     parts.push("");
     parts.push(
       s.workers.length
-        ? columns(["WORKER", "QUEUE", "RUNNING", "CONCURRENCY", "DONE"], s.workers.map((w) => [w.worker, w.queue, w.running, w.concurrency, w.done]))
+        ? s.workers.some((w) => w.capacity)
+          ? columns(["WORKER", "QUEUE", "RUNNING", "CONCURRENCY", "DONE", "FREE OF CAPACITY"], s.workers.map((w) => [w.worker, w.queue, w.running, w.concurrency, w.done, freeText(w.free, w.capacity)]))
+          : columns(["WORKER", "QUEUE", "RUNNING", "CONCURRENCY", "DONE"], s.workers.map((w) => [w.worker, w.queue, w.running, w.concurrency, w.done]))
         : "no workers heard from",
     );
   }
@@ -61,10 +63,23 @@ function queueNotes(q: QueueStatus): string[] {
   return notes;
 }
 
+/** `memory 2G of 8G, cpus 1 of 4` for a worker with --capacity; `-` for one without. */
+function freeText(free: { memoryMb?: number; cpus?: number } | undefined, capacity: { memoryMb?: number; cpus?: number } | undefined): string {
+  if (!capacity) return "-";
+  const parts: string[] = [];
+  if (capacity.memoryMb !== undefined) parts.push(`memory ${megabytes(free?.memoryMb ?? 0)} of ${megabytes(capacity.memoryMb)}`);
+  if (capacity.cpus !== undefined) parts.push(`cpus ${free?.cpus ?? 0} of ${capacity.cpus}`);
+  return parts.join(", ");
+}
+
+function megabytes(mb: number): string {
+  return mb % 1024 === 0 ? `${mb / 1024}G` : `${mb}M`;
+}
+
 /** `memory 3G, cpus 2`: what a task asks or a worker offers. */
 function resourcesText(r: { memoryMb?: number; cpus?: number }): string {
   const parts: string[] = [];
-  if (r.memoryMb !== undefined) parts.push(`memory ${r.memoryMb % 1024 === 0 ? `${r.memoryMb / 1024}G` : `${r.memoryMb}M`}`);
+  if (r.memoryMb !== undefined) parts.push(`memory ${megabytes(r.memoryMb)}`);
   if (r.cpus !== undefined) parts.push(`cpus ${r.cpus}`);
   return parts.join(", ") || "nothing";
 }
