@@ -126,11 +126,16 @@ const commandFolderCache = new Map<string, string[]>();
 /** Files that `args` name (absolute, or relative to `cwd`) in a folder the sandbox empties: a script in a home or a temp folder. */
 export function hiddenFilesNamed(args: string[], cwd: string): string[] {
   const hidden = emptied();
+  const folder = real(cwd);
+  // The command's folder is shown again where one of those hid it: what lies in it is there already.
+  const shownAgain = hidden.some((e) => inside(folder, e.dir));
   return args
     .map((arg) => path.resolve(cwd, arg))
     .filter((file) => {
       try {
-        return statSync(file).isFile() && hidden.some((e) => inside(real(file), e.dir));
+        const at = real(file);
+        if (shownAgain && inside(at, folder) && !hidden.some((e) => inside(at, e.dir) && inside(e.dir, folder))) return false;
+        return statSync(file).isFile() && hidden.some((e) => inside(at, e.dir));
       } catch {
         return false;
       }

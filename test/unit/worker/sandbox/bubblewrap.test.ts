@@ -83,7 +83,10 @@ describe("the sandbox's mounts", () => {
 
   it("names the files the command's arguments point to in hidden folders (a script under /tmp or a home), relative or not", () => {
     writeFileSync(path.join(project, "agent.mjs"), "");
-    expect(hiddenFilesNamed(["agent.mjs", "--model", "small", "/etc/hostname", project], project)).toEqual([path.join(project, "agent.mjs")]);
+    expect(hiddenFilesNamed(["agent.mjs", "--model", "small", "/etc/hostname", project], "/")).toEqual([]);
+    expect(hiddenFilesNamed([path.join(project, "agent.mjs"), "--model", "small", "/etc/hostname", project], "/")).toEqual([path.join(project, "agent.mjs")]);
+    // From the project folder (under /tmp, so shown again), its own files are there already.
+    expect(hiddenFilesNamed(["agent.mjs"], project)).toEqual([]);
   });
 
   it("keeps the worker's credentials and SSH agent out of the task's environment", () => {
