@@ -4,7 +4,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { Confinement } from "../worker/sandbox/confinement.js";
-import { hiddenFilesNamed, refuseExposedFolder } from "../worker/sandbox/bubblewrap.js";
+import { hiddenFilesNamed, refuseExposedFolder, refuseHiddenCommand } from "../worker/sandbox/bubblewrap.js";
 import { parseSize, type ResourceLimits } from "../worker/sandbox/limits.js";
 import type { Capacity } from "../../channels/index.js";
 import { parseCapacity } from "../worker/capacity.js";
@@ -42,7 +42,7 @@ export function addSandboxFlags(cmd: Command): Command {
     .addOption(new Option("--ro-bind <path>", "with --sandbox: show PATH read-only, e.g. a hidden folder under your home (repeatable)").argParser(repeated).default([]))
     .addOption(sizeOption("--memory <size>", "memory per attempt, e.g. 512M (a task's resources.memoryMb wins); past it the attempt fails as `oom`"))
     .addOption(intOption("--cpu-time <s>", "CPU seconds per process of an attempt; past it the attempt fails as `cpu-time`", 1, 7 * 86400))
-    .addOption(intOption("--max-procs <n>", "processes an attempt may run at once; a fork past it fails the attempt as `max-procs`", 1, 1_000_000))
+    .addOption(intOption("--max-procs <n>", "processes and threads an attempt may run at once (a Node process alone has about 11); a fork past it fails the attempt as `max-procs`", 1, 1_000_000))
     .addOption(sizeOption("--max-file-size <size>", "largest file an attempt may write; past it the attempt fails as `max-file-size`"))
     .addOption(
       new Option("--capacity <spec>", "what this worker offers, e.g. memory=8G,cpus=4: it runs tasks while their resources fit, and claims only what fits").argParser((value: string) => {
@@ -58,10 +58,11 @@ type PlaceFlags = { cwd?: string; isolate?: boolean; creds?: string; tlsKey?: st
 
 /**
  * The confinement the flags ask for, checked before the worker connects; none
- * when no flag asks for one. `args` are the command's: a file they name that
- * the sandbox would hide (`node /home/me/agent.mjs`) is shown read-only.
+ * when no flag asks for one. `command` is what runs: one found on PATH in a
+ * hidden folder is refused unless a bind shows it; a file its arguments name
+ * that the sandbox would hide (`node /home/me/agent.mjs`) is shown read-only.
  */
-export async function confinementOf(flags: SandboxFlags & PlaceFlags, log: Logger, args: string[]): Promise<Confinement | undefined> {
+export async function confinementOf(flags: SandboxFlags & PlaceFlags, log: Logger, command: string[]): Promise<Confinement | undefined> {
   const limits: ResourceLimits = { memoryBytes: flags.memory, cpuTimeS: flags.cpuTime, maxProcs: flags.maxProcs, maxFileBytes: flags.maxFileSize };
   if (!flags.sandbox) {
     if (!flags.net) throw new UsageError("--no-net goes with --sandbox (without it the command shares the worker's network)");
@@ -72,10 +73,13 @@ export async function confinementOf(flags: SandboxFlags & PlaceFlags, log: Logge
   const cwd = path.resolve(flags.cwd ?? ".");
   if (!flags.isolate) refuseExposedFolder(cwd);
   const secrets = [flags.creds, flags.tlsKey, path.resolve(".fanout"), path.join(cwd, ".fanout")].filter((p): p is string => p !== undefined).map((p) => path.resolve(p));
+  const [program = "", ...args] = command;
+  const binds = flags.bind.map((p) => existing("--bind", p));
+  const shown = flags.roBind.map((p) => existing("--ro-bind", p));
+  refuseHiddenCommand(program, [...shown, ...binds]);
   const named = hiddenFilesNamed(args, cwd);
   if (named.length) log.info({ files: named }, "--sandbox: the command's arguments name these files, which it shows read-only");
-  const roBinds = [...flags.roBind.map((p) => existing("--ro-bind", p)), ...named];
-  const sandbox = { net: flags.net, binds: flags.bind.map((p) => existing("--bind", p)), roBinds, secrets };
+  const sandbox = { net: flags.net, binds, roBinds: [...shown, ...named], secrets };
   return Confinement.open({ sandbox, limits, log });
 }
 

@@ -22,11 +22,15 @@ export function parseCapacity(text: string): Capacity | string {
   return capacity;
 }
 
-/** What a task takes of a worker's capacity: what it asked; a task that asks for no CPUs takes one where the worker counts them. */
+/**
+ * What a task takes of a worker's capacity: what it asked of what the worker
+ * counts; a task that asks for no CPUs takes one where the worker counts them
+ * (all of them, on a worker of less than one).
+ */
 export function requestOf(resources: Resources | undefined, capacity: Capacity): Required<Capacity> {
   return {
     memoryMb: capacity.memoryMb === undefined ? 0 : (resources?.memoryMb ?? 0),
-    cpus: capacity.cpus === undefined ? 0 : (resources?.cpus ?? 1),
+    cpus: capacity.cpus === undefined ? 0 : (resources?.cpus ?? Math.min(1, capacity.cpus)),
   };
 }
 

@@ -120,11 +120,7 @@ const USAGE_FILE = "fanout-usage.json";
 
 /** What the command wrote to FANOUT_USAGE_FILE, if anything: a bad file is logged, never the attempt's failure. */
 async function reportedUsage(file: string, ctx: AttemptContext) {
-  // Never through a link: a task must not make the worker read, and publish, a file of the worker's.
-  const text = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).then(
-    (handle) => handle.readFile("utf8").finally(() => handle.close()),
-    () => undefined,
-  );
+  const text = await readSmallFile(file);
   if (text === undefined) return undefined;
   let reported: unknown;
   try {
@@ -136,6 +132,26 @@ async function reportedUsage(file: string, ctx: AttemptContext) {
   const { usage, ignored } = usageOf(reported);
   if (ignored.length) ctx.log.warn({ ignored }, "usage keys that are not non-negative numbers were left out");
   return usage;
+}
+
+/** The most of a usage file that is read: usage is a handful of numbers. */
+const MAX_USAGE_FILE = 64 * 1024;
+
+/**
+ * A file the task wrote, read only if it is a plain file of at most 64 KiB:
+ * never through a link (the worker would read, and publish, a file of its
+ * own), never a FIFO (the read would wait for ever), never a huge one.
+ */
+async function readSmallFile(file: string): Promise<string | undefined> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.size > MAX_USAGE_FILE) return undefined;
+    return await handle.readFile("utf8");
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Most commands leave their folder empty: one rmdir, and the recursive walk only when not. */

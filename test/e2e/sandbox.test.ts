@@ -148,6 +148,17 @@ describe("worker subscribe --sandbox", () => {
     expect(run.stderr).toMatch(/^fanout: --sandbox: the command would run in .*home, which the sandbox hides \(a home\)/);
   });
 
+  it("is refused at start, exit 2, when the command found on PATH lives in the home (nvm, pyenv), naming the folder to show", async () => {
+    const t = await terminal(server);
+    const { home } = await userFolder(t);
+    await mkdir(path.join(home, ".tool", "bin"), { recursive: true });
+    await writeFile(path.join(home, ".tool", "bin", "mytool"), "#!/bin/sh\necho hi\n", { mode: 0o755 });
+    const env = { ...t.env, HOME: home, PATH: `${path.join(home, ".tool", "bin")}:${process.env.PATH}` };
+    const run = await runCli(["worker", "subscribe", "--sandbox", "--", "mytool"], env, { cwd: t.dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(`--sandbox: mytool is ${path.join(home, ".tool", "bin", "mytool")}, in a folder the sandbox hides: show its installation with --ro-bind ${path.join(home, ".tool")}`);
+  });
+
   it.skipIf(!hasBubblewrap)("keeps the network by default: a sandboxed task reaches the server's port", async () => {
     const t = await terminal(server);
     const { home, shared } = await userFolder(t);

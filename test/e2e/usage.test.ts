@@ -1,3 +1,4 @@
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Result } from "../../channels/index.js";
@@ -36,6 +37,26 @@ describe("usage", () => {
     expect(status.jobs[0]!.usage).toEqual({ costUsd: 0.08, tokens: 800 });
     expect((await t.run(["status"])).stderr).toMatch(/^default\s.*800 tokens \$0\.0800$/m);
   });
+
+  it("is read from FANOUT_USAGE_FILE only when it is a plain file: a link to the worker's file, a FIFO or a huge file is left out, and no task hangs", async () => {
+    const t = await terminal(server);
+    const workerFile = path.join(t.dir, "workers-own.json");
+    await writeFile(workerFile, JSON.stringify({ costUsd: 99 }));
+    const tasks = [
+      { id: "link", input: `ln -s ${workerFile} "$FANOUT_USAGE_FILE"` },
+      { id: "fifo", input: 'mkfifo "$FANOUT_USAGE_FILE"' },
+      { id: "huge", input: `printf '{"tokens":1,"pad":"%070000d"}' 0 > "$FANOUT_USAGE_FILE"` },
+      { id: "plain", input: `echo '{"tokens":5}' > "$FANOUT_USAGE_FILE"` },
+    ];
+    const { job } = await t.publish(await t.jsonl("t.jsonl", tasks));
+    const worker = t.start(["worker", "subscribe", "-c", "4", "--idle-exit", "2", "--", "sh", "-c", 'eval "$FANOUT_INPUT"; echo ok']);
+    const out = path.join(t.dir, "r.jsonl");
+    expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ ok: 4 });
+    await worker.done;
+    const lines = new Map((await readReport(out)).map((l) => [l.id, l as Result]));
+    expect(["link", "fifo", "huge"].map((id) => lines.get(id)!.usage)).toEqual([undefined, undefined, undefined]);
+    expect(lines.get("plain")!.usage).toEqual({ tokens: 5 });
+  }, 60_000);
 
   it("comes from an --ndjson answer's \"usage\" and a handler's ctx.usage()", async () => {
     const t = await terminal(server);

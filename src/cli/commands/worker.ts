@@ -19,7 +19,6 @@ import { refuseLocalPaths, runnableCommand, usableCwd, usableOutputs } from "../
 import { connectOptions, examples, intOption, withConnection, type ConnectionFlags } from "../options.js";
 import { addSandboxFlags, confinementOf, type SandboxFlags } from "../sandbox-flags.js";
 import type { Confinement } from "../../worker/sandbox/confinement.js";
-import { commandFolders } from "../../worker/sandbox/bubblewrap.js";
 
 interface SubscribeFlags extends ConnectionFlags, SandboxFlags {
   queue: string;
@@ -90,7 +89,7 @@ export function workerCommand(): Command {
       const line = verbose ? undefined : TerminalLine.onTerminal(`${name} on ${flags.queue} | running {running}/{concurrency} | ok {ok} dead {dead} retried {retried} | {rate}/s{state}`);
       const taskLog = line ? log.child({}, { level: "error" }) : log;
       // Pre-flight: a worker that could only fail must not claim tasks.
-      const confinement = await confinementOf(flags, log, command.slice(1));
+      const confinement = await confinementOf(flags, log, command);
       const chosen = await chooseRunner(command, flags, name, log, confinement);
       const runner = flags.outputSchema === undefined ? chosen : withOutputContract(chosen, await loadOutputContract(flags.outputSchema));
       const outputs = flags.outputs === undefined ? undefined : await usableOutputs(flags.outputs);
@@ -191,7 +190,7 @@ async function chooseRunner(command: string[], flags: SubscribeFlags, worker: st
   if (flags.isolate && flags.ndjson) throw new UsageError("--isolate gives each run of the command a fresh folder; it does not go with --ndjson (one agent serves every task)");
   const cwd = flags.cwd === undefined ? process.cwd() : usableCwd(flags.cwd);
   const spawned = { command: runnableCommand(cmd, cwd), args, cwd, killGraceMs: flags.killGrace * 1000, envClean: flags.envClean, passEnv: flags.env };
-  if (confinement) log.info({ ...confinement.describe(), ...(flags.sandbox && { commandShown: commandFolders(spawned.command) }) }, "each command runs confined");
+  if (confinement) log.info(confinement.describe(), "each command runs confined");
   const outputs = flags.outputs === undefined ? undefined : path.resolve(flags.outputs);
   if (flags.ndjson) return ndjsonRunner({ ...spawned, worker, confinement, outputs, log: log.child({ worker }) });
   if (flags.isolate) refuseLocalPaths(args, cwd);

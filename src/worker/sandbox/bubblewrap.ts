@@ -81,9 +81,13 @@ export function bubblewrapArgs(o: SandboxOptions, place: SandboxPlace): string[]
     args.push("--ro-bind", cwd, cwd);
     for (const { dir } of hidden.filter((e) => inside(e.dir, cwd))) args.push("--tmpfs", dir);
   }
-  for (const shown of [...commandFolders(place.command, hidden), ...resolverFiles(hidden)]) args.push("--ro-bind", shown, shown);
-  for (const p of o.roBinds) args.push("--ro-bind", p, p);
-  for (const p of o.binds) args.push("--bind", p, p);
+  for (const shown of [...commandFiles(place.command, hidden), ...resolverFiles(hidden)]) args.push("--ro-bind", shown, shown);
+  const userBinds = [...o.roBinds.map((p) => ["--ro-bind", p] as const), ...o.binds.map((p) => ["--bind", p] as const)];
+  for (const [how, p] of userBinds) {
+    args.push(how, p, p);
+    // A bind that holds a home or a temp folder shows it empty still.
+    for (const { dir } of hidden.filter((e) => inside(e.dir, real(p)))) args.push("--tmpfs", dir);
+  }
   const covered: string[] = [];
   for (const p of [...place.hide, ...o.secrets].filter((p) => existsSync(p)).map(real)) {
     if (statSync(p).isDirectory()) {
@@ -93,35 +97,47 @@ export function bubblewrapArgs(o: SandboxOptions, place: SandboxPlace): string[]
   }
   if (place.workDir) args.push("--bind", place.workDir, place.workDir);
   if (place.outputDir) args.push("--bind", place.outputDir, place.outputDir);
-  for (const dir of [...hidden.filter((e) => !e.writable).map((e) => e.dir), ...covered]) args.push("--remount-ro", dir);
+  // A home the user binds whole is theirs to show: it is not made read-only over their bind.
+  const boundWhole = new Set(userBinds.map(([, p]) => real(p)));
+  for (const dir of [...hidden.filter((e) => !e.writable && !boundWhole.has(e.dir)).map((e) => e.dir), ...covered]) args.push("--remount-ro", dir);
   args.push("--cap-drop", "ALL", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent");
   if (!o.net) args.push("--unshare-net");
-  args.push("--chdir", place.cwd);
+  args.push("--chdir", cwd);
   return args;
 }
 
-/**
- * What the command needs shown when it lives in a hidden folder: a script
- * given by path is shown itself; a program found on PATH there (nvm's node,
- * `~/.local/bin/x`) has its installation shown, the folder above its `bin`,
- * unless that is a hidden folder itself (`~/bin/x`: the file only).
- */
-export function commandFolders(command: string, hidden: { dir: string }[] = emptied()): string[] {
-  let shown = commandFolderCache.get(command);
-  if (shown) return shown;
-  const found = path.isAbsolute(command) ? command : onPath(command);
-  shown = [];
-  if (found) {
-    const file = real(found);
-    const install = path.basename(path.dirname(file)) === "bin" ? path.dirname(path.dirname(file)) : path.dirname(file);
-    if (!hidden.some((e) => inside(file, e.dir))) shown = [];
-    else if (path.isAbsolute(command) || hidden.some((e) => e.dir === install || inside(e.dir, install))) shown = [...new Set([found, file])];
-    else shown = [install];
-  }
-  commandFolderCache.set(command, shown);
-  return shown;
+/** A command given by path that lives in a hidden folder (a script in a home or under /tmp) is shown itself, at its real path. */
+function commandFiles(command: string, hidden: { dir: string }[]): string[] {
+  if (!path.isAbsolute(command)) return [];
+  const file = real(command);
+  return hidden.some((e) => inside(file, e.dir)) ? [file] : [];
 }
-const commandFolderCache = new Map<string, string[]>();
+
+/** The command as the sandbox runs it: a path by its real path (a link's path may not exist inside). */
+export function sandboxCommand(command: string): string {
+  return path.isAbsolute(command) ? real(command) : command;
+}
+
+/**
+ * Refuses, before any task, a command found on PATH in a folder the sandbox
+ * hides (nvm's node, pyenv's python3, `~/.local/bin/x`) unless a `--ro-bind`
+ * or `--bind` shows it: every attempt would fail. Which part of its
+ * installation it needs is the user's to say (a version manager's shims call
+ * more of it), so the refusal names the folder to show.
+ */
+export function refuseHiddenCommand(command: string, shown: string[]): void {
+  if (path.isAbsolute(command)) return;
+  const found = onPath(command);
+  if (!found) return;
+  const hidden = emptied();
+  const visible = (p: string) => !hidden.some((e) => inside(p, e.dir)) || shown.some((s) => p === real(s) || inside(p, real(s)));
+  const file = real(found);
+  if (visible(found) && visible(file)) return;
+  const install = path.basename(path.dirname(file)) === "bin" ? path.dirname(path.dirname(file)) : path.dirname(file);
+  throw new UsageError(
+    `--sandbox: ${command} is ${file === found ? found : `${found} (${file})`}, in a folder the sandbox hides: show its installation with --ro-bind ${install}, or give a command outside your home`,
+  );
+}
 
 /** Files that `args` name (absolute, or relative to `cwd`) in a folder the sandbox empties: a script in a home or a temp folder. */
 export function hiddenFilesNamed(args: string[], cwd: string): string[] {

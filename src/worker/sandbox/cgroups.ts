@@ -127,7 +127,7 @@ export class AttemptGroup {
       }
       if (controller === "pids" && (await counter(path.join(dir, "pids.events"), "max")) > 0) {
         const n = this.asked.maxProcs!;
-        return { limit: "max-procs", error: `max-procs: the attempt tried to run more than ${n} processes at once (--max-procs ${n})` };
+        return { limit: "max-procs", error: `max-procs: the attempt tried to run more than ${n} processes and threads at once (--max-procs ${n})` };
       }
     }
     return undefined;

@@ -3,7 +3,7 @@ import path from "node:path";
 import { ulid } from "ulid";
 import { UsageError } from "../../errors.js";
 import type { Logger } from "../../log.js";
-import { bubblewrapArgs, findBubblewrap, withoutCredentials, type SandboxOptions, type SandboxPlace } from "./bubblewrap.js";
+import { bubblewrapArgs, findBubblewrap, sandboxCommand, withoutCredentials, type SandboxOptions, type SandboxPlace } from "./bubblewrap.js";
 import { Cgroups } from "./cgroups.js";
 import { prlimitArgs, rlimitBreach, sizeText, type LimitBreach, type ResourceLimits } from "./limits.js";
 
@@ -116,7 +116,7 @@ export class Confinement {
     let argv = [spawn.command, ...spawn.args];
     let env = spawn.env;
     if (this.bwrap && this.sandbox) {
-      argv = [this.bwrap, ...bubblewrapArgs(this.sandbox, place), "--", ...argv];
+      argv = [this.bwrap, ...bubblewrapArgs(this.sandbox, place), "--", sandboxCommand(spawn.command), ...spawn.args];
       // Its HOME is its own fresh folder: tools that write to ~ work, and the worker's home stays unseen.
       env = { ...withoutCredentials(env), ...(place.workDir && { HOME: place.workDir }) };
     }

@@ -73,6 +73,14 @@ describe("ResourcePool", () => {
     expect(pool.canFit({ memoryMb: 1024, cpus: 2 })).toBe(true);
   });
 
+  it("gives a task that asks nothing all of a worker of less than one CPU, and never waits for more than the worker has", async () => {
+    const pool = new ResourcePool({ cpus: 0.5 });
+    expect(pool.canFit(undefined)).toBe(true);
+    const release = await pool.take(undefined, never);
+    expect(pool.free).toEqual({ cpus: 0 });
+    release!();
+  });
+
   it("ends a wait when the worker stops at once", async () => {
     const pool = new ResourcePool({ memoryMb: 1024 });
     await pool.take({ memoryMb: 1024 }, never);

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { bubblewrapArgs, hiddenFilesNamed, refuseExposedFolder, withoutCredentials } from "../../../../src/worker/sandbox/bubblewrap.js";
+import { bubblewrapArgs, hiddenFilesNamed, refuseExposedFolder, refuseHiddenCommand, withoutCredentials } from "../../../../src/worker/sandbox/bubblewrap.js";
 
 /** The mounts in order, as `op path` strings. */
 function mounts(args: string[]): string[] {
@@ -65,6 +65,44 @@ describe("the sandbox's mounts", () => {
     const m = mounts(bubblewrapArgs({ ...base, roBinds: [`${home}/.config/agent`], binds: [project] }, place));
     expect(m.indexOf(`--ro-bind ${home}/.config/agent`)).toBeGreaterThan(m.indexOf(`--tmpfs ${home}`));
     expect(m.indexOf(`--ro-bind /dev/null→${secret}`)).toBeGreaterThan(m.indexOf(`--bind ${project}`));
+  });
+
+  it("shows a home or temp folder inside a user's bind empty still, and leaves a home bound whole as the user bound it", () => {
+    const above = path.dirname(home);
+    const m = mounts(bubblewrapArgs({ ...base, roBinds: [above] }, place));
+    expect(m.lastIndexOf(`--tmpfs ${home}`)).toBeGreaterThan(m.indexOf(`--ro-bind ${above}`));
+    expect(m.indexOf(`--remount-ro ${home}`)).toBeGreaterThan(m.lastIndexOf(`--tmpfs ${home}`));
+    const whole = mounts(bubblewrapArgs({ ...base, binds: [home] }, place));
+    expect(whole).toContain(`--bind ${home}`);
+    expect(whole).not.toContain(`--remount-ro ${home}`);
+  });
+
+  it("runs from the command folder's real path when it is reached through a link", () => {
+    const link = path.join(tmp, `fanout-unit-link-${process.pid}`);
+    symlinkSync(project, link);
+    try {
+      const m = mounts(bubblewrapArgs(base, { ...place, cwd: link }));
+      expect(m).toContain(`--ro-bind ${project}`);
+      expect(m.at(-1)).toBe(`--chdir ${project}`);
+    } finally {
+      rmSync(link);
+    }
+  });
+
+  it("refuses a command found on PATH in a hidden folder unless a bind shows it, naming its installation", () => {
+    const bin = path.join(project, "tool", "bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, "fanout-unit-tool"), "#!/bin/sh\n", { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    try {
+      expect(() => refuseHiddenCommand("fanout-unit-tool", [])).toThrow(`show its installation with --ro-bind ${path.join(project, "tool")}`);
+      expect(() => refuseHiddenCommand("fanout-unit-tool", [path.join(project, "tool")])).not.toThrow();
+      expect(() => refuseHiddenCommand("sh", [])).not.toThrow();
+      expect(() => refuseHiddenCommand(path.join(bin, "fanout-unit-tool"), [])).not.toThrow(); // a path is shown itself
+    } finally {
+      process.env.PATH = saved;
+    }
   });
 
   it("drops every capability, has its own PID namespace, and its own (empty) network only with --no-net", () => {
