@@ -38,6 +38,13 @@ export function findBubblewrap(): string {
 
 /** The folders a task must not see: temp folders (come back empty, private) and homes (empty, read-only). */
 function emptied(): { dir: string; writable: boolean }[] {
+  // The same for the worker's life: looked up once, not at every attempt.
+  emptiedOnce ??= lookUpEmptied();
+  return emptiedOnce;
+}
+let emptiedOnce: { dir: string; writable: boolean }[] | undefined;
+
+function lookUpEmptied(): { dir: string; writable: boolean }[] {
   const tmp = real(os.tmpdir());
   const temps = [...new Set(["/tmp", tmp])].filter((d) => existsSync(d)).map((dir) => ({ dir, writable: true }));
   const homes = [...new Set([os.homedir(), "/root", "/home"].filter((d) => d && d !== "/" && existsSync(d)).map(real))].map((dir) => ({ dir, writable: false }));

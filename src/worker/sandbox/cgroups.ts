@@ -137,14 +137,7 @@ export class AttemptGroup {
   async remove(): Promise<void> {
     for (const dir of new Set(this.dirs.map((d) => d.dir))) {
       for (let tries = 0; tries < 50; tries++) {
-        const pids = (await readFile(path.join(dir, "cgroup.procs"), "utf8").catch(() => "")).split("\n").filter(Boolean);
-        for (const pid of pids) {
-          try {
-            process.kill(Number(pid), "SIGKILL");
-          } catch {
-            // gone already
-          }
-        }
+        killAll(dir);
         const removed = await rmdir(dir).then(
           () => true,
           (err: NodeJS.ErrnoException) => err.code === "ENOENT",

@@ -1,11 +1,9 @@
-import { readdir, stat } from "node:fs/promises";
-import path from "node:path";
 import { ulid } from "ulid";
 import { UsageError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import { bubblewrapArgs, findBubblewrap, sandboxCommand, withoutCredentials, type SandboxOptions, type SandboxPlace } from "./bubblewrap.js";
 import { Cgroups } from "./cgroups.js";
-import { prlimitArgs, rlimitBreach, sizeText, type LimitBreach, type ResourceLimits } from "./limits.js";
+import { fileAtLimit, prlimitArgs, rlimitBreach, sizeText, type LimitBreach, type ResourceLimits } from "./limits.js";
 
 /** A command as it will be spawned: inside its sandbox and under its limits. */
 export interface Confined {
@@ -18,35 +16,6 @@ export interface Confined {
   breach(exit: { code: number | null; signal: NodeJS.Signals | null; stderr: string }): Promise<LimitBreach | undefined>;
   /** Every process left in its cgroups is killed, and they go. */
   release(): Promise<void>;
-}
-
-/**
- * A file the attempt left at the size limit or past it: a write that hit the
- * limit killed its process (SIGXFSZ), but a script around it may go on and
- * exit 0. (A file of exactly the limit's size counts too.) At most a few
- * thousand entries are looked at.
- */
-async function fileAtLimit(limits: ResourceLimits, folders: (string | undefined)[]): Promise<LimitBreach | undefined> {
-  const max = limits.maxFileBytes;
-  if (max === undefined) return undefined;
-  let budget = 5000;
-  const walk = async (dir: string): Promise<boolean> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      if (--budget < 0) return false;
-      const p = path.join(dir, e.name);
-      if (e.isDirectory() && (await walk(p))) return true;
-      if (e.isFile() && ((await stat(p).catch(() => undefined))?.size ?? 0) >= max) return true;
-    }
-    return false;
-  };
-  for (const folder of folders) {
-    if (folder && (await walk(folder))) {
-      const size = sizeText(max);
-      return { limit: "max-file-size", error: `max-file-size: the attempt wrote a file of ${size}, its limit (--max-file-size ${size})` };
-    }
-  }
-  return undefined;
 }
 
 /** Out of memory, as the common runtimes say it when an address-space limit refuses them. */

@@ -1,3 +1,5 @@
+import { readdir, stat } from "node:fs/promises";
+import path from "node:path";
 import type { LimitReason } from "../../../channels/index.js";
 
 /** What each attempt may use (`--memory`, `--cpu-time`, `--max-procs`, `--max-file-size`); unset: no limit. */
@@ -68,6 +70,35 @@ export function rlimitBreach(limits: ResourceLimits, exit: { code: number | null
   if (limits.maxFileBytes !== undefined && signalled(SIGXFSZ, "SIGXFSZ")) {
     const size = sizeText(limits.maxFileBytes);
     return { limit: "max-file-size", error: `max-file-size: the attempt wrote a file past ${size} (--max-file-size ${size})` };
+  }
+  return undefined;
+}
+
+/**
+ * A file the attempt left at the size limit or past it: a write that hit the
+ * limit killed its process (SIGXFSZ), but a script around it may go on and
+ * exit 0. (A file of exactly the limit's size counts too.) At most a few
+ * thousand entries are looked at.
+ */
+export async function fileAtLimit(limits: ResourceLimits, folders: (string | undefined)[]): Promise<LimitBreach | undefined> {
+  const max = limits.maxFileBytes;
+  if (max === undefined) return undefined;
+  let budget = 5000;
+  const walk = async (dir: string): Promise<boolean> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (--budget < 0) return false;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() && (await walk(p))) return true;
+      if (e.isFile() && ((await stat(p).catch(() => undefined))?.size ?? 0) >= max) return true;
+    }
+    return false;
+  };
+  for (const folder of folders) {
+    if (folder && (await walk(folder))) {
+      const size = sizeText(max);
+      return { limit: "max-file-size", error: `max-file-size: the attempt wrote a file of ${size}, its limit (--max-file-size ${size})` };
+    }
   }
   return undefined;
 }
