@@ -32,6 +32,8 @@ export const DeadLetter = z.object({
   usage: Usage.optional(),
   /** Reason `invalid-output`: the last attempt's output, which broke the output schema (`error` says how). */
   output: z.unknown().optional(),
+  /** How many times `dead retry` sent the task back before this outcome. */
+  deadRetries: z.number().int().positive().optional(),
   provenance: Provenance.optional(),
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;

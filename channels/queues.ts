@@ -68,3 +68,16 @@ export const QueueFit = z.object({
   unfit: z.record(z.string(), z.object({ job: JobId, id: TaskId, resources: Resources, at: z.number(), by: z.string() })),
 });
 export type QueueFit = z.infer<typeof QueueFit>;
+
+/**
+ * A queue's failed attempts in a row across its whole fleet, with no success
+ * between them: the breaker's count, under `<queue>.streak` in the queues
+ * bucket. `tasks` are the distinct ids that failed in it (the first 100); a
+ * success, or the breaker tripping, starts a new `epoch`.
+ */
+export const QueueStreak = z.object({
+  epoch: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  tasks: z.array(TaskId),
+});
+export type QueueStreak = z.infer<typeof QueueStreak>;

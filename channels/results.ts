@@ -17,6 +17,8 @@ export const Result = z.object({
   durationMs: z.number().nonnegative(),
   /** What every attempt of the task used, summed (failed ones too: it was spent). */
   usage: Usage.optional(),
+  /** How many times `dead retry` sent the task back before this outcome. */
+  deadRetries: z.number().int().positive().optional(),
   provenance: Provenance.optional(),
 });
 export type Result = z.infer<typeof Result>;

@@ -32,6 +32,8 @@ export const Task = z.object({
   /** Absent for `normal`. The task waits on its level's subject (`queueToken`). */
   priority: Priority.exclude(["normal"]).optional(),
   resources: Resources.optional(),
+  /** How many times `dead retry` sent the task back after it died (absent: never). */
+  deadRetries: z.number().int().positive().optional(),
 });
 export type Task = z.infer<typeof Task>;
 

@@ -50,7 +50,8 @@ export async function retryDead(conn: Connection, job: string, options: RetryOpt
   for (const { task, deadSeq } of kept) {
     // A msg-id of its own: a retry is a new message, not a repeat of the first one.
     const msgID = retryMsgId(job, task.id, deadSeq);
-    await publishUntilAcked(conn.nc, js, tasksChannel.of(conn.prefix, task), JSON.stringify(task), msgID, { giveUpMs: 30_000 });
+    const again: Task = { ...task, deadRetries: (task.deadRetries ?? 0) + 1 };
+    await publishUntilAcked(conn.nc, js, tasksChannel.of(conn.prefix, task), JSON.stringify(again), msgID, { giveUpMs: 30_000 });
     tally(conn.nc, conn.prefix, { queue: manifest.queue, job }, "undead", msgID);
     audit.record({ type: "retried", job, queue: manifest.queue, id: task.id });
   }

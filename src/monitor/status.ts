@@ -1,5 +1,5 @@
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
-import { countsChannel, queueOfConsumer, rateText, streamNames, type Capacity, type Priority, type Resources, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
+import { countsChannel, PRIORITIES, queueOfConsumer, rateText, streamNames, type Capacity, type Priority, type Resources, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
 import { FitBoard, unfitTasks } from "../nats/queue-fit.js";
 import type { Connection } from "../nats/connect.js";
 import { UsageError } from "../errors.js";
@@ -39,8 +39,8 @@ export interface QueueStatus {
   /** No task starts before this, after a "too many requests", and why. */
   heldUntil?: string;
   holdReason?: string;
-  /** Tasks of the other priority levels, when the queue has any (counted in the totals above too). */
-  levels?: Partial<Record<"high" | "low", { waiting: number; inFlight: number }>>;
+  /** Tasks of each priority level, `normal` too, when the queue has levels besides it (counted in the totals above too). */
+  levels?: Partial<Record<Priority, { waiting: number; inFlight: number }>>;
   /** Tasks turned away lately for asking more resources than any live worker with --capacity offers (the first 5), and the largest offer. */
   unfit?: { tasks: number; first: { job: string; id: string; resources: Resources }[]; largest?: Capacity };
 }
@@ -104,6 +104,8 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
   } catch (err) {
     if (!isNotFound(err)) throw err; // nothing published yet
   }
+  for (const q of queues.values()) if (q.levels && Object.keys(q.levels).length === 1) delete q.levels;
+  if (filter.queue && !queues.has(filter.queue)) throw new UsageError(`no queue ${filter.queue} (see every queue with \`fanout status\`)`);
   const jobStore = await JobStore.open(conn, { readOnly: true }).catch((err: unknown) => {
     if (isNotFound(err)) return undefined; // nothing published yet
     throw err;
@@ -187,10 +189,10 @@ function addConsumer(q: QueueStatus, priority: Priority, info: ConsumerInfo): vo
   q.waiting += info.num_pending;
   q.inFlight += info.num_ack_pending;
   q.redelivered += info.num_redelivered;
-  if (priority !== "normal") {
-    q.levels = { ...q.levels, [priority]: { waiting: info.num_pending, inFlight: info.num_ack_pending } };
-    return;
-  }
+  const levels = { ...q.levels, [priority]: { waiting: info.num_pending, inFlight: info.num_ack_pending } };
+  // In level order, whichever consumer the listing gave first.
+  q.levels = Object.fromEntries(PRIORITIES.filter((l) => levels[l]).map((l) => [l, levels[l]]));
+  if (priority !== "normal") return;
   const settings = describeQueueConsumer(info);
   q.ackWaitS = settings.ackWaitMs / 1000;
   q.maxInFlight = settings.maxInFlight;

@@ -18,9 +18,11 @@ export const AttemptRecord = z.union([
     returned: z.number().int().nonnegative(),
     usage: Usage.optional(),
     feedback: z.unknown().optional(),
+    /** Its last attempt failed before the breaker decided, and it went back unspent (`decide`'s `wait`). */
+    waitedForBreaker: z.boolean().optional(),
   }),
 ]);
-export type AttemptRecord = { returned: number; usage?: Usage; feedback?: unknown };
+export type AttemptRecord = { returned: number; usage?: Usage; feedback?: unknown; waitedForBreaker?: boolean };
 
 const NONE: AttemptRecord = { returned: 0 };
 
@@ -46,7 +48,7 @@ export class AttemptRecords {
   }
 
   /** Records that this delivery is not an attempt (and what it carries, if it ran); the caller then naks it. */
-  async handedBack(msg: JsMsg, carried?: { usage?: Usage }): Promise<void> {
+  async handedBack(msg: JsMsg, carried?: { usage?: Usage; waitedForBreaker?: boolean }): Promise<void> {
     await this.change(msg, (r) => ({ ...r, ...carried, returned: r.returned + 1 }));
   }
 

@@ -1,10 +1,9 @@
 import os from "node:os";
-import { queueProblem, type QueueState } from "../../channels/index.js";
-import { UsageError } from "../errors.js";
+import type { QueueState } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { QueueStore } from "../nats/queues.js";
-import { readQueueConsumer } from "../nats/queue-consumer.js";
-import { ensureStreams, isNotFound, manager } from "../nats/topology.js";
+import { manager } from "../nats/topology.js";
+import { knownQueue } from "./known.js";
 
 /** Who asks, for the record: `user@host`. */
 export function operator(): string {
@@ -26,14 +25,6 @@ export async function resumeQueue(conn: Connection, queue: string): Promise<Queu
 }
 
 async function storeFor(conn: Connection, queue: string): Promise<QueueStore> {
-  const problem = queueProblem(queue);
-  if (problem) throw new UsageError(`queue ${problem}`);
-  const jsm = await manager(conn);
-  await ensureStreams(jsm, conn);
-  // A typo must not look like a pause that holds: the queue must exist.
-  await readQueueConsumer(jsm, conn.prefix, queue).catch((err: unknown) => {
-    if (isNotFound(err)) throw new UsageError(`no queue ${queue} (no task was ever published to it): check the name with \`fanout status\``);
-    throw err;
-  });
+  await knownQueue(await manager(conn), conn.prefix, queue);
   return QueueStore.open(conn);
 }

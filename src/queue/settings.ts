@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { queueProblem, queueToken, rateText, type QueueState, type Usage } from "../../channels/index.js";
-import { UsageError } from "../errors.js";
+import { queueToken, rateText, type QueueState, type Usage } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { ensureQueueConsumer, updateQueueConsumer } from "../nats/queue-consumer.js";
 import { QueueStore } from "../nats/queues.js";
@@ -8,6 +7,8 @@ import { UsageStore } from "../nats/usage-store.js";
 import { forgetDone } from "../nats/done-ledger.js";
 import { BUDGET_REASON, overBudget } from "./budget.js";
 import { ensureStreams, manager } from "../nats/topology.js";
+import { StartSlots } from "../nats/start-slots.js";
+import { knownQueue } from "./known.js";
 
 /** How long the workers get to hear of a shorter ack wait before the server applies it. */
 export const LOWER_NOTICE_MS = 2000;
@@ -43,17 +44,18 @@ export interface QueueSettingsNow {
  * because the fleet's ack wait was shortened.
  */
 export async function setQueue(conn: Connection, queue: string, settings: QueueSettings): Promise<QueueSettingsNow> {
-  const problem = queueProblem(queue);
-  if (problem) throw new UsageError(`queue ${problem}`);
   const jsm = await manager(conn);
+  await knownQueue(jsm, conn.prefix, queue);
   await ensureStreams(jsm, conn);
-  // A new queue is created with the settings; an existing one is raised to them here.
+  // Raised to the settings here; lowered below, after the workers heard of it.
   const current = await ensureQueueConsumer(jsm, conn.prefix, queue, { minAckWaitS: settings.ackWaitS, maxInFlight: settings.maxInFlight });
   const ackWaitMs = settings.ackWaitS !== undefined ? settings.ackWaitS * 1000 : current.ackWaitMs;
   const store = await QueueStore.open(conn);
   // The spend decides whether a new budget lifts the budget's pause: read only when a budget changes.
   const budgetChange = settings.budgetUsd !== undefined || settings.budgetTokens !== undefined;
   const spent = budgetChange ? ((await (await UsageStore.open(conn)).ofQueue(queue))?.usage ?? {}) : {};
+  // A new rate spaces starts from now, not after what the old one set aside.
+  if (settings.rate !== undefined) await (await StartSlots.open(conn)).restart(queue);
   const announce = () => store.update(queue, (state) => withLimits({ ...state, queue, ackWaitS: Math.ceil(ackWaitMs / 1000), updatedAt: new Date().toISOString() }, settings, spent));
   let after = current;
   let state: QueueState;
@@ -100,7 +102,7 @@ function withLimits(state: QueueState, settings: QueueSettings, spent: Usage): Q
 
 /** Forgets the ids the queue has done: `fanout queue forget-done`. */
 export async function forgetQueueDone(conn: Connection, queue: string): Promise<{ queue: string; forgotten: number }> {
-  const problem = queueProblem(queue);
-  if (problem) throw new UsageError(`queue ${problem}`);
-  return { queue, forgotten: await forgetDone(await manager(conn), conn.prefix, queue) };
+  const jsm = await manager(conn);
+  await knownQueue(jsm, conn.prefix, queue);
+  return { queue, forgotten: await forgetDone(jsm, conn.prefix, queue) };
 }

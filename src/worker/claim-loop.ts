@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../log.js";
+import { pullTime, type StartTicket } from "../queue/rate.js";
 
 /** One pull to make: from which consumer, how many at most, and how long the server may hold it. */
 export interface Pull {
@@ -8,8 +10,14 @@ export interface Pull {
   expiresMs: number;
 }
 
-/** Decides what to pull for `want` free slots: by default the queue's one consumer; with priority levels, `LevelPlanner`. */
+/** Decides what to pull for `want` free slots: by default the queue's one consumer; with priority levels, `LevelPlanner`. Together the pulls never ask for more than `want`. */
 export type PullPlanner = (want: number) => Promise<Pull[]>;
+
+/** A rated queue's start tickets (`RatePacer`): the loop pulls a task for a ticket only once the ticket is due. */
+export interface Pacer {
+  take(want: number): Promise<StartTicket[]>;
+  giveBack(ticket: StartTicket): Promise<void>;
+}
 
 export interface ClaimLoopOptions {
   consumer: Consumer;
@@ -17,8 +25,8 @@ export interface ClaimLoopOptions {
   capacity: number;
   /** Stop claiming after this many tasks. */
   maxClaims?: number;
-  /** Called with each claimed message; call `release()` when it is settled. */
-  onClaim: (msg: JsMsg) => void;
+  /** Called with each claimed message (and the start ticket it was pulled for); call `release()` when it is settled. */
+  onClaim: (msg: JsMsg, ticket?: StartTicket) => void;
   /** With --capacity: claim only while this says there is room, one task at a time (what a task asks is in its body). */
   hasRoom?: () => boolean;
   /** Called with a message that arrived after a pause or stop, from a pull made before: it must go back. */
@@ -26,8 +34,8 @@ export interface ClaimLoopOptions {
   log: Logger;
 }
 
-/** Pull requests expire quickly so a pull lost in a failover costs seconds, not minutes. */
-const PULL_EXPIRES_MS = 5000;
+/** Pull requests expire quickly so a pull lost in a failover costs seconds, and a stopping worker waits little for its last ones. */
+const PULL_EXPIRES_MS = 2000;
 const PULL_HEARTBEAT_MS = 1000;
 
 /**
@@ -35,7 +43,14 @@ const PULL_HEARTBEAT_MS = 1000;
  * message waits in this process while its ack clock ticks. Several pulls may
  * be outstanding at once, together never asking for more than is free; while
  * one is, the next waits for a quarter of the slots to be free, so a busy
- * worker pulls in batches rather than once per task.
+ * worker pulls in batches rather than once per task. A rated queue's slots
+ * first take start tickets, and each pulls one task when its ticket is due,
+ * so a task waits for its start in the queue, claimable by any worker, and
+ * the highest priority waiting then is the one pulled.
+ *
+ * A pull is never cut short: a message the server sent just before would be
+ * dropped by the client and stay claimed, unseen, for the ack wait. So pauses
+ * and stops let outstanding pulls run out (what they bring goes back unrun).
  */
 export class ClaimLoop {
   private inUse = 0;
@@ -44,9 +59,11 @@ export class ClaimLoop {
   private stopped = false;
   private paused = false;
   private wake: () => void = () => {};
-  private readonly batches = new Set<ConsumerMessages>();
-  private readonly pending = new Set<Promise<void>>();
+  private readonly pending = new Set<Promise<unknown>>();
   private planner: PullPlanner;
+  private pacer: Pacer | undefined;
+  /** Aborted when tickets still to come due must not be used: a pause, a stop, a new rate. */
+  private pacing = new AbortController();
 
   /** Free slots worth a pull of their own while another pull is outstanding. */
   private readonly batch: number;
@@ -59,8 +76,13 @@ export class ClaimLoop {
   /** Pull by `planner` from now on (a queue that has priority levels), or from the queue's one consumer again. */
   plan(planner: PullPlanner | undefined): void {
     this.planner = planner ?? this.onePull;
-    // Pulls made by the old plan end now (what they still bring is kept), so the new one starts at once.
-    for (const b of this.batches) b.stop();
+    this.wake();
+  }
+
+  /** Take start tickets from `pacer` before each pull (a rated queue), or pull at once again (none). */
+  pace(pacer: Pacer | undefined): void {
+    this.endTickets();
+    this.pacer = pacer;
     this.wake();
   }
 
@@ -79,6 +101,11 @@ export class ClaimLoop {
     return this.o.maxClaims !== undefined && this.claimed >= this.o.maxClaims;
   }
 
+  /** Pulls outstanding or tickets waiting: the worker is looking for work. */
+  get looking(): boolean {
+    return this.requested > 0;
+  }
+
   release(): void {
     this.inUse--;
     this.wake();
@@ -94,14 +121,21 @@ export class ClaimLoop {
     this.claimed--;
   }
 
-  /** Claim nothing until `resume()`: outstanding pulls end, and what they still bring goes back. */
+  /** Claim nothing until `resume()`: tickets not yet due go unused, and what outstanding pulls still bring goes back. */
   pause(): void {
     this.paused = true;
-    for (const b of this.batches) b.stop();
+    this.endTickets();
   }
 
   resume(): void {
     this.paused = false;
+    this.wake();
+  }
+
+  /** Stop claiming. Messages that still arrive are handed back to the queue. */
+  stop(): void {
+    this.stopped = true;
+    this.endTickets();
     this.wake();
   }
 
@@ -115,68 +149,114 @@ export class ClaimLoop {
         await new Promise<void>((r) => (this.wake = r));
         continue;
       }
-      this.requested += want;
-      let pulls: Pull[];
-      try {
-        pulls = await this.planner(want);
-      } catch (err) {
-        this.requested -= want;
-        this.o.log.warn({ err }, "could not plan a pull; retrying");
-        await new Promise((r) => setTimeout(r, 1000));
-        continue;
-      }
-      // The plan may ask for more than `want` (listening on every level at once): what comes beyond the free slots goes back.
-      this.requested += pulls.reduce((n, p) => n + p.max, 0) - want;
-      const failed = await Promise.all(pulls.map((pull) => this.start(pull)));
-      if (failed.some(Boolean)) await new Promise((r) => setTimeout(r, 1000));
+      if (this.pacer) await this.ticketed(this.pacer, want);
+      else await this.pullNow(want);
     }
     await Promise.all(this.pending);
   }
 
-  /** Makes one pull and drains it in the background; true when the pull could not be made. */
-  private async start(pull: Pull): Promise<boolean> {
+  private async pullNow(want: number): Promise<void> {
+    this.requested += want;
+    let pulls: Pull[];
+    try {
+      pulls = await this.planner(want);
+    } catch (err) {
+      this.requested -= want;
+      this.o.log.warn({ err }, "could not plan a pull; retrying");
+      await sleep(1000);
+      return;
+    }
+    this.requested += pulls.reduce((n, p) => n + p.max, 0) - want;
+    const started = await Promise.all(pulls.map((pull) => this.start(pull)));
+    const unmade = pulls.reduce((n, p, i) => (started[i] ? n : n + p.max), 0);
+    if (unmade === 0) return;
+    await sleep(1000);
+    this.requested -= unmade;
+  }
+
+  /** Takes tickets for `want` slots; each slot pulls one task when its ticket is due. */
+  private async ticketed(pacer: Pacer, want: number): Promise<void> {
+    const { signal } = this.pacing;
+    this.requested += want;
+    let tickets: StartTicket[];
+    try {
+      tickets = await pacer.take(want);
+    } catch (err) {
+      this.requested -= want;
+      this.o.log.warn({ err }, "could not take a start ticket from the queue's rate; retrying");
+      await sleep(1000);
+      return;
+    }
+    this.requested -= want - tickets.length;
+    this.track(this.useTickets(pacer, tickets, signal));
+  }
+
+  private async useTickets(pacer: Pacer, tickets: StartTicket[], signal: AbortSignal): Promise<void> {
+    const used = await Promise.all(tickets.map((ticket) => this.pullWhenDue(ticket, signal)));
+    // Unused tickets not yet due go back, the latest first: only the last one taken can.
+    const unused = tickets.filter((t, i) => !used[i] && t.at > Date.now()).reverse();
+    for (const ticket of unused) await pacer.giveBack(ticket).catch((err: unknown) => this.o.log.debug({ err }, "could not give a start ticket back"));
+  }
+
+  /** Waits for the ticket (less a pull's time), then pulls one task for it; false when the ticket went unused. */
+  private async pullWhenDue(ticket: StartTicket, signal: AbortSignal): Promise<boolean> {
+    await sleep(Math.max(0, pullTime(ticket) - Date.now()), undefined, { signal }).catch(() => {});
+    if (signal.aborted || this.stopped || this.paused) return this.unused();
+    const pull = await this.planner(1).then(
+      (pulls) => pulls[0],
+      (err: unknown) => this.o.log.warn({ err }, "could not plan a pull; retrying"),
+    );
+    if (pull && (await this.start({ ...pull, max: 1 }, ticket))) return true;
+    await sleep(1000);
+    return this.unused();
+  }
+
+  private unused(): false {
+    this.requested--;
+    this.wake();
+    return false;
+  }
+
+  /** Makes one pull and drains it in the background; false when the pull could not be made. */
+  private async start(pull: Pull, ticket?: StartTicket): Promise<boolean> {
     let batch: ConsumerMessages;
     try {
       batch = await pull.consumer.fetch({ max_messages: pull.max, expires: pull.expiresMs, idle_heartbeat: Math.min(PULL_HEARTBEAT_MS, pull.expiresMs / 2) });
     } catch (err) {
-      this.requested -= pull.max;
       this.o.log.warn({ err }, "pull failed; retrying");
-      return true;
+      return false;
     }
-    const p = this.drainBatch(batch, pull.max);
+    this.track(this.drainBatch(batch, pull.max, ticket));
+    return true;
+  }
+
+  private track(p: Promise<unknown>): void {
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
-    return false;
   }
 
-  /** Stop pulling. Messages that still arrive are handed back to the queue. */
-  stop(): void {
-    this.stopped = true;
-    for (const b of this.batches) b.stop();
-    this.wake();
+  private endTickets(): void {
+    this.pacing.abort();
+    this.pacing = new AbortController();
   }
 
-  private async drainBatch(batch: ConsumerMessages, asked: number): Promise<void> {
-    this.batches.add(batch);
-    if (this.stopped || this.paused) batch.stop();
+  private async drainBatch(batch: ConsumerMessages, asked: number, ticket: StartTicket | undefined): Promise<void> {
     let got = 0;
     try {
       for await (const msg of batch) {
         got++;
         this.requested--;
-        // With --capacity, a message from another level's pull that arrives after this one's claim goes back.
         if (this.stopped || this.paused || this.inUse >= this.o.capacity || this.exhausted || (this.o.hasRoom && !this.o.hasRoom())) {
           this.o.onUnwanted(msg);
           continue;
         }
         this.inUse++;
         this.claimed++;
-        this.o.onClaim(msg);
+        this.o.onClaim(msg, ticket);
       }
     } catch (err) {
       this.o.log.debug({ err }, "pull ended early");
     } finally {
-      this.batches.delete(batch);
       this.requested -= asked - got;
       this.wake();
     }

@@ -1,23 +1,21 @@
 import type { DeadReason } from "../../channels/index.js";
+import type { StreakView } from "../queue/breaker.js";
 import { retryDelayMs } from "./backoff.js";
 import type { AttemptOutcome } from "./runner.js";
 
 /**
  * What becomes of a task after one attempt. `pause`: the attempt tripped the
  * breaker, so the queue pauses and the task goes back without spending it.
+ * `wait`: its last attempt failed before the breaker decided, so it goes back
+ * unspent, after a backoff.
  */
 export type Decision =
   | { kind: "ok" }
   | { kind: "dead"; reason: DeadReason }
   | { kind: "retry"; delayMs: number }
+  | { kind: "wait"; delayMs: number }
   | { kind: "pause"; reason: string }
   | { kind: "hold"; retryAfterMs?: number; reason: string };
-
-/** What the decision needs of the worker's recent past: its failures in a row, and whether its queue is paused. */
-export interface Streak {
-  failed: number;
-  paused: boolean;
-}
 
 export interface Limits {
   /** Attempts before a failing task is dead-lettered. */
@@ -33,29 +31,39 @@ export interface Limits {
 /**
  * The outcome decision, apart from any I/O. An ok attempt is a result. A
  * cancelled one is dead (`cancelled`); a permanent failure is dead at once
- * (`rejected`). A failure that makes the worker's failures in a row reach the
- * breaker pauses the queue, and its task goes back unspent: a broken command
+ * (`rejected`). A "too many requests" is no failure of the task: the queue
+ * holds, and the task goes back unspent.
+ *
+ * The breaker reads the fleet's failed attempts in a row (`streak`, with no
+ * success anywhere between them). The failure that makes them N, of more than
+ * one task, pauses the queue, and its task goes back unspent: a broken command
  * or config costs N attempts, not the queue; so does any failure while the
  * queue is paused, so the attempts still running when it paused cost nothing
- * either. A failure on the last allowed attempt is dead (the limit it
- * passed, `timeout`, `invalid-output` or `failed`); any other is retried after a backoff that grows with the attempt.
- * A "too many requests" is no failure of the task: the queue holds, and the
- * task goes back unspent.
+ * either. A failure on the last allowed attempt is dead (the limit it passed,
+ * `timeout`, `invalid-output` or `failed`), unless the breaker has not decided
+ * yet: every failure since this task's first is part of the streak, and the
+ * streak is short of N. Then the task goes back unspent (`wait`) until a
+ * success somewhere shows the queue works (it dies on its next failure), or
+ * the breaker trips, or the streak reaches N with this task alone failing
+ * (the task, not the queue, is broken: it dies). Any other failure is retried
+ * after a backoff that grows with the attempt.
  */
-export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits, streak: Streak, random = Math.random): Decision {
+export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits, streak: StreakView, random = Math.random): Decision {
   if (outcome.ok) return { kind: "ok" };
   if (outcome.cancelled) return { kind: "dead", reason: "cancelled" };
   if (outcome.permanent) return { kind: "dead", reason: "rejected" };
   if (outcome.rateLimited) return { kind: "hold", retryAfterMs: wholeMs(outcome.rateLimited.retryAfterMs), reason: firstLine(outcome.error) };
-  if (streak.paused || (limits.breaker > 0 && streak.failed + 1 >= limits.breaker)) return { kind: "pause", reason: firstLine(outcome.error) };
-  if (attempt >= limits.maxAttempts) return { kind: "dead", reason: outcome.limit ?? (outcome.timedOut ? "timeout" : outcome.invalidOutput ? "invalid-output" : "failed") };
-  return { kind: "retry", delayMs: retryDelayMs(attempt, limits.backoffMs, undefined, random) };
+  const breaker = limits.breaker > 0;
+  if (streak.paused || (breaker && streak.failed >= limits.breaker && !streak.alone)) return { kind: "pause", reason: firstLine(outcome.error) };
+  const delayMs = retryDelayMs(attempt, limits.backoffMs, undefined, random);
+  if (attempt < limits.maxAttempts) return { kind: "retry", delayMs };
+  if (breaker && streak.unbroken && streak.failed < limits.breaker) return { kind: "wait", delayMs };
+  return { kind: "dead", reason: outcome.limit ?? (outcome.timedOut ? "timeout" : outcome.invalidOutput ? "invalid-output" : "failed") };
 }
 
-/** The breaker's count after a decision: a success clears it, a failure adds one, a trip starts it over; a reject, a cancel or a hold leaves it. */
-export function failedAfter(decision: Decision, outcome: AttemptOutcome, failedInARow: number): number {
-  if (outcome.ok || decision.kind === "pause") return 0;
-  return outcome.permanent || outcome.cancelled || outcome.rateLimited ? failedInARow : failedInARow + 1;
+/** Whether a failed attempt counts toward the breaker: a reject, a cancel or a "too many requests" says nothing of the command. */
+export function countsForBreaker(outcome: AttemptOutcome): boolean {
+  return !outcome.ok && !outcome.permanent && !outcome.cancelled && !outcome.rateLimited;
 }
 
 /** A retry-after as the API (or a handler) gave it, made a whole number of milliseconds from 1 up; none when it is not a number. */

@@ -14,6 +14,7 @@ import { parseTask } from "./parse-task.js";
 import type { JobCancels } from "./job-cancels.js";
 import { returnUnrun } from "./hand-back.js";
 import type { StartGate } from "./start-gate.js";
+import type { StartTicket } from "../queue/rate.js";
 import { CANCELLED, type AttemptOutcome, type Runner } from "./runner.js";
 import { settle, type SettleContext } from "./settle.js";
 import { settleExhausted, settleInvalid } from "./settle-unrun.js";
@@ -52,27 +53,20 @@ export interface DeliveryContext {
 /** A task too big for this worker comes back to the queue after this long, for another worker to take. */
 const UNFIT_DELAY_MS = 5000;
 
-/** One delivery of the queue, from the message to its settled outcome. */
-export async function handleDelivery(d: DeliveryContext, msg: JsMsg): Promise<void> {
+/** One delivery of the queue, from the message (and the start ticket it was pulled for) to its settled outcome. */
+export async function handleDelivery(d: DeliveryContext, msg: JsMsg, ticket?: StartTicket): Promise<void> {
   // Heartbeats from the claim to the ack or nak: the done-check and storing the
   // outcome take time too, and a task must not go to a peer meanwhile.
   const release = d.keeper.keep(msg);
   try {
-    await settled(d, msg);
+    await settledOnce(d, msg, ticket);
   } finally {
+    d.started.delete(msg);
     release();
   }
 }
 
-async function settled(d: DeliveryContext, msg: JsMsg): Promise<void> {
-  try {
-    await settledOnce(d, msg);
-  } finally {
-    d.started.delete(msg);
-  }
-}
-
-async function settledOnce(d: DeliveryContext, msg: JsMsg): Promise<void> {
+async function settledOnce(d: DeliveryContext, msg: JsMsg, ticket: StartTicket | undefined): Promise<void> {
   const { prefix } = d.settle;
   const task = parseTask(prefix, msg.subject, msg.data, d.queue);
   if (typeof task === "string") return settleInvalid(d.settle, msg, d.queue, task);
@@ -95,7 +89,7 @@ async function settledOnce(d: DeliveryContext, msg: JsMsg): Promise<void> {
   const room = unrun ? undefined : await roomFor(d, msg, task, log);
   if (room === "back") return;
   try {
-    await admitted(d, msg, task, attempt, record, unrun, log);
+    await admitted(d, msg, task, attempt, record, unrun, log, ticket);
   } finally {
     room?.();
   }
@@ -120,8 +114,8 @@ async function roomFor(d: DeliveryContext, msg: JsMsg, task: Task, log: Logger):
   return (await pool.take(task.resources, d.signal)) ?? "back";
 }
 
-async function admitted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: number, record: AttemptRecord, unrun: boolean, log: Logger): Promise<void> {
-  const admission = unrun ? undefined : await d.gate.admit(task, d.signal);
+async function admitted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: number, record: AttemptRecord, unrun: boolean, log: Logger, ticket: StartTicket | undefined): Promise<void> {
+  const admission = unrun ? undefined : await d.gate.admit(task, d.signal, ticket);
   if (d.signal.aborted) return; // the forced stop has handed it back already
   if (admission?.kind === "back") {
     log.debug({ why: admission.why, delayMs: admission.delayMs }, "handed back unrun");
@@ -136,7 +130,7 @@ async function admitted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: num
   if (d.signal.aborted) return; // the forced stop has handed it back already
   const spent = unrun ? attempt - 1 : attempt;
   const usage = addUsage(record.usage, outcome.usage);
-  const result = await settle(d.settle, { msg, task, attempt: spent, startedAt, usage, hadFeedback: record.feedback !== undefined }, outcome);
+  const result = await settle(d.settle, { msg, task, attempt: spent, startedAt: unrun ? undefined : startedAt, usage, hadFeedback: record.feedback !== undefined, waitedForBreaker: record.waitedForBreaker }, outcome);
   // Settled for good: its record has served (a retry or a hand-back still needs it).
   const recorded = record.returned > 0 || record.usage !== undefined || record.feedback !== undefined;
   if (recorded && (result === "ok" || result === "dead")) void d.records.forget(msg).catch(() => {});

@@ -9,7 +9,7 @@ import type { AttemptRecords } from "../nats/attempt-records.js";
  * A plain nak would count, so a pause or a breaker would burn attempts of
  * tasks that never ran.
  */
-export async function handBack(records: AttemptRecords, msg: JsMsg, delayMs?: number, carried?: { usage?: Usage }): Promise<void> {
+export async function handBack(records: AttemptRecords, msg: JsMsg, delayMs?: number, carried?: { usage?: Usage; waitedForBreaker?: boolean }): Promise<void> {
   await records.handedBack(msg, carried);
   msg.nak(delayMs);
 }

@@ -6,25 +6,22 @@ import type { ClaimLoop, Pull, PullPlanner } from "./claim-loop.js";
 
 /** Pulls of a queue with levels expire fast: a level found empty must not hold a free slot long. */
 const LEVEL_PULL_MS = 1000;
-/** How often a level above the one pulled, with tasks out, is probed for ones sent back. */
-const PROBE_MS = 5000;
 
 /**
  * How a worker of a queue with priority levels fills its free slots: from the
  * highest level that has tasks waiting (each level's consumer says how many),
- * so a high task published behind a thousand low ones starts at the next free
- * slot. When no level shows any, it listens on every level at once for a
- * second; a task that comes beyond the free slots then goes back unrun.
+ * then the next, so a high task published behind a thousand low ones starts at
+ * the next free slot. Slots left over listen for what comes, one per level from
+ * the top. The pulls never ask for more than the free slots: a task pulled
+ * beyond them would go back, and a task sent back is not counted as waiting.
  *
- * A task sent back to be tried again (a retry's backoff, a hand-back, a
- * crashed worker's task) does not show as waiting: the server counts only
- * tasks never delivered. So the worker that retried one remembers when it is
- * due and pulls its level then; and every few seconds, a level above the one
- * it pulls that has tasks out gets a pull of one too, for what others sent back.
+ * That is the one blind spot: the server counts only tasks never delivered, so
+ * a task sent back to be tried again (a retry's backoff, a hand-back) does not
+ * show. The worker that retried one remembers when it is due and pulls its
+ * level then (`retried`).
  */
 export class LevelPlanner {
   private readonly due = new Map<Priority, number[]>();
-  private lastProbe = 0;
 
   constructor(private readonly consumers: Map<Priority, Consumer>) {}
 
@@ -37,32 +34,39 @@ export class LevelPlanner {
 
   readonly plan: PullPlanner = async (want) => {
     const levels = PRIORITIES.filter((l) => this.consumers.has(l));
-    const infos = await Promise.all(levels.map((l) => this.consumers.get(l)!.info().then((i) => ({ waiting: i.num_pending, out: i.num_ack_pending }), () => ({ waiting: 0, out: 0 }))));
+    const waiting = await Promise.all(levels.map((l) => this.consumers.get(l)!.info().then((i) => i.num_pending, () => 0)));
+    const pulls: Pull[] = [];
+    let left = want;
     for (const [i, level] of levels.entries()) {
-      const { waiting } = infos[i]!;
-      const due = this.takeDue(level);
-      if (waiting === 0 && !due) continue;
-      const pulls: Pull[] = [{ consumer: this.consumers.get(level)!, max: waiting > 0 ? Math.min(want, waiting) : want, expiresMs: LEVEL_PULL_MS }];
-      const above = levels.slice(0, i).findIndex((_, j) => infos[j]!.out > 0);
-      if (above >= 0 && Date.now() - this.lastProbe >= PROBE_MS) {
-        this.lastProbe = Date.now();
-        pulls.push({ consumer: this.consumers.get(levels[above]!)!, max: 1, expiresMs: LEVEL_PULL_MS });
-      }
-      return pulls;
+      const n = Math.min(left, waiting[i]! + this.takeDue(level, left));
+      if (n === 0) continue;
+      pulls.push({ consumer: this.consumers.get(level)!, max: n, expiresMs: LEVEL_PULL_MS });
+      left -= n;
     }
-    return levels.map((l): Pull => ({ consumer: this.consumers.get(l)!, max: want, expiresMs: LEVEL_PULL_MS }));
+    for (const level of levels.slice(0, left)) pulls.push({ consumer: this.consumers.get(level)!, max: 1, expiresMs: LEVEL_PULL_MS });
+    return merged(pulls);
   };
 
-  /** Whether a retry of `level` is due now (each due time is used once). */
-  private takeDue(level: Priority): boolean {
+  /** How many retries of `level` are due now, up to `most` (each due time is used once). */
+  private takeDue(level: Priority, most: number): number {
     const times = this.due.get(level);
-    if (!times?.length) return false;
+    if (!times?.length) return 0;
     const now = Date.now();
-    const left = times.filter((t) => t > now);
-    if (left.length === times.length) return false;
-    this.due.set(level, left);
-    return true;
+    const due = times.filter((t) => t <= now).slice(0, most);
+    if (due.length) this.due.set(level, times.filter((t) => !due.includes(t)));
+    return due.length;
   }
+}
+
+/** One pull per consumer: a level both counted and listened on gets one pull of both sizes. */
+function merged(pulls: Pull[]): Pull[] {
+  const byConsumer = new Map<Consumer, Pull>();
+  for (const p of pulls) {
+    const seen = byConsumer.get(p.consumer);
+    if (seen) seen.max += p.max;
+    else byConsumer.set(p.consumer, { ...p });
+  }
+  return [...byConsumer.values()];
 }
 
 /**
@@ -72,6 +76,7 @@ export class LevelPlanner {
  */
 export class QueueLevels {
   private planner: LevelPlanner | undefined;
+  private consumers: Map<Priority, Consumer>;
 
   constructor(
     private readonly o: {
@@ -85,11 +90,14 @@ export class QueueLevels {
       /** What the worker asked of its queue's consumer (`--ack-wait`, `--max-in-flight`): each level's gets it too. */
       raise: QueueConsumerOptions;
     },
-  ) {}
+  ) {
+    this.consumers = new Map([["normal", o.consumer]]);
+  }
 
-  follow(levels: Array<"high" | "low">): void {
+  /** Pulls the levels named (and `normal`); resolves once the worker pulls by them. */
+  follow(levels: Array<"high" | "low">): Promise<void> {
     const { js, jsm, prefix, queue, consumer, loop, log, raise } = this.o;
-    void (async () => {
+    return (async () => {
       const consumers = new Map<Priority, Consumer>([["normal", consumer]]);
       for (const level of levels) {
         // A level's consumer has the queue's settings; a worker that may not change it says so once (its heartbeats follow the shortest).
@@ -98,10 +106,16 @@ export class QueueLevels {
         }
         consumers.set(level, await js.consumers.get(streamNames(prefix).tasks, queueConsumerName(queue, level)));
       }
+      this.consumers = consumers;
       this.planner = levels.length ? new LevelPlanner(consumers) : undefined;
       loop.plan(this.planner?.plan);
       if (levels.length) log.info({ levels: PRIORITIES.filter((l) => consumers.has(l)) }, "the queue has priority levels: pulling the highest waiting first");
     })().catch((err: unknown) => log.error({ err }, "could not follow the queue's priority levels"));
+  }
+
+  /** The consumers pulled: the queue's, and its levels'. */
+  pulled(): Consumer[] {
+    return [...this.consumers.values()];
   }
 
   /** A task of `priority` was sent back to be retried in `delayMs`. */

@@ -13,14 +13,16 @@ const HOLD_END_JITTER_MS = 1000;
  * A worker's side of its queue's state in the server (the queues bucket):
  * a pause stops its claiming and a resume restarts it; so does a hold, until
  * its time (and a jitter) has passed; a shorter ack wait, announced before the
- * consumer is changed, speeds its heartbeats up at once. Changes apply one at
- * a time, in the order they came.
+ * consumer is changed, speeds its heartbeats up at once; a rate paces its
+ * claims. Changes apply one at a time, in the order they came.
  */
 export class QueueFollower {
   private applying = Promise.resolve();
   private paused = false;
+  /** The queue's hold (with this worker's jitter), and this worker's own wait before claiming more (`pauseClaims`). */
   private heldUntil = 0;
-  private holdTimer: NodeJS.Timeout | undefined;
+  private claimsFrom = 0;
+  private claimTimer: NodeJS.Timeout | undefined;
   private latest: QueueState | undefined;
 
   constructor(
@@ -34,6 +36,8 @@ export class QueueFollower {
       log: Logger;
       /** The queue's priority levels changed (`leader publish --priority`): pull them. */
       onLevels: (levels: Array<"high" | "low">) => void;
+      /** The queue's rate changed (`queue set --rate`), or went. */
+      onRate: (rate: QueueState["rate"]) => void;
     },
   ) {}
 
@@ -41,7 +45,7 @@ export class QueueFollower {
     return this.paused;
   }
 
-  /** Held: no task starts before the hold's time. */
+  /** Held: no task of the queue starts before the hold's time. */
   get isHeld(): boolean {
     return Date.now() < this.heldUntil;
   }
@@ -59,6 +63,7 @@ export class QueueFollower {
   follow(state: QueueState | undefined): void {
     if (!state) return;
     if ((state.levels ?? []).join() !== (this.latest?.levels ?? []).join()) this.o.onLevels(state.levels ?? []);
+    if (rateKey(state.rate) !== rateKey(this.latest?.rate)) this.o.onRate(state.rate);
     this.latest = state;
     this.pauseOrResume(state);
     this.holdOrRelease(state);
@@ -66,7 +71,7 @@ export class QueueFollower {
   }
 
   stop(): void {
-    clearTimeout(this.holdTimer);
+    clearTimeout(this.claimTimer);
   }
 
   /** At once, so that a worker started on a paused queue pulls nothing. */
@@ -80,32 +85,32 @@ export class QueueFollower {
     this.claimOrNot();
   }
 
-  /** This worker alone claims nothing for `ms` (its limits turned a task away: pulling more would only hand them back). */
-  pauseHere(ms: number): void {
-    this.holdUntil(Date.now() + ms);
+  /** This worker alone claims nothing for `ms` (its budget turned a task away: pulling more would only hand them back); claimed tasks are not held. */
+  pauseClaims(ms: number): void {
+    this.claimsFrom = Math.max(this.claimsFrom, Date.now() + ms);
+    this.claimOrNot();
   }
 
   private holdOrRelease(state: QueueState): void {
     const until = state.heldUntil ? Date.parse(state.heldUntil) : 0;
     if (until <= Date.now() || until + HOLD_END_JITTER_MS <= this.heldUntil) return;
     this.o.log.warn({ heldUntil: state.heldUntil, reason: state.holdReason, by: state.heldBy }, "the queue is held: starting nothing until then");
-    this.holdUntil(until + Math.floor(Math.random() * HOLD_END_JITTER_MS));
-  }
-
-  private holdUntil(until: number): void {
-    if (until <= this.heldUntil) return;
-    this.heldUntil = until;
-    clearTimeout(this.holdTimer);
-    this.holdTimer = setTimeout(() => {
-      this.o.log.debug("claiming again");
-      this.claimOrNot();
-    }, this.heldUntil - Date.now());
+    this.heldUntil = Math.max(this.heldUntil, until + Math.floor(Math.random() * HOLD_END_JITTER_MS));
     this.claimOrNot();
   }
 
+  /** Claims stop while the queue is paused or held, or this worker waits; they start again when the last of these ends. */
   private claimOrNot(): void {
-    if (this.paused || this.isHeld) this.o.loop.pause();
+    clearTimeout(this.claimTimer);
+    const waitMs = Math.max(this.heldUntil, this.claimsFrom) - Date.now();
+    if (this.paused || waitMs > 0) this.o.loop.pause();
     else this.o.loop.resume();
+    if (!this.paused && waitMs > 0) {
+      this.claimTimer = setTimeout(() => {
+        this.o.log.debug("claiming again");
+        this.claimOrNot();
+      }, waitMs);
+    }
   }
 
   private async followAckWait(state: QueueState): Promise<void> {
@@ -119,4 +124,9 @@ export class QueueFollower {
     keeper.setAckWait(ms);
     log.info({ ackWaitS: ms / 1000 }, "the queue's ack-wait changed; heartbeats follow it");
   }
+}
+
+/** A rate, comparable: the same limit gives the same key. */
+function rateKey(rate: QueueState["rate"]): string {
+  return rate ? `${rate.starts}/${rate.perMs}` : "";
 }

@@ -59,11 +59,14 @@ export interface Attempt {
   msg: JsMsg;
   task: Task;
   attempt: number;
-  startedAt: Date;
+  /** When the attempt started; none for a task of a cancelled job that did not run. */
+  startedAt?: Date;
   /** Every attempt's usage of this task message so far, this one's included. */
   usage?: Usage;
   /** This attempt was given feedback: a retry without new feedback clears it. */
   hadFeedback?: boolean;
+  /** The task failed before, and went back to wait for the breaker's decision. */
+  waitedForBreaker?: boolean;
 }
 
 /** What a dead letter knows of the attempts, when they ran: the last one's facts (for its provenance), what they spent, the output that broke the schema. */
@@ -86,9 +89,10 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
   const result = attemptOutcome.ok ? resultOf(ctx, a, attemptOutcome.output, attemptOutcome.exitCode) : undefined;
   // A result that cannot be stored is a failed attempt, not a stuck task.
   const outcome: AttemptOutcome = result?.tooBig ? { ok: false, error: result.tooBig } : attemptOutcome;
-  const decision = decide(outcome, attempt, ctx, ctx.streak);
-  ctx.streak.after(decision, outcome);
   const error = outcome.ok ? "" : outcome.error;
+  const streak = await ctx.streak.view(task.id, outcome, attempt === 1 && !a.waitedForBreaker);
+  const decision = decide(outcome, attempt, ctx, streak);
+  ctx.streak.after(decision, firstLine(error), streak);
   try {
     switch (decision.kind) {
       case "ok": {
@@ -119,6 +123,13 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         msg.nak(decision.delayMs);
         ctx.onRetry?.(task, decision.delayMs);
         log.warn({ err: error, retryInMs: decision.delayMs }, "attempt failed, will retry");
+        ctx.audit.record({ type: "failed", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt, error: firstLine(error) });
+        return "retry";
+      case "wait":
+        // No attempt spent: the queue may be what fails, and the breaker decides that first.
+        await handBack(ctx.records, msg, decision.delayMs, { usage: a.usage, waitedForBreaker: true });
+        ctx.onRetry?.(task, decision.delayMs);
+        log.warn({ err: error, retryInMs: decision.delayMs }, "last attempt failed, with no success in the queue since this task's first failure: it waits unspent for the breaker to decide");
         ctx.audit.record({ type: "failed", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt, error: firstLine(error) });
         return "retry";
       case "pause":
@@ -154,7 +165,8 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
 /** A successful attempt's Result and its body, or why it is too big to store. */
 function resultOf(ctx: SettleContext, a: Attempt, output: unknown, exitCode: number | undefined): { result: Result; body: string; tooBig?: string } {
   const finishedAt = new Date();
-  const [startedAt, finished] = [a.startedAt.toISOString(), finishedAt.toISOString()];
+  const began = a.startedAt ?? finishedAt;
+  const [startedAt, finished] = [began.toISOString(), finishedAt.toISOString()];
   const result: Result = {
     id: a.task.id,
     job: a.task.job,
@@ -165,9 +177,10 @@ function resultOf(ctx: SettleContext, a: Attempt, output: unknown, exitCode: num
     attempts: a.attempt,
     startedAt,
     finishedAt: finished,
-    durationMs: finishedAt.getTime() - a.startedAt.getTime(),
+    durationMs: finishedAt.getTime() - began.getTime(),
   };
   if (a.usage) result.usage = a.usage;
+  if (a.task.deadRetries) result.deadRetries = a.task.deadRetries;
   result.provenance = provenanceOf(a.task, { runner: ctx.runner, worker: ctx.worker, attempt: a.attempt, exitCode, startedAt, finishedAt: finished });
   const body = JSON.stringify(result);
   const bytes = Buffer.byteLength(body);
@@ -191,6 +204,7 @@ export function deadLetter(ctx: SettleContext, task: Task, reason: DeadReason, e
     provenance: provenanceOf(task, { runner: ctx.runner, worker: ctx.worker, attempt: run?.attempt ?? attempts, exitCode: run?.exitCode, startedAt: run?.startedAt?.toISOString(), finishedAt: deadAt }),
   };
   if (run?.usage) letter.usage = run.usage;
+  if (task.deadRetries) letter.deadRetries = task.deadRetries;
   if (run?.output !== undefined) letter.output = run.output;
   return letter;
 }

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { QueueState, Task, Usage } from "../../channels/index.js";
+import type { Task, Usage } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import type { QueueStore } from "../nats/queues.js";
 import type { AuditLog } from "../nats/audit-log.js";
 import type { StartSlots } from "../nats/start-slots.js";
+import { ticketGood, type Rate, type StartTicket } from "../queue/rate.js";
 import type { UsageStore } from "../nats/usage-store.js";
 import { budgetVerdict, hasBudget } from "../queue/budget.js";
 import { randomBytes } from "node:crypto";
@@ -18,18 +19,16 @@ export type Admission = { kind: "start"; end: (used: Usage | undefined) => Promi
 const BUDGET_WAIT_MS = 2000;
 /** A worker renews its budget reservations this often; a peer's that are not renewed lapse (RESERVATION_TTL_MS). */
 const RENEW_MS = 5000;
-/** A claimed task waits at most this long (or one interval of the rate) for its start slot; later, it goes back. */
-const MAX_SLOT_WAIT_MS = 1000;
-/** A task handed back for lack of a start slot comes again after at most this. */
-const MAX_BACK_MS = 60_000;
-/** Waiting for a slot, the worker looks this often whether it should stop waiting. */
+/** Waiting for its start, a claimed task looks this often whether it should stop waiting. */
 const WAIT_STEP_MS = 200;
 
 /**
  * The last check before a claimed task starts, for the limits its queue
  * shares across the fleet (docs/architecture.md, "Fleet limits"): a hold after
  * a "too many requests", a budget, a rate. A queue with none of them costs
- * nothing here. Tasks it turns away go back unrun, spending no attempt.
+ * nothing here. Tasks it turns away go back unrun, spending no attempt. Under
+ * a rate, a task was pulled for a start ticket (`RatePacer`) and starts on it;
+ * one that came late for it takes a new one and waits for it, claimed.
  */
 export class StartGate {
   private reservations = 0;
@@ -55,7 +54,7 @@ export class StartGate {
     this.reserver = `${o.worker}#${randomBytes(4).toString("hex")}`;
   }
 
-  async admit(task: Task, signal: AbortSignal): Promise<Admission> {
+  async admit(task: Task, signal: AbortSignal, ticket?: StartTicket): Promise<Admission> {
     const { follower } = this.o;
     // Pulled before a pause or a hold reached this worker: back, unrun.
     if (follower.isPaused) return { kind: "back", why: "the queue is paused" };
@@ -63,7 +62,7 @@ export class StartGate {
     const state = follower.state;
     if (!hasBudget(state) && !state?.rate) return { kind: "start", end: (used) => this.end(task, undefined, used) };
     try {
-      return await this.limited(task, signal);
+      return await this.limited(task, signal, ticket);
     } catch (err) {
       // The server could not say: the task waits, unspent, rather than run past a limit.
       this.o.log.warn({ taskId: task.id, err }, "could not check the queue's budget or rate; the task goes back for a second");
@@ -71,10 +70,14 @@ export class StartGate {
     }
   }
 
-  private async limited(task: Task, signal: AbortSignal): Promise<Admission> {
+  private async limited(task: Task, signal: AbortSignal, ticket: StartTicket | undefined): Promise<Admission> {
     const { follower } = this.o;
     const state = follower.state;
     let reserved: Usage | undefined;
+    const onError = async (err: unknown): Promise<never> => {
+      if (reserved) await this.end(task, reserved, undefined);
+      throw err;
+    };
     if (hasBudget(state)) {
       const room = await this.o.usage.reserveIfRoom(this.o.queue, this.reserver, (totals) => budgetVerdict(state!, totals));
       const verdict = room.verdict;
@@ -83,36 +86,34 @@ export class StartGate {
         return { kind: "back", why: verdict.reason };
       }
       if (verdict.kind === "wait") {
-        follower.pauseHere(BUDGET_WAIT_MS);
+        follower.pauseClaims(BUDGET_WAIT_MS);
         return { kind: "back", delayMs: BUDGET_WAIT_MS, why: "the budget's room is reserved by running tasks" };
       }
       reserved = room.reserved ?? {};
       this.held(+1);
     }
-    if (state?.rate) {
-      const rate = state.rate;
-      const waitMs = await this.o.slots.take(this.o.queue, rate).catch(async (err: unknown) => {
-        if (reserved) await this.end(task, reserved, undefined);
-        throw err;
-      });
-      const interval = rate.perMs / rate.starts;
-      if (waitMs > Math.max(MAX_SLOT_WAIT_MS, interval)) {
-        // A slot this far off would keep the task claimed from the fleet for long: give it
-        // back, and hand the task back to come again about then.
-        await this.giveBack(rate);
-        if (reserved) await this.end(task, reserved, undefined);
-        const delayMs = Math.min(waitMs - interval, MAX_BACK_MS);
-        follower.pauseHere(delayMs);
-        return { kind: "back", delayMs, why: "the queue's rate has no start free soon" };
-      }
-      await this.waitFor(waitMs, signal);
-      if (signal.aborted || this.closing || follower.isPaused || follower.isHeld) {
-        await this.giveBack(rate);
-        if (reserved) await this.end(task, reserved, undefined);
-        return { kind: "back", delayMs: follower.holdLeftMs, why: "the queue was paused or held, or the worker is stopping, while the task waited for its start" };
-      }
+    if (state?.rate && !(await this.startTime(task, state.rate, ticket, signal).catch(onError))) {
+      if (reserved) await this.end(task, reserved, undefined);
+      return { kind: "back", delayMs: follower.holdLeftMs, why: "the queue was paused or held, or the worker is stopping, while the task waited for its start" };
     }
     return { kind: "start", end: (used) => this.end(task, reserved, used) };
+  }
+
+  /**
+   * Waits for the task's start under the queue's rate: the ticket it was pulled
+   * for, or a new one when it came late for that. False when the worker stops
+   * or the queue is paused or held meanwhile (a ticket not yet due goes back).
+   */
+  private async startTime(task: Task, rate: Rate, ticket: StartTicket | undefined, signal: AbortSignal): Promise<boolean> {
+    let start = ticket;
+    if (!start || !ticketGood(start, rate, Date.now())) {
+      this.o.log.debug({ taskId: task.id, lateMs: start && Date.now() - start.at }, "the task came late for its start ticket: taking another");
+      [start] = await this.o.slots.take(this.o.queue, rate, 1, 0);
+    }
+    await this.waitFor(start!.at - Date.now(), signal);
+    if (!signal.aborted && !this.closing && !this.o.follower.isPaused && !this.o.follower.isHeld) return true;
+    if (start!.at > Date.now()) await this.o.slots.giveBack(this.o.queue, start!).catch((err: unknown) => this.o.log.debug({ err }, "could not give a start ticket back"));
+    return false;
   }
 
   /** Waits `ms`, waking early when the worker stops or the queue is paused or held. */
@@ -121,10 +122,6 @@ export class StartGate {
     while (Date.now() < until && !signal.aborted && !this.closing && !this.o.follower.isPaused && !this.o.follower.isHeld) {
       await sleep(Math.min(WAIT_STEP_MS, until - Date.now()), undefined, { signal }).catch(() => {});
     }
-  }
-
-  private async giveBack(rate: NonNullable<QueueState["rate"]>): Promise<void> {
-    await this.o.slots.giveBack(this.o.queue, rate).catch((err: unknown) => this.o.log.debug({ err }, "could not give a start slot back"));
   }
 
   /** The worker is stopping: tasks still waiting for a start go back unrun. */

@@ -7,8 +7,11 @@ import type { Connection } from "../nats/connect.js";
 import { QueueStore } from "../nats/queues.js";
 import { AttemptRecords } from "../nats/attempt-records.js";
 import { UsageStore } from "../nats/usage-store.js";
+import { StreakStore } from "../nats/streaks.js";
 import { StartSlots } from "../nats/start-slots.js";
 import { StartGate } from "./start-gate.js";
+import { RatePacer } from "./rate-pacer.js";
+import { IdleExit } from "./idle-exit.js";
 import { AuditLog } from "../nats/audit-log.js";
 import { QueueLevels } from "./level-planner.js";
 import { pauseFleet } from "./queue-events.js";
@@ -114,6 +117,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   const queueState = await QueueStore.open(conn);
   const records = await AttemptRecords.open(conn);
   const usage = await UsageStore.open(conn);
+  const streaks = breaker > 0 ? await StreakStore.open(conn) : undefined;
   const js = jetstream(conn.nc);
   const consumer = await js.consumers.get(streamNames(conn.prefix).tasks, queueConsumer.name);
   const settleCtx: SettleContext = {
@@ -133,13 +137,19 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     audit: new AuditLog(conn.nc, conn.prefix),
     records,
     // The breaker: this worker stops claiming now, and pauses its queue for the whole fleet.
-    streak: new FailureStreak((lastError) => {
-      loop.pause();
-      const reason = `breaker: worker ${name} saw ${breaker} failed attempts in a row; the last: ${lastError}`;
-      log.error({ breaker, lastError }, "the breaker tripped: pausing the queue for every worker (`fanout queue resume` once it is fixed)");
-      void pauseFleet(queueState, conn.nc, conn.prefix, { queue: options.queue, reason, by: name }, log);
+    streak: new FailureStreak({
+      store: streaks,
+      queue: options.queue,
+      log,
+      onTrip: (lastError, s) => {
+        loop.pause();
+        const reason = `breaker: ${s.failed} failed attempts in a row across the fleet, of ${s.tasks} tasks, with no success between them; the last, on worker ${name}: ${lastError}`;
+        log.error({ breaker, failed: s.failed, tasks: s.tasks, lastError }, "the breaker tripped: pausing the queue for every worker (`fanout queue resume` once it is fixed)");
+        void pauseFleet(queueState, conn.nc, conn.prefix, { queue: options.queue, reason, by: name }, log);
+      },
     }),
   };
+  const stopFollowingStreak = streaks ? await streaks.watch(options.queue, (s) => settleCtx.streak.follow(s)) : () => {};
   const cancels = await JobCancels.start(conn, { jsm, queue: options.queue, settle: settleCtx, log });
   const stats: WorkerStats = { worker: name, queue: options.queue, ok: 0, dead: 0, retried: 0, skipped: 0 };
   const abort = new AbortController();
@@ -151,7 +161,6 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   /** Messages claimed and not yet settled, so a forced exit can hand them back at once; of them, those whose attempt started. */
   const claimed = new Set<JsMsg>();
   const started = new Set<JsMsg>();
-  let lastActivity = Date.now();
   /** Claimed tasks that went back because they can never fit this worker. */
   const turnedAway = new Set<JsMsg>();
   const pool = options.capacity ? new ResourcePool(options.capacity) : undefined;
@@ -168,9 +177,9 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       const p = returnUnrun(records, msg, log).finally(() => inFlight.delete(p));
       inFlight.add(p);
     },
-    onClaim: (msg) => {
+    onClaim: (msg, ticket) => {
       claimed.add(msg);
-      const p = handleDelivery(delivery, msg)
+      const p = handleDelivery(delivery, msg, ticket)
         .catch((err: unknown) => {
           // Only storing the outcome can fail here: the task returns to the queue.
           log.error({ err }, "could not store the task's outcome; it returns to the queue");
@@ -179,7 +188,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
         .finally(() => {
           claimed.delete(msg);
           inFlight.delete(p);
-          if (!turnedAway.delete(msg)) lastActivity = Date.now();
+          if (!turnedAway.delete(msg)) idle?.active();
           loop.release();
           if (loop.exhausted && loop.running === 0) void stop();
         });
@@ -190,8 +199,21 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   const raise = { minAckWaitS: options.ackWaitS, maxInFlight: options.maxInFlight };
   const levels = new QueueLevels({ js, jsm, prefix: conn.prefix, queue: options.queue, consumer, loop, log, raise });
   settleCtx.onRetry = (task, delayMs) => levels.retried(task.priority ?? "normal", delayMs);
-  const follower = new QueueFollower({ jsm, prefix: conn.prefix, queue: options.queue, keeper, loop, streak: settleCtx.streak, log, onLevels: (l) => levels.follow(l) });
-  const gate = new StartGate({ nc: conn.nc, prefix: conn.prefix, queue: options.queue, worker: name, follower, usage, slots: await StartSlots.open(conn), queues: queueState, audit: settleCtx.audit, log });
+  const slots = await StartSlots.open(conn);
+  // The levels a worker starts with are known before its first pull, so that pull is by them.
+  let levelsFollowed = Promise.resolve();
+  const follower = new QueueFollower({
+    jsm,
+    prefix: conn.prefix,
+    queue: options.queue,
+    keeper,
+    loop,
+    streak: settleCtx.streak,
+    log,
+    onLevels: (l) => (levelsFollowed = levels.follow(l)),
+    onRate: (rate) => loop.pace(rate && new RatePacer(slots, options.queue, rate)),
+  });
+  const gate = new StartGate({ nc: conn.nc, prefix: conn.prefix, queue: options.queue, worker: name, follower, usage, slots, queues: queueState, audit: settleCtx.audit, log });
   const delivery: DeliveryContext = {
     settle: settleCtx,
     jsm,
@@ -211,6 +233,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     board: fitBoard,
     turnedAway: (msg) => {
       turnedAway.add(msg);
+      idle?.turnedAway(msg.info.streamSequence);
       loop.unclaim();
     },
   };
@@ -233,25 +256,28 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     done: stats.ok + stats.dead,
     ...(pool && { capacity: pool.total, free: pool.free }),
   }));
-  const idleTimer =
+  const idle =
     options.idleExitS !== undefined
-      ? setInterval(() => {
-          // A paused queue is not idle work: the worker waits for the resume.
-          if (follower.isPaused || follower.isHeld) lastActivity = Date.now();
-          if (loop.running === 0 && Date.now() - lastActivity > options.idleExitS! * 1000) {
+      ? new IdleExit({
+          idleMs: options.idleExitS * 1000,
+          running: () => loop.running,
+          waiting: () => follower.isPaused || follower.isHeld,
+          consumers: () => levels.pulled(),
+          onIdle: () => {
             log.info({ idleS: options.idleExitS }, "idle; exiting");
             void stop();
-          }
-        }, 200)
+          },
+        })
       : undefined;
 
+  await levelsFollowed;
   const looping = loop.run();
   let stopping: Promise<WorkerStats> | undefined;
   function stop(): Promise<WorkerStats> {
     stopping ??= (async () => {
       loop.stop();
       gate.close();
-      clearInterval(idleTimer);
+      idle?.stop();
       clearInterval(offering);
       await looping;
       await Promise.all(inFlight);
@@ -260,6 +286,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       stopAnnouncing();
       await offer(undefined);
       stopWatching();
+      stopFollowingStreak();
       settleCtx.audit.flush();
       follower.stop();
       gate.stop();

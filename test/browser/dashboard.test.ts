@@ -132,6 +132,12 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     expect(crossSite.status).toBe(403);
     const formPost = await fetch(`${url}api/queues/q1/pause`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-fanout-token": token }, body: "a=1" });
     expect(formPost.status).toBe(403);
+    // A JSON body that does not parse, or a queue the server does not know, is the asker's mistake: 400, saying which.
+    const garbled = await fetch(`${url}api/queues/q1/pause`, { method: "POST", headers: { "content-type": "application/json", "x-fanout-token": token }, body: "{not json" });
+    expect(garbled.status).toBe(400);
+    expect(((await garbled.json()) as { error: string }).error).toMatch(/JSON/);
+    const typo = await fetch(`${url}api/queues/q7/pause`, { method: "POST", headers: { "content-type": "application/json", "x-fanout-token": token }, body: "{}" });
+    expect([typo.status, ((await typo.json()) as { error: string }).error]).toEqual([400, expect.stringMatching(/^no queue q7 /)]);
     // A site whose name was pointed at 127.0.0.1 (DNS rebinding) gets nothing, not even a read.
     const rebound = await new Promise<number>((resolve, reject) => {
       const req = request(`${url}api/state`, { headers: { host: `evil.example:${new URL(url).port}` } }, (res) => resolve(res.statusCode ?? 0));

@@ -5,6 +5,7 @@ import { FIXTURES, lastJson } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import { lineCount, terminal } from "./harness.js";
+import { useCpuHog } from "../helpers/cpu-hog.js";
 
 const server = useTestServer();
 
@@ -26,7 +27,7 @@ describe("the breaker", () => {
     const workers = [1, 2].map((n) => t.start(["worker", "subscribe", "--name", `w${n}`, "--breaker", "5", "--", process.execPath, path.join(FIXTURES, "broken-until-fixed.mjs")], env));
     const row = async () => (lastJson(await t.run(["status", "--json"])) as { queues: QueueRow[] }).queues[0]!;
     const paused = await waitFor("the queue to be paused", async () => ((await row()).paused ? row() : undefined), 30_000);
-    expect(paused.pausedReason).toMatch(/^breaker: worker w[12] saw 5 failed attempts in a row; the last: exit code 1: config error: .*configured is missing$/);
+    expect(paused.pausedReason).toMatch(/^breaker: 5 failed attempts in a row across the fleet, of [2-5] tasks, with no success between them; the last, on worker w[12]: exit code 1: config error: .*configured is missing$/);
     await new Promise((r) => setTimeout(r, 2000)); // time in which more attempts would show
     const attempts = await lineCount(runLog);
     expect(attempts).toBeLessThan(12);
@@ -42,4 +43,25 @@ describe("the breaker", () => {
     for (const w of workers) w.child.kill("SIGTERM");
     await Promise.all(workers.map((w) => w.done));
   }, 90_000);
+});
+
+describe("the breaker on a busy machine, with more attempts than its workers' own streaks", () => {
+  useCpuHog();
+
+  it.each([2, 10])("costs attempts, never tasks: with %i workers, --max-attempts 3 --backoff 100 --breaker 5 and a command that always fails, the queue pauses and no task is dead", async (n) => {
+    const t = await terminal(server);
+    await t.publish(await t.jsonl("t.jsonl", Array.from({ length: 40 }, (_, i) => ({ id: `f${i}`, input: i }))));
+    const workers = Array.from({ length: n }, (_, w) =>
+      t.start(["worker", "subscribe", "--name", `w${w}`, "--max-attempts", "3", "--backoff", "100", "--breaker", "5", "--", process.execPath, path.join(FIXTURES, "fail.mjs")]),
+    );
+    const row = async () => (lastJson(await t.run(["status", "--json"])) as { queues: QueueRow[] }).queues[0]!;
+    const paused = await waitFor("the queue to be paused", async () => ((await row()).paused ? row() : undefined), 60_000);
+    expect(paused.pausedReason).toMatch(/^breaker: 5 failed attempts in a row across the fleet/);
+    await new Promise((r) => setTimeout(r, 2000)); // the attempts running at the pause settle, unspent
+    const after = await row();
+    expect([after.dead, after.waiting + after.inFlight]).toEqual([0, 40]);
+    expect((await t.run(["dead", "list", "--json"])).stdout.trim()).toBe("");
+    for (const w of workers) w.child.kill("SIGTERM");
+    await Promise.all(workers.map((w) => w.done));
+  }, 120_000);
 });

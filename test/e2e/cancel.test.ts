@@ -25,6 +25,8 @@ describe("job cancel", () => {
     const out = path.join(t.dir, "r.jsonl");
     const collected = await t.run(["results", "collect", "--job", job, "--out", out]);
     expect(lastJson(collected)).toMatchObject({ total: 30, ok: 0, dead: 30, finalized: true });
+    // Two tasks had started: the summary says how long the job took.
+    expect(lastJson(collected).wallMs).toEqual(expect.any(Number));
     const lines = (await readReport(out)) as DeadLetter[];
     expect(idsOnce(lines)).toHaveLength(30);
     expect(lines.every((l) => l.reason === "cancelled")).toBe(true);

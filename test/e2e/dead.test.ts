@@ -38,10 +38,11 @@ describe("dead letters, to act on", () => {
     expect(lastJson(await t.run(["dead", "retry", "--job", job, "--reason", "failed"]))).toEqual({ job, retried: 2 });
 
     const second = path.join(t.dir, "second.jsonl");
-    expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", second]))).toMatchObject({ total: 3, ok: 3, dead: 0, finalized: true });
+    // Each was sent back once: the summary counts it as a task that needed more than one attempt.
+    expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", second]))).toMatchObject({ total: 3, ok: 3, dead: 0, finalized: true, retried: 3 });
     const lines = await readReport(second);
     expect(idsOnce(lines)).toEqual(["a", "b", "c"]);
-    expect(lines.every((l: ReportLine) => l.status === "ok" && l.attempts === 1)).toBe(true);
+    expect(lines.every((l: ReportLine) => l.status === "ok" && l.attempts === 1 && l.deadRetries === 1)).toBe(true);
     expect((await readReport(first)).every((l) => l.status === "dead")).toBe(true); // the first report stays as it was
     expect(await deadList(t, "--job", job)).toEqual([]);
     expect((await t.run(["dead", "retry", "--job", job, "--id", "a"])).code).toBe(2);

@@ -4,8 +4,43 @@ import { describe, expect, it } from "vitest";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { terminal } from "./harness.js";
+import { useCpuHog } from "../helpers/cpu-hog.js";
+import { loggedSleep, startsOf } from "../helpers/starts.js";
 
 const server = useTestServer();
+
+/** How many tasks of a lower level started before the last task of a higher one. */
+function overtaken(order: string[], higher: string, lower: string): number {
+  const last = order.lastIndexOf(order.filter((id) => id.startsWith(higher)).at(-1)!);
+  return order.slice(0, last).filter((id) => id.startsWith(lower)).length;
+}
+
+describe("priorities with several workers and slots, on a busy machine", () => {
+  useCpuHog();
+
+  it("2 workers × 2 slots start 5 high, then 20 normal, then 50 low: a free slot takes the highest level waiting, on every worker", async () => {
+    const t = await terminal(server);
+    const runLog = path.join(t.dir, "runs.log");
+    const jobs = [];
+    for (const [level, n] of [["low", 50], ["normal", 20], ["high", 5]] as const) {
+      const file = await t.jsonl(`${level}.jsonl`, Array.from({ length: n }, (_, i) => ({ id: `${level}${i}`, input: i })));
+      jobs.push((await t.publish(file, "--priority", level)).job);
+    }
+    const waiting = (lastJson(await t.run(["status", "--json"])) as { queues: Array<{ levels?: object }> }).queues[0]!.levels;
+    expect(waiting).toEqual({ high: { waiting: 5, inFlight: 0 }, normal: { waiting: 20, inFlight: 0 }, low: { waiting: 50, inFlight: 0 } });
+    const workers = [1, 2].map((w) => t.start(["worker", "subscribe", "--name", `w${w}`, "-c", "2", "--idle-exit", "3", "--", ...loggedSleep(0.1)], { RUN_LOG: runLog }));
+    for (const job of jobs) expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", path.join(t.dir, `${job}.jsonl`)]))).toMatchObject({ dead: 0 });
+    await Promise.all(workers.map((w) => w.done));
+    const order = (await startsOf(runLog)).map((s) => s.id);
+    expect(order).toHaveLength(75);
+    console.log(`priorities: ${order.join(" ")}`);
+    // A lower task may start beside the last higher one only when a worker freed two slots at once
+    // and the higher one left went to its other slot or to the other worker: at most one per other slot.
+    expect(overtaken(order, "high", "normal")).toBeLessThanOrEqual(3);
+    expect(overtaken(order, "normal", "low")).toBeLessThanOrEqual(3);
+    expect(overtaken(order, "high", "low")).toBe(0);
+  }, 90_000);
+});
 
 describe("priorities", () => {
   it("a worker with a free slot starts the highest level waiting: 5 high tasks published after 50 low all finish before the 10th low", async () => {
@@ -28,7 +63,7 @@ describe("priorities", () => {
     expect(lastHigh).toBeLessThan(order.indexOf(tenthLow));
     expect(order).toHaveLength(56);
     const status = lastJson(await t.run(["status", "--json"])) as { queues: Array<{ levels?: object }> };
-    expect(status.queues[0]!.levels).toEqual({ high: { waiting: 0, inFlight: 0 }, low: { waiting: 0, inFlight: 0 } });
+    expect(status.queues[0]!.levels).toEqual({ high: { waiting: 0, inFlight: 0 }, normal: { waiting: 0, inFlight: 0 }, low: { waiting: 0, inFlight: 0 } });
   }, 60_000);
 
   it("keeps a long task of a level claimed: the level's consumer gets the worker's --ack-wait, and heartbeats follow the shortest of them", async () => {

@@ -6,6 +6,8 @@ import { FIXTURES, lastJson } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import { readReport, terminal } from "./harness.js";
+import { useCpuHog } from "../helpers/cpu-hog.js";
+import { busiestWindow, loggedSleep, startsOf } from "../helpers/starts.js";
 
 const server = useTestServer();
 
@@ -37,6 +39,44 @@ describe("a rate limit the whole fleet shares", () => {
     expect(worst).toBeGreaterThan(10); // the limit, not something else, set the pace
     expect((await readReport(out)).every((l) => (l as Result).attempts === 1)).toBe(true);
   }, 60_000);
+});
+
+/** Rejects with `what` when `p` takes longer than `ms`: a stalled run fails the test, with the reason, before vitest's timeout. */
+function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not done after ${ms / 1000} s`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+describe("a rated queue on a busy machine (`yes > /dev/null` beside it)", () => {
+  useCpuHog();
+
+  it.each([3, 5])("keeps its pace at %i/s over 3 workers × 4 slots with --idle-exit 5: the job takes about the rate's own time, and no W seconds hold more than rate × W + 1 starts", async (rate) => {
+    const t = await terminal(server);
+    const n = rate * 20; // 20 s of the rate's own time
+    const { job } = await t.publish(await t.jsonl("t.jsonl", Array.from({ length: n }, (_, i) => ({ id: `t${i}`, input: i }))));
+    await t.run(["queue", "set", "default", "--rate", `${rate}/s`]);
+    const runLog = path.join(t.dir, "runs.log");
+    const workers = [1, 2, 3].map((w) => t.start(["worker", "subscribe", "--name", `w${w}`, "-c", "4", "--idle-exit", "5", "--", ...loggedSleep(0.2)], { RUN_LOG: runLog }));
+    const out = path.join(t.dir, "r.jsonl");
+    const ownMs = ((n - 1) / rate) * 1000;
+    const collect = within(ownMs * 1.5 + 20_000, t.run(["results", "collect", "--job", job, "--out", out]), "the job");
+    expect(lastJson(await collect)).toMatchObject({ total: n, ok: n });
+    const ended = await Promise.all(workers.map((w) => w.done));
+    const starts = (await startsOf(runLog)).map((s) => s.ms);
+    expect(starts).toHaveLength(n); // none ran twice
+    const spanMs = starts.at(-1)! - starts[0]!;
+    const windows = [1000, 2000, 5000].map((w) => busiestWindow(starts, w));
+    console.log(`rate ${rate}/s: ${n} starts in ${(spanMs / 1000).toFixed(1)} s (the rate's own time: ${(ownMs / 1000).toFixed(1)} s); the busiest 1, 2 and 5 s held ${windows.join(", ")}`);
+    expect(spanMs).toBeLessThanOrEqual(ownMs * 1.5);
+    for (const [i, w] of [1, 2, 5].entries()) expect(windows[i]).toBeLessThanOrEqual(rate * w + 1);
+    // Waiting for a start slot is not idleness: no worker gave up while tasks waited.
+    for (const run of ended) {
+      const idle = run.stderr.split("\n").find((l) => l.includes('"idle; exiting"'));
+      if (idle) expect((JSON.parse(idle) as { time: number }).time).toBeGreaterThan(starts.at(-1)!);
+    }
+    expect((await readReport(out)).every((l) => (l as Result).attempts === 1)).toBe(true);
+  }, 120_000);
 });
 
 describe("holds after \"too many requests\"", () => {

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { decide, failedAfter, type Decision } from "../../../src/worker/decide.js";
+import { CALM as calm, newStreak, viewOf, withFailure, type StreakView } from "../../../src/queue/breaker.js";
+import { countsForBreaker, decide, type Decision } from "../../../src/worker/decide.js";
 import type { AttemptOutcome } from "../../../src/worker/runner.js";
 
 const limits = { maxAttempts: 3, backoffMs: 1000, breaker: 5 };
 const failed: AttemptOutcome = { ok: false, error: "boom" };
-const calm = { failed: 0, paused: false };
+/** The fleet's streak at `n` failures in a row, of several tasks, this task's earlier failures not among them. */
+const streak = (n: number, more: Partial<StreakView> = {}): StreakView => ({ failed: n, paused: false, unbroken: false, alone: false, tasks: 2, ...more });
 
 describe("decide", () => {
   it.each<[string, AttemptOutcome, number, Decision]>([
@@ -25,27 +27,42 @@ describe("decide", () => {
     expect(decide(failed, 2, limits, calm, () => 0)).toEqual({ kind: "retry", delayMs: 1000 });
   });
 
-  it("trips the breaker on the failure that makes N in a row: pause, even on a last attempt; never on a reject", () => {
-    const four = { failed: 4, paused: false };
-    expect(decide({ ok: false, error: "cannot run agent\nstack…" }, 1, limits, four)).toEqual({ kind: "pause", reason: "cannot run agent" });
-    expect(decide(failed, 3, limits, four)).toEqual({ kind: "pause", reason: "boom" });
-    expect(decide(failed, 1, limits, { failed: 3, paused: false }).kind).toBe("retry");
-    expect(decide({ ok: false, error: "no", permanent: true }, 1, limits, four)).toEqual({ kind: "dead", reason: "rejected" });
-    expect(decide(failed, 1, { ...limits, breaker: 0 }, { failed: 1000, paused: false }).kind).toBe("retry");
+  it("trips the breaker on the failure that makes N in a row across the fleet: pause, even on a last attempt; never on a reject", () => {
+    expect(decide({ ok: false, error: "cannot run agent\nstack…" }, 1, limits, streak(5))).toEqual({ kind: "pause", reason: "cannot run agent" });
+    expect(decide(failed, 3, limits, streak(5))).toEqual({ kind: "pause", reason: "boom" });
+    expect(decide(failed, 1, limits, streak(4)).kind).toBe("retry");
+    expect(decide({ ok: false, error: "no", permanent: true }, 1, limits, streak(5))).toEqual({ kind: "dead", reason: "rejected" });
+    expect(decide(failed, 1, { ...limits, breaker: 0 }, streak(1000)).kind).toBe("retry");
   });
 
   it("hands back any failure while the queue is paused, even a last attempt: the attempts still running at the pause cost nothing", () => {
-    expect(decide(failed, 3, limits, { failed: 0, paused: true })).toEqual({ kind: "pause", reason: "boom" });
-    expect(decide({ ok: true, output: 1 }, 1, limits, { failed: 0, paused: true })).toEqual({ kind: "ok" });
+    expect(decide(failed, 3, limits, { ...calm, paused: true })).toEqual({ kind: "pause", reason: "boom" });
+    expect(decide({ ok: true, output: 1 }, 1, limits, { ...calm, paused: true })).toEqual({ kind: "ok" });
   });
 
-  it("counts failures in a row: a success clears the count, a reject leaves it, a trip starts it over", () => {
-    const ok: AttemptOutcome = { ok: true, output: 1 };
-    const rejected: AttemptOutcome = { ok: false, error: "no", permanent: true };
-    expect(failedAfter({ kind: "retry", delayMs: 1 }, failed, 2)).toBe(3);
-    expect(failedAfter({ kind: "ok" }, ok, 2)).toBe(0);
-    expect(failedAfter({ kind: "dead", reason: "rejected" }, rejected, 2)).toBe(2);
-    expect(failedAfter({ kind: "pause", reason: "boom" }, failed, 4)).toBe(0);
+  it("keeps a task whose last attempt failed before the breaker decided: it waits unspent, after its backoff", () => {
+    // Every failure since its first is in the streak, and the streak is short of N.
+    expect(decide(failed, 3, limits, streak(4, { unbroken: true }), () => 1)).toEqual({ kind: "wait", delayMs: 4000 });
+    // A success somewhere since its earlier failure: the queue works, the task is dead.
+    expect(decide(failed, 3, limits, streak(1, { unbroken: false }))).toEqual({ kind: "dead", reason: "failed" });
+    // The streak reached N and every failure of it was this task's: the task, not the queue, is broken.
+    expect(decide(failed, 3, limits, streak(5, { unbroken: true, alone: true, tasks: 1 }))).toEqual({ kind: "dead", reason: "failed" });
+    // One task failing alone never pauses the queue.
+    expect(decide(failed, 2, { ...limits, maxAttempts: 10 }, streak(7, { unbroken: true, alone: true, tasks: 1 })).kind).toBe("retry");
+    // Without a breaker, the last attempt is the last.
+    expect(decide(failed, 3, { ...limits, breaker: 0 }, streak(1, { unbroken: true })).kind).toBe("dead");
+  });
+
+  it("counts failures in a row across the fleet: a success or a trip starts a new streak; a reject, a cancel or a 429 is not counted", () => {
+    const one = withFailure(undefined, "a");
+    const two = withFailure(one, "b");
+    const three = withFailure(two, "a");
+    expect(three).toEqual({ epoch: 0, failed: 3, tasks: ["a", "b"] });
+    expect(newStreak(three)).toEqual({ epoch: 1, failed: 0, tasks: [] });
+    expect(viewOf(two, three, "a", false)).toEqual({ failed: 3, paused: false, unbroken: true, alone: false, tasks: 2 });
+    expect(viewOf(newStreak(three), withFailure(newStreak(three), "a"), "a", false)).toMatchObject({ unbroken: false, alone: true });
+    expect(viewOf(newStreak(three), withFailure(newStreak(three), "c"), "c", true)).toMatchObject({ unbroken: true, alone: true });
+    expect([failed, { ok: false, error: "no", permanent: true }, { ok: false, error: "x", cancelled: true }, { ok: false, error: "429", rateLimited: {} }].map((o) => countsForBreaker(o as AttemptOutcome))).toEqual([true, false, false, false]);
   });
 });
 
@@ -58,6 +75,6 @@ describe("decide, for a \"too many requests\"", () => {
     expect(decide(limited(Number.NaN), 1, limits, calm)).toMatchObject({ kind: "hold", retryAfterMs: undefined });
     expect(decide(limited("soon"), 1, limits, calm)).toMatchObject({ kind: "hold", retryAfterMs: undefined });
     // Never the breaker's, never the last attempt's: the task did not fail.
-    expect(decide(limited(), 3, limits, { failed: 4, paused: false })).toMatchObject({ kind: "hold" });
+    expect(decide(limited(), 3, limits, streak(4, { unbroken: true }))).toMatchObject({ kind: "hold" });
   });
 });

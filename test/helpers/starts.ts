@@ -1,0 +1,34 @@
+import { readFile } from "node:fs/promises";
+
+/**
+ * A command that logs its start ("<ns since the epoch> <task id>") to $RUN_LOG
+ * and then sleeps SECONDS: `sh` starts in a millisecond, so the log shows when
+ * the worker started it, even on a busy machine.
+ */
+export function loggedSleep(seconds: number): string[] {
+  return ["sh", "-c", `echo "$(date +%s%N) $FANOUT_TASK_ID" >> "$RUN_LOG"; sleep ${seconds}; echo '{}'`];
+}
+
+/** The starts in a run log of `loggedSleep`, in time order: ms and id. */
+export async function startsOf(file: string): Promise<Array<{ ms: number; id: string }>> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [ns, id] = l.split(" ");
+      return { ms: Number(BigInt(ns!) / 1_000_000n), id: id! };
+    })
+    .sort((a, b) => a.ms - b.ms);
+}
+
+/** The most starts in any window of `windowMs` (each window opening at a start). */
+export function busiestWindow(ms: number[], windowMs: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < ms.length; i++) {
+    while (ms[j]! < ms[i]! - windowMs + 1) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
