@@ -15,6 +15,7 @@ export * from "./jobs.js";
 export * from "./queues.js";
 export * from "./counts.js";
 export * from "./agent.js";
+export * from "./returns.js";
 
 /** Every channel by name, for `pub` and `tap`. */
 export const channels = {

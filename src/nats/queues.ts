@@ -27,10 +27,10 @@ export class QueueStore {
     return updateKey(this.kv, queue, (v) => QueueState.parse(v), (current) => QueueState.parse(change(current)));
   }
 
-  /** Pauses the queue for its whole fleet: every worker watching stops claiming. */
-  pause(queue: string, why: { reason: string; by: string }): Promise<QueueState> {
+  /** Pauses the queue for its whole fleet: every worker watching stops claiming. `first`: a pause already there keeps its reason (the first of several workers' trips). */
+  pause(queue: string, why: { reason: string; by: string }, { first = false } = {}): Promise<QueueState> {
     const at = new Date().toISOString();
-    return this.update(queue, (state) => ({ ...state, queue, paused: true, pausedReason: why.reason, pausedBy: why.by, pausedAt: at, updatedAt: at }));
+    return this.update(queue, (state) => (first && state?.paused ? state : { ...state, queue, paused: true, pausedReason: why.reason, pausedBy: why.by, pausedAt: at, updatedAt: at }));
   }
 
   /** Holds new starts on the queue after a "too many requests" (see `nextHold`). */

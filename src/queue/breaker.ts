@@ -16,12 +16,14 @@ export interface StreakView {
   unbroken: boolean;
   /** Every failure of the streak is this task's: it tells nothing of the queue. */
   alone: boolean;
+  /** The queue has tasks besides those failing in the streak, waiting or out, that may still tell whether it works. */
+  othersLeft: boolean;
   /** The distinct tasks that failed in the streak. */
   tasks: number;
 }
 
 /** No failure, or one the breaker does not count. */
-export const CALM: StreakView = { failed: 0, paused: false, unbroken: false, alone: false, tasks: 0 };
+export const CALM: StreakView = { failed: 0, paused: false, unbroken: false, alone: false, othersLeft: false, tasks: 0 };
 
 /** The streak after one more failed attempt of task `id`. */
 export function withFailure(streak: QueueStreak | undefined, id: string): QueueStreak {
@@ -42,11 +44,6 @@ export function newStreak(streak: QueueStreak | undefined): QueueStreak {
  * one alone.
  */
 export function viewOf(before: QueueStreak, after: QueueStreak, id: string, firstFailure: boolean): StreakView {
-  return {
-    failed: after.failed,
-    paused: false,
-    unbroken: firstFailure || before.tasks.includes(id),
-    alone: after.tasks.length === 1 && after.tasks[0] === id,
-    tasks: after.tasks.length,
-  };
+  const alone = after.tasks.length === 1 && after.tasks[0] === id;
+  return { failed: after.failed, paused: false, unbroken: firstFailure || before.tasks.includes(id), alone, othersLeft: true, tasks: after.tasks.length };
 }

@@ -45,8 +45,10 @@ export interface Limits {
  * streak is short of N. Then the task goes back unspent (`wait`) until a
  * success somewhere shows the queue works (it dies on its next failure), or
  * the breaker trips, or the streak reaches N with this task alone failing
- * (the task, not the queue, is broken: it dies). Any other failure is retried
- * after a backoff that grows with the attempt.
+ * (the task, not the queue, is broken: it dies). When every task left in the
+ * queue is one failing in the streak, waiting would tell nothing: it dies at
+ * once. Any other failure is retried after a backoff that grows with the
+ * attempt.
  */
 export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits, streak: StreakView, random = Math.random): Decision {
   if (outcome.ok) return { kind: "ok" };
@@ -57,7 +59,7 @@ export function decide(outcome: AttemptOutcome, attempt: number, limits: Limits,
   if (streak.paused || (breaker && streak.failed >= limits.breaker && !streak.alone)) return { kind: "pause", reason: firstLine(outcome.error) };
   const delayMs = retryDelayMs(attempt, limits.backoffMs, undefined, random);
   if (attempt < limits.maxAttempts) return { kind: "retry", delayMs };
-  if (breaker && streak.unbroken && streak.failed < limits.breaker) return { kind: "wait", delayMs };
+  if (breaker && streak.unbroken && streak.failed < limits.breaker && streak.othersLeft) return { kind: "wait", delayMs };
   return { kind: "dead", reason: outcome.limit ?? (outcome.timedOut ? "timeout" : outcome.invalidOutput ? "invalid-output" : "failed") };
 }
 

@@ -106,7 +106,7 @@ async function roomFor(d: DeliveryContext, msg: JsMsg, task: Task, log: Logger):
   if (task.resources && !pool.canFit(task.resources)) {
     log.info({ resources: task.resources, capacity: pool.total }, "the task asks more than this worker has in all: back to the queue for a bigger one");
     void board.turnedAway(d.queue, d.settle.worker, { ...task, resources: task.resources }).catch((err: unknown) => log.debug({ err }, "could not note the task as unfit"));
-    await returnUnrun(d.records, msg, log, UNFIT_DELAY_MS);
+    await returnUnrun(d.settle, msg, UNFIT_DELAY_MS);
     d.turnedAway(msg);
     return "back";
   }
@@ -119,7 +119,7 @@ async function admitted(d: DeliveryContext, msg: JsMsg, task: Task, attempt: num
   if (d.signal.aborted) return; // the forced stop has handed it back already
   if (admission?.kind === "back") {
     log.debug({ why: admission.why, delayMs: admission.delayMs }, "handed back unrun");
-    return returnUnrun(d.records, msg, log, admission.delayMs);
+    return returnUnrun(d.settle, msg, admission.delayMs);
   }
   const startedAt = new Date();
   d.started.add(msg);

@@ -24,15 +24,18 @@ export class FailureStreak {
       store: StreakStore | undefined;
       queue: string;
       log: Logger;
+      /** The queue's tasks waiting or out. */
+      queueTasks: () => Promise<number>;
       onTrip: (lastError: string, streak: StreakView) => void;
     },
   ) {}
 
   /**
    * The streak as the decision on this outcome sees it: a failure that counts
-   * is added to it first. `firstFailure`: the task has not failed before.
+   * is added to it first. `firstFailure`: the task has not failed before;
+   * `lastAttempt`: it may die of this one, unless other tasks left may tell.
    */
-  async view(id: string, outcome: AttemptOutcome, firstFailure: boolean): Promise<StreakView> {
+  async view(id: string, outcome: AttemptOutcome, firstFailure: boolean, lastAttempt: boolean): Promise<StreakView> {
     const { store } = this.o;
     if (outcome.ok) {
       if (store && this.known.failed > 0) void store.end(this.o.queue).catch((err: unknown) => this.o.log.warn({ err }, "could not end the queue's failure streak"));
@@ -43,11 +46,14 @@ export class FailureStreak {
     try {
       const { before, after } = await store.failed(this.o.queue, id);
       this.follow(after);
-      return viewOf(before, after, id, firstFailure);
+      const view = viewOf(before, after, id, firstFailure);
+      if (!lastAttempt || !view.unbroken) return view;
+      // Only a task that has not failed in the streak can tell whether the queue works.
+      return { ...view, othersLeft: await this.o.queueTasks().then((n) => n > view.tasks, () => true) };
     } catch (err) {
       // The server could not count it: err toward a task kept, never toward a task dead.
       this.o.log.warn({ err }, "could not count the failure in the queue's streak");
-      return { failed: this.known.failed + 1, paused: false, unbroken: true, alone: false, tasks: this.known.tasks.length };
+      return { failed: this.known.failed + 1, paused: false, unbroken: true, alone: false, othersLeft: true, tasks: this.known.tasks.length };
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Consumer } from "@nats-io/jetstream";
+import { tasksOfQueue } from "./queue-tasks.js";
 
 /** How often the worker looks whether it is idle. */
 const LOOK_MS = 200;
@@ -68,8 +69,7 @@ export class IdleExit {
 
   /** Tasks of the queue this worker could still run: waiting or out, less those it turned away lately. */
   private async offered(): Promise<number> {
-    const infos = await Promise.all(this.o.consumers().map((c) => c.info()));
-    const tasks = infos.reduce((n, i) => n + i.num_pending + i.num_ack_pending, 0);
+    const tasks = await tasksOfQueue(this.o.consumers());
     for (const [seq, at] of this.unfit) if (Date.now() - at > UNFIT_MEMORY_MS) this.unfit.delete(seq);
     return tasks - this.unfit.size;
   }

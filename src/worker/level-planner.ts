@@ -1,36 +1,28 @@
-import type { Consumer, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { PRIORITIES, queueConsumerName, queueToken, streamNames, type Priority } from "../../channels/index.js";
 import { ensureQueueConsumer, type QueueConsumerOptions } from "../nats/queue-consumer.js";
 import type { Logger } from "../log.js";
 import type { ClaimLoop, Pull, PullPlanner } from "./claim-loop.js";
+import { LevelReturns } from "./level-returns.js";
 
 /** Pulls of a queue with levels expire fast: a level found empty must not hold a free slot long. */
 const LEVEL_PULL_MS = 1000;
 
 /**
  * How a worker of a queue with priority levels fills its free slots: from the
- * highest level that has tasks waiting (each level's consumer says how many),
- * then the next, so a high task published behind a thousand low ones starts at
- * the next free slot. Slots left over listen for what comes, one per level from
- * the top. The pulls never ask for more than the free slots: a task pulled
- * beyond them would go back, and a task sent back is not counted as waiting.
- *
- * That is the one blind spot: the server counts only tasks never delivered, so
- * a task sent back to be tried again (a retry's backoff, a hand-back) does not
- * show. The worker that retried one remembers when it is due and pulls its
- * level then (`retried`).
+ * highest level that has tasks waiting (each level's consumer says how many,
+ * and the fleet's returns how many more came back and are due), then the
+ * next, so a high task published behind a thousand low ones starts at the next
+ * free slot. Slots left over listen for what comes, one per level from the top.
+ * The pulls never ask for more than the free slots: a task pulled beyond them
+ * would have to go back.
  */
 export class LevelPlanner {
-  private readonly due = new Map<Priority, number[]>();
-
-  constructor(private readonly consumers: Map<Priority, Consumer>) {}
-
-  /** A task of `priority` was sent back to be retried in `delayMs`. */
-  retried(priority: Priority, delayMs: number): void {
-    const times = this.due.get(priority) ?? [];
-    times.push(Date.now() + delayMs);
-    this.due.set(priority, times);
-  }
+  constructor(
+    private readonly consumers: Map<Priority, Consumer>,
+    private readonly returns: LevelReturns,
+  ) {}
 
   readonly plan: PullPlanner = async (want) => {
     const levels = PRIORITIES.filter((l) => this.consumers.has(l));
@@ -38,7 +30,8 @@ export class LevelPlanner {
     const pulls: Pull[] = [];
     let left = want;
     for (const [i, level] of levels.entries()) {
-      const n = Math.min(left, waiting[i]! + this.takeDue(level, left));
+      const fromQueue = Math.min(left, waiting[i]!);
+      const n = fromQueue + this.returns.take(level, left - fromQueue);
       if (n === 0) continue;
       pulls.push({ consumer: this.consumers.get(level)!, max: n, expiresMs: LEVEL_PULL_MS });
       left -= n;
@@ -46,16 +39,6 @@ export class LevelPlanner {
     for (const level of levels.slice(0, left)) pulls.push({ consumer: this.consumers.get(level)!, max: 1, expiresMs: LEVEL_PULL_MS });
     return merged(pulls);
   };
-
-  /** How many retries of `level` are due now, up to `most` (each due time is used once). */
-  private takeDue(level: Priority, most: number): number {
-    const times = this.due.get(level);
-    if (!times?.length) return 0;
-    const now = Date.now();
-    const due = times.filter((t) => t <= now).slice(0, most);
-    if (due.length) this.due.set(level, times.filter((t) => !due.includes(t)));
-    return due.length;
-  }
 }
 
 /** One pull per consumer: a level both counted and listened on gets one pull of both sizes. */
@@ -77,9 +60,12 @@ function merged(pulls: Pull[]): Pull[] {
 export class QueueLevels {
   private planner: LevelPlanner | undefined;
   private consumers: Map<Priority, Consumer>;
+  /** The fleet's returned tasks, heard while the queue has levels. */
+  private returns: LevelReturns | undefined;
 
   constructor(
     private readonly o: {
+      nc: NatsConnection;
       js: JetStreamClient;
       jsm: JetStreamManager;
       prefix: string;
@@ -107,7 +93,8 @@ export class QueueLevels {
         consumers.set(level, await js.consumers.get(streamNames(prefix).tasks, queueConsumerName(queue, level)));
       }
       this.consumers = consumers;
-      this.planner = levels.length ? new LevelPlanner(consumers) : undefined;
+      if (levels.length) this.returns ??= LevelReturns.start(this.o.nc, prefix, queue, log);
+      this.planner = this.returns && levels.length ? new LevelPlanner(consumers, this.returns) : undefined;
       loop.plan(this.planner?.plan);
       if (levels.length) log.info({ levels: PRIORITIES.filter((l) => consumers.has(l)) }, "the queue has priority levels: pulling the highest waiting first");
     })().catch((err: unknown) => log.error({ err }, "could not follow the queue's priority levels"));
@@ -118,8 +105,17 @@ export class QueueLevels {
     return [...this.consumers.values()];
   }
 
-  /** A task of `priority` was sent back to be retried in `delayMs`. */
-  retried(priority: Priority, delayMs: number): void {
-    this.planner?.retried(priority, delayMs);
+  /** A task went back to the queue, to come again in `delayMs`: the fleet hears of it (a queue with levels). */
+  returned(msg: JsMsg, delayMs?: number): void {
+    if (this.planner) this.returns?.sent(msg, delayMs);
+  }
+
+  /** A task was claimed: one that came back is taken (a queue with levels). */
+  claimed(msg: JsMsg): void {
+    if (this.planner) this.returns?.claimed(msg);
+  }
+
+  stop(): void {
+    this.returns?.stop();
   }
 }

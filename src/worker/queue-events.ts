@@ -12,6 +12,6 @@ export function queueEvent(nc: NatsConnection, prefix: string, event: Omit<Queue
 
 /** Pauses the queue for the whole fleet (the breaker, a spent budget), and says so on its events channel. */
 export async function pauseFleet(queues: QueueStore, nc: NatsConnection, prefix: string, pause: { queue: string; reason: string; by: string }, log: Logger): Promise<void> {
-  await queues.pause(pause.queue, { reason: pause.reason, by: pause.by }).catch((err: unknown) => log.error({ err }, "could not pause the queue; this worker claims nothing more"));
+  await queues.pause(pause.queue, { reason: pause.reason, by: pause.by }, { first: true }).catch((err: unknown) => log.error({ err }, "could not pause the queue; this worker claims nothing more"));
   queueEvent(nc, prefix, { type: "paused", ...pause });
 }

@@ -51,8 +51,8 @@ export interface SettleContext extends Limits {
   runner: RunnerInfo;
   /** The jobs' audit trails (`fanout job events`). */
   audit: AuditLog;
-  /** A task was sent back to be retried after `delayMs`: its level is due then (priority queues). */
-  onRetry?: (task: Task, delayMs: number) => void;
+  /** A task went back to the queue, to come again after `delayMs`: its level's planners count it then (a queue with levels). */
+  onReturn?: (msg: JsMsg, delayMs?: number) => void;
 }
 
 export interface Attempt {
@@ -90,7 +90,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
   // A result that cannot be stored is a failed attempt, not a stuck task.
   const outcome: AttemptOutcome = result?.tooBig ? { ok: false, error: result.tooBig } : attemptOutcome;
   const error = outcome.ok ? "" : outcome.error;
-  const streak = await ctx.streak.view(task.id, outcome, attempt === 1 && !a.waitedForBreaker);
+  const streak = await ctx.streak.view(task.id, outcome, attempt === 1 && !a.waitedForBreaker, attempt >= ctx.maxAttempts);
   const decision = decide(outcome, attempt, ctx, streak);
   ctx.streak.after(decision, firstLine(error), streak);
   try {
@@ -121,19 +121,18 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
           await ctx.records.carry(msg, { usage: a.usage, feedback }).catch((err: unknown) => log.warn({ err }, "could not keep the attempt's usage and feedback for the next one"));
         }
         msg.nak(decision.delayMs);
-        ctx.onRetry?.(task, decision.delayMs);
+        ctx.onReturn?.(msg, decision.delayMs);
         log.warn({ err: error, retryInMs: decision.delayMs }, "attempt failed, will retry");
         ctx.audit.record({ type: "failed", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt, error: firstLine(error) });
         return "retry";
       case "wait":
         // No attempt spent: the queue may be what fails, and the breaker decides that first.
-        await handBack(ctx.records, msg, decision.delayMs, { usage: a.usage, waitedForBreaker: true });
-        ctx.onRetry?.(task, decision.delayMs);
+        await handBack(ctx, msg, decision.delayMs, { usage: a.usage, waitedForBreaker: true });
         log.warn({ err: error, retryInMs: decision.delayMs }, "last attempt failed, with no success in the queue since this task's first failure: it waits unspent for the breaker to decide");
         ctx.audit.record({ type: "failed", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt, error: firstLine(error) });
         return "retry";
       case "pause":
-        await handBack(ctx.records, msg, undefined, { usage: a.usage });
+        await handBack(ctx, msg, undefined, { usage: a.usage });
         log.warn({ err: error, breaker: ctx.breaker }, "attempt failed, and the breaker tripped: the queue pauses; this task goes back unspent");
         ctx.audit.record({ type: "failed", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt, error: firstLine(error) });
         ctx.audit.record({ type: "paused", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, reason: decision.reason });
@@ -147,7 +146,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
           return { heldUntil: fallback };
         });
         const until = state.heldUntil ?? fallback;
-        await handBack(ctx.records, msg, Math.max(0, Date.parse(until) - Date.now()), { usage: a.usage });
+        await handBack(ctx, msg, Math.max(0, Date.parse(until) - Date.now()), { usage: a.usage });
         queueEvent(ctx.nc, ctx.prefix, { type: "held", queue: task.queue, reason: decision.reason, by: ctx.worker, until });
         log.warn({ err: error, heldUntil: until }, "too many requests: the queue holds new starts; this task goes back unspent");
         ctx.audit.record({ type: "held", job: task.job, queue: task.queue, id: task.id, worker: ctx.worker, attempt, reason: `${decision.reason}; held until ${until}` });
@@ -158,6 +157,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
     // The outcome could not be stored: the task goes back to the queue.
     log.error({ err }, "could not store the outcome; task returns to the queue");
     nakQuietly(msg, 1000);
+    ctx.onReturn?.(msg, 1000);
     return "retry";
   }
 }

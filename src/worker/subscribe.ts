@@ -12,6 +12,7 @@ import { StartSlots } from "../nats/start-slots.js";
 import { StartGate } from "./start-gate.js";
 import { RatePacer } from "./rate-pacer.js";
 import { IdleExit } from "./idle-exit.js";
+import { tasksOfQueue } from "./queue-tasks.js";
 import { AuditLog } from "../nats/audit-log.js";
 import { QueueLevels } from "./level-planner.js";
 import { pauseFleet } from "./queue-events.js";
@@ -141,6 +142,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       store: streaks,
       queue: options.queue,
       log,
+      queueTasks: () => tasksOfQueue(levels.pulled()),
       onTrip: (lastError, s) => {
         loop.pause();
         const reason = `breaker: ${s.failed} failed attempts in a row across the fleet, of ${s.tasks} tasks, with no success between them; the last, on worker ${name}: ${lastError}`;
@@ -174,16 +176,18 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     hasRoom: pool && ((): boolean => pool.hasRoom && loop.running <= pool.placed),
     log,
     onUnwanted: (msg) => {
-      const p = returnUnrun(records, msg, log).finally(() => inFlight.delete(p));
+      const p = returnUnrun(settleCtx, msg).finally(() => inFlight.delete(p));
       inFlight.add(p);
     },
     onClaim: (msg, ticket) => {
       claimed.add(msg);
+      levels.claimed(msg);
       const p = handleDelivery(delivery, msg, ticket)
         .catch((err: unknown) => {
           // Only storing the outcome can fail here: the task returns to the queue.
           log.error({ err }, "could not store the task's outcome; it returns to the queue");
           nakQuietly(msg, 1000);
+          levels.returned(msg, 1000);
         })
         .finally(() => {
           claimed.delete(msg);
@@ -197,8 +201,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   });
 
   const raise = { minAckWaitS: options.ackWaitS, maxInFlight: options.maxInFlight };
-  const levels = new QueueLevels({ js, jsm, prefix: conn.prefix, queue: options.queue, consumer, loop, log, raise });
-  settleCtx.onRetry = (task, delayMs) => levels.retried(task.priority ?? "normal", delayMs);
+  const levels = new QueueLevels({ nc: conn.nc, js, jsm, prefix: conn.prefix, queue: options.queue, consumer, loop, log, raise });
+  settleCtx.onReturn = (msg, delayMs) => levels.returned(msg, delayMs);
   const slots = await StartSlots.open(conn);
   // The levels a worker starts with are known before its first pull, so that pull is by them.
   let levelsFollowed = Promise.resolve();
@@ -289,6 +293,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       stopFollowingStreak();
       settleCtx.audit.flush();
       follower.stop();
+      levels.stop();
       gate.stop();
       keeper.stop();
       log.info({ ok: stats.ok, dead: stats.dead, retried: stats.retried, skipped: stats.skipped }, "worker stopped");
@@ -311,7 +316,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       // its attempt (a plain nak), one that waited to start goes back unspent.
       for (const msg of claimed) {
         if (started.has(msg)) nakQuietly(msg);
-        else void returnUnrun(records, msg, log);
+        else void returnUnrun(settleCtx, msg);
       }
       claimed.clear();
       abort.abort();

@@ -5,6 +5,7 @@ import { publishTasks } from "../../src/leader/publish.js";
 import { AttemptRecords } from "../../src/nats/attempt-records.js";
 import { attemptOf } from "../../src/worker/attempts.js";
 import { handBack } from "../../src/worker/hand-back.js";
+import { silentLogger } from "../../src/log.js";
 import { useTestServer } from "../helpers/server.js";
 import { freshConnection } from "./harness.js";
 
@@ -20,7 +21,7 @@ describe("hand-backs", () => {
     for (let i = 1; i <= 2; i++) {
       const msg = await deliver();
       expect(await attemptOf(msg, records)).toEqual({ attempt: 1, record: { returned: i - 1 } });
-      await handBack(records, msg);
+      await handBack({ records, log: silentLogger }, msg);
     }
     const third = await deliver();
     expect(third.info.deliveryCount).toBe(3);

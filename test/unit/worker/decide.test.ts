@@ -6,7 +6,7 @@ import type { AttemptOutcome } from "../../../src/worker/runner.js";
 const limits = { maxAttempts: 3, backoffMs: 1000, breaker: 5 };
 const failed: AttemptOutcome = { ok: false, error: "boom" };
 /** The fleet's streak at `n` failures in a row, of several tasks, this task's earlier failures not among them. */
-const streak = (n: number, more: Partial<StreakView> = {}): StreakView => ({ failed: n, paused: false, unbroken: false, alone: false, tasks: 2, ...more });
+const streak = (n: number, more: Partial<StreakView> = {}): StreakView => ({ failed: n, paused: false, unbroken: false, alone: false, othersLeft: true, tasks: 2, ...more });
 
 describe("decide", () => {
   it.each<[string, AttemptOutcome, number, Decision]>([
@@ -47,6 +47,9 @@ describe("decide", () => {
     expect(decide(failed, 3, limits, streak(1, { unbroken: false }))).toEqual({ kind: "dead", reason: "failed" });
     // The streak reached N and every failure of it was this task's: the task, not the queue, is broken.
     expect(decide(failed, 3, limits, streak(5, { unbroken: true, alone: true, tasks: 1 }))).toEqual({ kind: "dead", reason: "failed" });
+    // Every task left is failing in the streak: waiting would tell nothing.
+    expect(decide(failed, 3, limits, streak(3, { unbroken: true, alone: true, othersLeft: false, tasks: 1 }))).toEqual({ kind: "dead", reason: "failed" });
+    expect(decide(failed, 3, limits, streak(3, { unbroken: true, alone: true, othersLeft: true, tasks: 1 })).kind).toBe("wait");
     // One task failing alone never pauses the queue.
     expect(decide(failed, 2, { ...limits, maxAttempts: 10 }, streak(7, { unbroken: true, alone: true, tasks: 1 })).kind).toBe("retry");
     // Without a breaker, the last attempt is the last.
@@ -59,7 +62,7 @@ describe("decide", () => {
     const three = withFailure(two, "a");
     expect(three).toEqual({ epoch: 0, failed: 3, tasks: ["a", "b"] });
     expect(newStreak(three)).toEqual({ epoch: 1, failed: 0, tasks: [] });
-    expect(viewOf(two, three, "a", false)).toEqual({ failed: 3, paused: false, unbroken: true, alone: false, tasks: 2 });
+    expect(viewOf(two, three, "a", false)).toEqual({ failed: 3, paused: false, unbroken: true, alone: false, othersLeft: true, tasks: 2 });
     expect(viewOf(newStreak(three), withFailure(newStreak(three), "a"), "a", false)).toMatchObject({ unbroken: false, alone: true });
     expect(viewOf(newStreak(three), withFailure(newStreak(three), "c"), "c", true)).toMatchObject({ unbroken: true, alone: true });
     expect([failed, { ok: false, error: "no", permanent: true }, { ok: false, error: "x", cancelled: true }, { ok: false, error: "429", rateLimited: {} }].map((o) => countsForBreaker(o as AttemptOutcome))).toEqual([true, false, false, false]);

@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { Priority } from "./names.js";
+
+/**
+ * A task of a queue with priority levels sent back to the queue (a retry's
+ * backoff, a hand-back), with the time from which it may be claimed again
+ * (`back`), or claimed again (`taken`). The server counts only tasks never
+ * delivered as waiting, so without this no other worker's planner would see
+ * it. Core NATS, not stored; only queues with levels use it.
+ */
+export const LevelReturn = z.object({
+  type: z.enum(["back", "taken"]),
+  level: Priority,
+  /** The task message's stream sequence. */
+  seq: z.number().int().positive(),
+  /** `back`: from when it may be claimed, ms since the epoch. */
+  at: z.number().optional(),
+});
+export type LevelReturn = z.infer<typeof LevelReturn>;
+
+/** Returns of a queue's levels: `<prefix>.returns.<queue>`. */
+export const returnsChannel = {
+  name: "returns",
+  stream: undefined,
+  schema: LevelReturn,
+  subject: (prefix: string, queue: string) => `${prefix}.returns.${queue}`,
+  all: (prefix: string) => `${prefix}.returns.>`,
+} as const;
