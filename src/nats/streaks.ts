@@ -1,6 +1,6 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import { QueueStreak, streamNames } from "../../channels/index.js";
-import { newStreak, withFailure } from "../queue/breaker.js";
+import { NO_STREAK, newStreak, withFailure } from "../queue/breaker.js";
 import type { Connection } from "./connect.js";
 import { updateKey } from "./kv-update.js";
 
@@ -24,6 +24,12 @@ export class StreakStore {
       return withFailure(current, id);
     });
     return { before: before ?? { ...after, failed: 0, tasks: [] }, after };
+  }
+
+  /** The streak as it is now. */
+  async now(queue: string): Promise<QueueStreak> {
+    const entry = await this.kv.get(key(queue));
+    return entry?.operation === "PUT" ? QueueStreak.parse(entry.json()) : NO_STREAK;
   }
 
   /** Ends the streak (a success, or the breaker tripped), unless it is empty already. */

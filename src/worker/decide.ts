@@ -45,7 +45,8 @@ export interface Limits {
  * streak is short of N. Then the task goes back unspent (`wait`) until a
  * success somewhere shows the queue works (it dies on its next failure), or
  * the breaker trips, or the streak reaches N with this task alone failing
- * (the task, not the queue, is broken: it dies). When every task left in the
+ * (the task, not the queue, is broken: it dies); its runs after the first
+ * wait are not counted again (`FailureStreak`). When every task left in the
  * queue is one failing in the streak, waiting would tell nothing: it dies at
  * once. Any other failure is retried after a backoff that grows with the
  * attempt.

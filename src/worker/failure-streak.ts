@@ -32,10 +32,13 @@ export class FailureStreak {
 
   /**
    * The streak as the decision on this outcome sees it: a failure that counts
-   * is added to it first. `firstFailure`: the task has not failed before;
-   * `lastAttempt`: it may die of this one, unless other tasks left may tell.
+   * is added to it first, unless its task failed before and waited for the
+   * breaker (`waited`): running it again tells nothing new of the queue, so
+   * it would only bring the trip nearer. `firstFailure`: the task has not
+   * failed before; `lastAttempt`: it may die of this one, unless other tasks
+   * left may tell.
    */
-  async view(id: string, outcome: AttemptOutcome, firstFailure: boolean, lastAttempt: boolean): Promise<StreakView> {
+  async view(id: string, outcome: AttemptOutcome, the: { firstFailure: boolean; lastAttempt: boolean; waited: boolean }): Promise<StreakView> {
     const { store } = this.o;
     if (outcome.ok) {
       if (store && this.known.failed > 0) void store.end(this.o.queue).catch((err: unknown) => this.o.log.warn({ err }, "could not end the queue's failure streak"));
@@ -44,10 +47,10 @@ export class FailureStreak {
     if (this.paused) return { ...CALM, paused: true };
     if (!store || !countsForBreaker(outcome)) return CALM;
     try {
-      const { before, after } = await store.failed(this.o.queue, id);
+      const { before, after } = the.waited ? await store.now(this.o.queue).then((s) => ({ before: s, after: s })) : await store.failed(this.o.queue, id);
       this.follow(after);
-      const view = viewOf(before, after, id, firstFailure);
-      if (!lastAttempt || !view.unbroken) return view;
+      const view = viewOf(before, after, id, the.firstFailure);
+      if (!the.lastAttempt || !view.unbroken) return view;
       // Only a task that has not failed in the streak can tell whether the queue works.
       return { ...view, othersLeft: await this.o.queueTasks().then((n) => n > view.tasks, () => true) };
     } catch (err) {

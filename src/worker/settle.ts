@@ -90,7 +90,8 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
   // A result that cannot be stored is a failed attempt, not a stuck task.
   const outcome: AttemptOutcome = result?.tooBig ? { ok: false, error: result.tooBig } : attemptOutcome;
   const error = outcome.ok ? "" : outcome.error;
-  const streak = await ctx.streak.view(task.id, outcome, attempt === 1 && !a.waitedForBreaker, attempt >= ctx.maxAttempts);
+  const waited = a.waitedForBreaker === true;
+  const streak = await ctx.streak.view(task.id, outcome, { firstFailure: attempt === 1 && !waited, lastAttempt: attempt >= ctx.maxAttempts, waited });
   const decision = decide(outcome, attempt, ctx, streak);
   ctx.streak.after(decision, firstLine(error), streak);
   try {
