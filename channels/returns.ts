@@ -6,16 +6,22 @@ import { Priority } from "./names.js";
  * backoff, a hand-back), with the time from which it may be claimed again
  * (`back`), or claimed again (`taken`). The server counts only tasks never
  * delivered as waiting, so without this no other worker's planner would see
- * it. Core NATS, not stored; only queues with levels use it.
+ * it. Core NATS, not stored: a worker that starts asks (`ask`), and each
+ * worker says again the returns it sent that are still out. Only queues with
+ * levels use it.
  */
-export const LevelReturn = z.object({
-  type: z.enum(["back", "taken"]),
-  level: Priority,
-  /** The task message's stream sequence. */
-  seq: z.number().int().positive(),
-  /** `back`: from when it may be claimed, ms since the epoch. */
-  at: z.number().optional(),
-});
+export const LevelReturn = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("back"),
+    level: Priority,
+    /** The task message's stream sequence. */
+    seq: z.number().int().positive(),
+    /** From when it may be claimed, ms since the epoch. */
+    at: z.number(),
+  }),
+  z.object({ type: z.literal("taken"), level: Priority, seq: z.number().int().positive() }),
+  z.object({ type: z.literal("ask") }),
+]);
 export type LevelReturn = z.infer<typeof LevelReturn>;
 
 /** Returns of a queue's levels: `<prefix>.returns.<queue>`. */

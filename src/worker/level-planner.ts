@@ -31,7 +31,7 @@ export class LevelPlanner {
     let left = want;
     for (const [i, level] of levels.entries()) {
       const fromQueue = Math.min(left, waiting[i]!);
-      const n = fromQueue + this.returns.take(level, left - fromQueue);
+      const n = fromQueue + this.returns.take(level, left - fromQueue, LEVEL_PULL_MS);
       if (n === 0) continue;
       pulls.push({ consumer: this.consumers.get(level)!, max: n, expiresMs: LEVEL_PULL_MS });
       left -= n;
