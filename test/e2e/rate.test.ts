@@ -7,7 +7,7 @@ import { useTestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import { readReport, terminal } from "./harness.js";
 import { useCpuHog } from "../helpers/cpu-hog.js";
-import { busiestWindow, loggedSleep, startsOf } from "../helpers/starts.js";
+import { busiestWindow, loggedSleep, startedOf, startsOf } from "../helpers/starts.js";
 
 const server = useTestServer();
 
@@ -23,11 +23,13 @@ describe("a rate limit the whole fleet shares", () => {
     await Promise.all(workers.map((w) => w.done));
     const times = (await startsOf(runLog)).map((s) => s.ms);
     expect(times).toHaveLength(200); // none ran twice, none was redelivered
-    const worst = busiestWindow(times, 2000);
-    console.log(`rate 20/s: the busiest 2 seconds started ${worst} tasks; 200 in ${((times.at(-1)! - times[0]!) / 1000).toFixed(1)} s`);
+    const report = await readReport(out);
+    // When the workers started them: at 50 ms apart, a spawn on a busy machine can take longer than the interval.
+    const worst = busiestWindow(startedOf(report), 2000);
+    console.log(`rate 20/s: the busiest 2 seconds started ${worst} tasks (${busiestWindow(times, 2000)} as the command saw it); 200 in ${((times.at(-1)! - times[0]!) / 1000).toFixed(1)} s`);
     expect(worst).toBeLessThanOrEqual(41);
     expect(worst).toBeGreaterThan(30); // the limit, not something else, set the pace
-    expect((await readReport(out)).every((l) => (l as Result).attempts === 1)).toBe(true);
+    expect(report.every((l) => (l as Result).attempts === 1)).toBe(true);
   }, 60_000);
 });
 
@@ -56,8 +58,11 @@ describe("a rated queue on a busy machine (`yes > /dev/null` beside it)", () => 
     const starts = (await startsOf(runLog)).map((s) => s.ms);
     expect(starts).toHaveLength(n); // none ran twice
     const spanMs = starts.at(-1)! - starts[0]!;
-    const windows = [1000, 2000, 5000].map((w) => busiestWindow(starts, w));
-    console.log(`rate ${rate}/s: ${n} starts in ${(spanMs / 1000).toFixed(1)} s (the rate's own time: ${(ownMs / 1000).toFixed(1)} s); the busiest 1, 2 and 5 s held ${windows.join(", ")}`);
+    const report = await readReport(out);
+    // The windows of the workers' starts; the command's own log (a spawn may wait on a busy machine) is shown beside.
+    const windows = [1000, 2000, 5000].map((w) => busiestWindow(startedOf(report), w));
+    const seen = [1000, 2000, 5000].map((w) => busiestWindow(starts, w));
+    console.log(`rate ${rate}/s: ${n} starts in ${(spanMs / 1000).toFixed(1)} s (the rate's own time: ${(ownMs / 1000).toFixed(1)} s); the busiest 1, 2 and 5 s held ${windows.join(", ")} (${seen.join(", ")} as the command saw it)`);
     expect(spanMs).toBeLessThanOrEqual(ownMs * 1.5);
     for (const [i, w] of [1, 2, 5].entries()) expect(windows[i]).toBeLessThanOrEqual(rate * w + 1);
     // Waiting for a start slot is not idleness: no worker gave up while tasks waited.
@@ -65,7 +70,7 @@ describe("a rated queue on a busy machine (`yes > /dev/null` beside it)", () => 
       const idle = run.stderr.split("\n").find((l) => l.includes('"idle; exiting"'));
       if (idle) expect((JSON.parse(idle) as { time: number }).time).toBeGreaterThan(starts.at(-1)!);
     }
-    expect((await readReport(out)).every((l) => (l as Result).attempts === 1)).toBe(true);
+    expect(report.every((l) => (l as Result).attempts === 1)).toBe(true);
   }, 120_000);
 });
 

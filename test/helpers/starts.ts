@@ -3,7 +3,9 @@ import { readFile } from "node:fs/promises";
 /**
  * A command that logs its start ("<ns since the epoch> <task id>") to $RUN_LOG
  * and then sleeps SECONDS: `sh` starts in a millisecond, so the log shows when
- * the worker started it, even on a busy machine.
+ * the task began as its API would see it. On a busy machine a spawn can wait
+ * longer than a fast rate's interval; the report's `startedAt` says when the
+ * worker started it.
  */
 export function loggedSleep(seconds: number): string[] {
   return ["sh", "-c", `echo "$(date +%s%N) $FANOUT_TASK_ID" >> "$RUN_LOG"; sleep ${seconds}; echo '{}'`];
@@ -21,6 +23,11 @@ export async function startsOf(file: string): Promise<Array<{ ms: number; id: st
       return { ms: Number(BigInt(ns!) / 1_000_000n), id: id! };
     })
     .sort((a, b) => a.ms - b.ms);
+}
+
+/** When the worker started each task of a report (its provenance), ms, in time order. */
+export function startedOf(report: unknown[]): number[] {
+  return report.map((l) => Date.parse((l as { provenance?: { startedAt?: string } }).provenance?.startedAt ?? "")).sort((a, b) => a - b);
 }
 
 /** The most starts in any window of `windowMs` (each window opening at a start). */
