@@ -82,16 +82,25 @@ export class LevelReturns {
   }
 
   private heard(r: LevelReturn): void {
-    if (r.type === "back") this.back.set(r.seq, { level: r.level, at: r.at });
-    else if (r.type === "taken") {
-      this.back.delete(r.seq);
-      this.mine.delete(r.seq);
-    } else {
-      for (const seq of this.mine) {
-        const out = this.back.get(seq);
-        if (out) this.publish({ type: "back", seq, ...out });
-        else this.mine.delete(seq); // forgotten
-      }
+    switch (r.type) {
+      case "back":
+        this.back.set(r.seq, { level: r.level, at: r.at });
+        return;
+      case "taken":
+        this.back.delete(r.seq);
+        this.mine.delete(r.seq);
+        return;
+      case "ask":
+        return this.answer();
+    }
+  }
+
+  /** A worker started: it hears again each return this worker sent that is still out. */
+  private answer(): void {
+    for (const seq of this.mine) {
+      const out = this.back.get(seq);
+      if (out) this.publish({ type: "back", seq, ...out });
+      else this.mine.delete(seq); // forgotten
     }
   }
 

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import type { Result } from "../../channels/index.js";
 
 /**
  * A command that logs its start ("<ns since the epoch> <task id>") to $RUN_LOG
@@ -27,7 +28,7 @@ export async function startsOf(file: string): Promise<Array<{ ms: number; id: st
 
 /** When the worker started each task of a report (its provenance), ms, in time order. */
 export function startedOf(report: unknown[]): number[] {
-  return report.map((l) => Date.parse((l as { provenance?: { startedAt?: string } }).provenance?.startedAt ?? "")).sort((a, b) => a - b);
+  return report.map((l) => Date.parse((l as Result).provenance?.startedAt ?? "")).sort((a, b) => a - b);
 }
 
 /** The most starts in any window of `windowMs` (each window opening at a start). */
