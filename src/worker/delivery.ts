@@ -60,6 +60,12 @@ export async function handleDelivery(d: DeliveryContext, msg: JsMsg, ticket?: St
   const release = d.keeper.keep(msg);
   try {
     await settledOnce(d, msg, ticket);
+  } catch (err) {
+    if (d.started.has(msg)) throw err; // it ran, and its outcome could not be stored: the caller naks it as an attempt
+    // Attempts, not deliveries: a task the server could not prepare (its attempt
+    // record, say) never started, and goes back unspent.
+    d.settle.log.warn({ seq: msg.info.streamSequence, err }, "could not prepare the task; it goes back unrun");
+    await returnUnrun(d.settle, msg, 1000);
   } finally {
     d.started.delete(msg);
     release();
