@@ -5,7 +5,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { streamNames, type ReportLine } from "../channels/index.js";
 import { connect, type Connection } from "../src/nats/connect.js";
-import { LocalNatsServer } from "../src/nats/server.js";
+import { LocalNatsServer } from "../src/nats/local-server.js";
 import { ensureQueueConsumer } from "../src/nats/queue-consumer.js";
 import { ensureStreams, manager } from "../src/nats/topology.js";
 import { FANOUT, lastJson, run, start, type Run, type Started } from "./harness.js";

@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { tasksChannel, type Task } from "../channels/index.js";
-import { JobStore } from "../src/nats/jobs.js";
+import { JobStore } from "../src/store/jobs.js";
 import { ensureQueueConsumer } from "../src/nats/queue-consumer.js";
 import { manager } from "../src/nats/topology.js";
 import { checkReport, PREFIX, type Bench } from "./context.js";

@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { resultsChannel, streamNames, type Result } from "../channels/index.js";
-import { JobStore } from "../src/nats/jobs.js";
+import { JobStore } from "../src/store/jobs.js";
 import { checkReport, PREFIX, type Bench } from "./context.js";
 import { RAW, run } from "./harness.js";
 import { inTurn, type Sample } from "./throughput.js";

@@ -1,7 +1,7 @@
 import { headers } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { countsChannel, outcomeMsgId, resultsChannel, streamNames, type Result } from "../channels/index.js";
-import { JobStore } from "../src/nats/jobs.js";
+import { JobStore } from "../src/store/jobs.js";
 import { PREFIX, type Bench } from "./context.js";
 import { lastJson, RAW, run } from "./harness.js";
 import { inTurn, type Sample } from "./throughput.js";

@@ -16,6 +16,7 @@ export * from "./queues.js";
 export * from "./counts.js";
 export * from "./agent.js";
 export * from "./returns.js";
+export * from "./canonical-json.js";
 
 /** Every channel by name, for `pub` and `tap`. */
 export const channels = {

@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { UsageError } from "../errors.js";
-import { OutputFolders } from "../worker/outputs.js";
+import { OutputFolders } from "../run/outputs.js";
 
 /*
  * What `worker subscribe` checks before it connects, so that a worker that

@@ -3,11 +3,12 @@ import path from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { UsageError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { Confinement } from "../worker/sandbox/confinement.js";
-import { hiddenFilesNamed, refuseExposedFolder, refuseHiddenCommand } from "../worker/sandbox/bubblewrap.js";
-import { parseSize, type ResourceLimits } from "../worker/sandbox/limits.js";
+import { Confinement } from "../run/sandbox/confinement.js";
+import { hiddenFilesNamed, refuseExposedFolder, refuseHiddenCommand } from "../run/sandbox/bubblewrap.js";
+import type { ResourceLimits } from "../run/sandbox/limits.js";
+import { parseSize } from "../policy/sizes.js";
 import type { Capacity } from "../../channels/index.js";
-import { parseCapacity } from "../worker/capacity.js";
+import { parseCapacity } from "../policy/resources.js";
 import { intOption } from "./options.js";
 
 /** `worker subscribe`'s isolation, limit and capacity flags. */

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { DeadReason } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
-import { cancelJob } from "../job/cancel.js";
-import { retryDead } from "../leader/retry.js";
+import { cancelJob } from "../control/job-cancel.js";
+import { retryDead } from "../control/dead-retry.js";
 import type { Connection } from "../nats/connect.js";
-import { operator, pauseQueue, resumeQueue } from "../queue/pause.js";
+import { operator, pauseQueue, resumeQueue } from "../control/queue-pause.js";
 
 const Reason = z.object({ reason: z.string().max(500).optional() });
 const RetryBody = z.object({ reason: DeadReason.optional() });

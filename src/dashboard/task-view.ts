@@ -2,7 +2,7 @@ import { DeadLetter, deadChannel, PRIORITIES, queueToken, Result, resultsChannel
 import { UsageError } from "../errors.js";
 import type { Connection } from "../nats/connect.js";
 import { jsonOf } from "../nats/decode.js";
-import { JobStore } from "../nats/jobs.js";
+import { JobStore } from "../store/jobs.js";
 import { manager } from "../nats/topology.js";
 
 /** One task, as the dashboard shows it when a row is clicked. */

@@ -1,19 +1,19 @@
-import { jetstream, type JetStreamManager } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import { ulid } from "ulid";
-import { eventsChannel, jobProblem, queueProblem, queueToken, taskMsgId, tasksChannel, type JobEvent, type Priority, type Task, type TaskSpec } from "../../channels/index.js";
+import { eventsChannel, jobProblem, queueProblem, taskMsgId, tasksChannel, type JobEvent, type Priority, type Task, type TaskSpec } from "../../channels/index.js";
 import { InvalidInputError, PublishIncompleteError, PublishRefusedError, UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
-import { jobIds } from "../nats/job-ids.js";
+import { jobIds } from "../store/job-ids.js";
 import { maxBodyBytes } from "../nats/payload.js";
-import { JobStore } from "../nats/jobs.js";
+import { JobStore } from "../store/jobs.js";
 import { isTransient, publishUntilAcked } from "../nats/publish-until-acked.js";
-import { ensureQueueConsumer, readQueueConsumer } from "../nats/queue-consumer.js";
+import { ensureQueueConsumer } from "../nats/queue-consumer.js";
 import { ensureStreams, manager } from "../nats/topology.js";
 import { specAt, withIds, type SpecSource } from "./task-ids.js";
-import { doneIds } from "../nats/done-ledger.js";
-import { AuditLog } from "../nats/audit-log.js";
-import { QueueStore } from "../nats/queues.js";
+import { ensureLevels } from "../store/queue-levels.js";
+import { doneIds } from "../store/done-ledger.js";
+import { AuditLog } from "../store/audit-log.js";
 
 export interface PublishOptions {
   queue: string;
@@ -147,22 +147,6 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   audit.flush();
   const summary: PublishSummary = { job, queue, published, duplicates: skipped + repeated + identified.repeats, total: recorded.total };
   return options.skipDone ? { ...summary, skipped: skippedDone } : summary;
-}
-
-/**
- * The consumers of the priority levels the run's tasks use, made before any
- * is published (with the queue's ack wait), and announced in the queue's
- * state, so that workers pull them: high first, low last.
- */
-export async function ensureLevels(conn: Connection, jsm: JetStreamManager, queue: string, tasks: Task[], log: Logger, ackWaitMs?: number): Promise<void> {
-  const used = new Set(tasks.flatMap((t) => (t.priority ? [t.priority] : [])));
-  if (used.size === 0) return;
-  ackWaitMs ??= (await readQueueConsumer(jsm, conn.prefix, queue)).ackWaitMs;
-  for (const level of used) await ensureQueueConsumer(jsm, conn.prefix, queueToken(queue, level), { minAckWaitS: ackWaitMs / 1000 }, (why) => log.warn(why));
-  await (await QueueStore.open(conn)).update(queue, (state) => {
-    const levels = [...new Set([...(state?.levels ?? []), ...used])].sort();
-    return { ...state, queue, levels, updatedAt: new Date().toISOString() };
-  });
 }
 
 /** Every task fits one message on this server, or the run is refused before anything is published. */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { TaskSpec } from "../../channels/index.js";
+import { canonicalJson, type TaskSpec } from "../../channels/index.js";
 import { InvalidInputError } from "../errors.js";
 
 /** Where specs came from, for messages: a name and, for JSONL, each spec's line number. */
@@ -71,16 +71,6 @@ export function contentId(input: unknown, salt = ""): string {
     .update(salt)
     .digest("hex")
     .slice(0, 32);
-}
-
-/** JSON with every object's keys in sorted order, so equal values have one text. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
 }
 
 /** 24 hex digits (96 bits) of the SHA-256 of what the task is: its input, time limit and meta. */

@@ -1,5 +1,5 @@
 import type { Usage } from "../../channels/index.js";
-import { columns } from "./columns.js";
+import { columns } from "../columns.js";
 import type { FleetStatus, QueueStatus } from "./status.js";
 
 /** The snapshot as aligned text, for a terminal. */

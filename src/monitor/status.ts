@@ -1,11 +1,11 @@
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
 import { countsChannel, PRIORITIES, queueOfConsumer, rateText, streamNames, type Capacity, type Priority, type Resources, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
-import { FitBoard, unfitTasks } from "../nats/queue-fit.js";
+import { FitBoard, unfitTasks } from "../store/fit-board.js";
 import type { Connection } from "../nats/connect.js";
 import { UsageError } from "../errors.js";
-import { JobStore } from "../nats/jobs.js";
-import { QueueStore } from "../nats/queues.js";
-import { UsageStore } from "../nats/usage-store.js";
+import { JobStore } from "../store/jobs.js";
+import { QueueStore } from "../store/queues.js";
+import { UsageStore } from "../store/usage.js";
 import { describeQueueConsumer } from "../nats/queue-consumer.js";
 import { assertOurs } from "../nats/stream-owner.js";
 import { isNotFound, manager } from "../nats/topology.js";

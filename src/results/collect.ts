@@ -3,10 +3,10 @@ import { DEFAULT_QUEUE, eventsChannel, taskAddress, type JobEvent, type Usage } 
 import { DeletedOnServerError, UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
-import { JobStore } from "../nats/jobs.js";
+import { JobStore } from "../store/jobs.js";
 import { ensureStreams, manager } from "../nats/topology.js";
 import { AckAfterWrite } from "./ack-after-write.js";
-import { deadLetterStands } from "./latest.js";
+import { deadLetterStands } from "../store/latest-outcome.js";
 import { watchForDeletion, type Deleted } from "./deletion-watch.js";
 import { deleteReportConsumers, ensureReportConsumers, reportConsumers } from "./report-consumers.js";
 import { ReportLock } from "./report-lock.js";

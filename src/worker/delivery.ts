@@ -1,24 +1,25 @@
 import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { addUsage, outcomeMsgId, progressChannel, type Progress, type Task } from "../../channels/index.js";
-import { tally } from "../nats/tally.js";
-import { markDone } from "../nats/done-ledger.js";
+import { tally } from "../store/tally.js";
+import { markDone } from "../store/done-ledger.js";
 import type { Logger } from "../log.js";
-import type { AttemptRecord, AttemptRecords } from "../nats/attempt-records.js";
-import type { FitBoard } from "../nats/queue-fit.js";
-import type { ResourcePool } from "./capacity.js";
-import { attemptOf } from "./attempts.js";
-import { alreadyDone, type DoneCheckPolicy } from "./done-check.js";
-import type { ClaimKeeper } from "./heartbeat.js";
-import type { OutputFolders } from "./outputs.js";
+import type { AttemptRecord, AttemptRecords } from "../store/attempt-records.js";
+import type { FitBoard } from "../store/fit-board.js";
+import type { ResourcePool } from "./claim/resource-pool.js";
+import { attemptOf } from "./settle/attempts.js";
+import { alreadyDone, type DoneCheckPolicy } from "./settle/done-check.js";
+import type { ClaimKeeper } from "./claim/heartbeat.js";
+import type { OutputFolders } from "../run/outputs.js";
 import { parseTask } from "./parse-task.js";
-import type { JobCancels } from "./job-cancels.js";
-import { returnUnrun } from "./hand-back.js";
-import type { StartGate } from "./start-gate.js";
-import type { StartTicket } from "../queue/rate.js";
-import { CANCELLED, type AttemptOutcome, type Runner } from "./runner.js";
-import { settle, type SettleContext } from "./settle.js";
-import { settleExhausted, settleInvalid } from "./settle-unrun.js";
-import type { WorkerStats } from "./subscribe.js";
+import type { JobCancels } from "./follow/job-cancels.js";
+import { returnUnrun } from "./settle/hand-back.js";
+import type { StartGate } from "./follow/start-gate.js";
+import type { StartTicket } from "../policy/rate.js";
+import { type Runner } from "../run/runner.js";
+import { CANCELLED, type AttemptOutcome } from "../policy/outcome.js";
+import { settle, type SettleContext } from "./settle/settle.js";
+import { settleExhausted, settleInvalid } from "./settle/settle-unrun.js";
+import type { WorkerStats } from "./stats.js";
 
 /** What handling one delivery needs from its worker. */
 export interface DeliveryContext {

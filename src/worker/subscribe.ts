@@ -4,34 +4,35 @@ import { streamNames, type Capacity } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
-import { QueueStore } from "../nats/queues.js";
-import { AttemptRecords } from "../nats/attempt-records.js";
-import { UsageStore } from "../nats/usage-store.js";
-import { StreakStore } from "../nats/streaks.js";
-import { StartSlots } from "../nats/start-slots.js";
-import { StartGate } from "./start-gate.js";
-import { RatePacer } from "./rate-pacer.js";
-import { IdleExit } from "./idle-exit.js";
-import { tasksOfQueue } from "./queue-tasks.js";
-import { AuditLog } from "../nats/audit-log.js";
-import { QueueLevels } from "./level-planner.js";
-import { pauseFleet } from "./queue-events.js";
+import { QueueStore } from "../store/queues.js";
+import { AttemptRecords } from "../store/attempt-records.js";
+import { UsageStore } from "../store/usage.js";
+import { StreakStore } from "../store/streaks.js";
+import { StartSlots } from "../store/start-slots.js";
+import { StartGate } from "./follow/start-gate.js";
+import { RatePacer } from "./claim/rate-pacer.js";
+import { IdleExit } from "./claim/idle-exit.js";
+import { tasksOfQueue } from "./claim/queue-tasks.js";
+import { AuditLog } from "../store/audit-log.js";
+import { QueueLevels } from "./claim/level-planner.js";
+import { pauseFleet } from "./follow/queue-events.js";
 import { manager } from "../nats/topology.js";
-import { ClaimLoop } from "./claim-loop.js";
+import { ClaimLoop } from "./claim/claim-loop.js";
 import { handleDelivery, type DeliveryContext } from "./delivery.js";
-import { QueueFollower } from "./queue-follower.js";
-import { DoneCheckPolicy } from "./done-check.js";
-import { FailureStreak } from "./failure-streak.js";
-import { JobCancels } from "./job-cancels.js";
-import { announce, ClaimKeeper } from "./heartbeat.js";
-import { OutputFolders } from "./outputs.js";
+import { QueueFollower } from "./follow/queue-follower.js";
+import { DoneCheckPolicy } from "./settle/done-check.js";
+import { FailureStreak } from "./follow/failure-streak.js";
+import { JobCancels } from "./follow/job-cancels.js";
+import { announce, ClaimKeeper } from "./claim/heartbeat.js";
+import { OutputFolders } from "../run/outputs.js";
 import { setUpQueue } from "./queue-setup.js";
-import { handlerRunner, type Handler } from "./handler-runner.js";
-import type { Runner } from "./runner.js";
-import { nakQuietly, returnUnrun } from "./hand-back.js";
-import type { SettleContext } from "./settle.js";
-import { ResourcePool } from "./capacity.js";
-import { FIT_RENEW_MS, FitBoard } from "../nats/queue-fit.js";
+import { handlerRunner, type Handler } from "../run/handler-runner.js";
+import type { Runner } from "../run/runner.js";
+import { nakQuietly, returnUnrun } from "./settle/hand-back.js";
+import type { WorkerStats } from "./stats.js";
+import type { SettleContext } from "./settle/settle.js";
+import { ResourcePool } from "./claim/resource-pool.js";
+import { FIT_RENEW_MS, FitBoard } from "../store/fit-board.js";
 
 /** Defaults of the options below, shared with the CLI's flags. */
 export const WORKER_DEFAULTS = {
@@ -80,15 +81,6 @@ export interface WorkerOptions {
   log?: Logger;
   /** Per-task lines (task ok, attempt failed, task dead). Default: `log`. */
   taskLog?: Logger;
-}
-
-export interface WorkerStats {
-  worker: string;
-  queue: string;
-  ok: number;
-  dead: number;
-  retried: number;
-  skipped: number;
 }
 
 /** A running worker. `stop()` drains (idempotent); `abort()` stops running tasks now. */

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalNatsServer } from "../../src/nats/server.js";
+import { LocalNatsServer } from "../../src/nats/local-server.js";
 import { FIXTURES, lastJson, ROOT, runCli, startCli, type CliProcess } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalNatsServer } from "../../src/nats/server.js";
+import { LocalNatsServer } from "../../src/nats/local-server.js";
 import { lastJson, runCli } from "../helpers/cli.js";
 import { uniquePrefix } from "../helpers/wait.js";
 

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { freePort } from "../../src/nats/server.js";
+import { freePort } from "../../src/nats/local-server.js";
 import { FIXTURES, lastJson, runCli } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { idsOnce, readReport, terminal } from "./harness.js";

@@ -3,7 +3,7 @@ import { jetstream, jetstreamManager, AckPolicy } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../src/nats/connect.js";
 import { permissionRefusal } from "../../src/nats/refusal.js";
-import { LocalNatsServer } from "../../src/nats/server.js";
+import { LocalNatsServer } from "../../src/nats/local-server.js";
 import { FIXTURES, lastJson, ROOT, runCli, startCli } from "../helpers/cli.js";
 import { waitFor } from "../helpers/wait.js";
 import { readReport } from "./harness.js";

@@ -6,7 +6,7 @@ import type { DeadLetter, ReportLine, Result } from "../../channels/index.js";
 import { FIXTURES, lastJson, runCli, startCli } from "../helpers/cli.js";
 import { processAlive, waitFor } from "../helpers/wait.js";
 import { silentLogger } from "../../src/log.js";
-import { Cgroups } from "../../src/worker/sandbox/cgroups.js";
+import { Cgroups } from "../../src/run/sandbox/cgroups.js";
 import { useTestServer } from "../helpers/server.js";
 import { readReport, terminal, type Terminal } from "./harness.js";
 

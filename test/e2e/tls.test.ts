@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalNatsServer } from "../../src/nats/server.js";
+import { LocalNatsServer } from "../../src/nats/local-server.js";
 import { FIXTURES, lastJson, runCli, startCli } from "../helpers/cli.js";
 import { makeCerts, type TestCerts } from "../helpers/certs.js";
 import { uniquePrefix } from "../helpers/wait.js";

@@ -1,6 +1,6 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { freePort, LocalNatsServer } from "../../src/nats/server.js";
+import { freePort, LocalNatsServer } from "../../src/nats/local-server.js";
 import { waitFor } from "./wait.js";
 
 /** A JetStream cluster of `size` nats-servers on loopback, each with its own temp store. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
-import { LocalNatsServer, findNatsServer, INSTALL_HINT } from "../../src/nats/server.js";
+import { LocalNatsServer, findNatsServer, INSTALL_HINT } from "../../src/nats/local-server.js";
 
 /**
  * A throwaway NATS server for one test file: `NATS_URL` if set, else the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { streamNames } from "../../channels/index.js";
-import { AuditLog, jobEvents } from "../../src/nats/audit-log.js";
+import { AuditLog, jobEvents } from "../../src/store/audit-log.js";
 import { ensureStreams, manager } from "../../src/nats/topology.js";
 import { useTestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";

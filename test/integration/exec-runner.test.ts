@@ -5,8 +5,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Task } from "../../channels/index.js";
 import { silentLogger } from "../../src/log.js";
-import { execRunner } from "../../src/worker/exec-runner.js";
-import type { AttemptContext } from "../../src/worker/runner.js";
+import { execRunner } from "../../src/run/exec-runner.js";
+import type { AttemptContext } from "../../src/run/runner.js";
 import { FIXTURES } from "../helpers/cli.js";
 import { processAlive, waitFor } from "../helpers/wait.js";
 

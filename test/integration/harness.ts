@@ -1,7 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { streamNames } from "../../channels/index.js";
 import { connect, type Connection } from "../../src/nats/connect.js";
-import { handlerRunner } from "../../src/worker/handler-runner.js";
+import { handlerRunner } from "../../src/run/handler-runner.js";
 import { subscribe, type WorkerOptions } from "../../src/worker/subscribe.js";
 import type { TestServer } from "../helpers/server.js";
 import { uniquePrefix } from "../helpers/wait.js";

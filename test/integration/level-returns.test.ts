@@ -2,7 +2,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
 import { queueConsumerName, streamNames } from "../../channels/index.js";
 import { publishTasks } from "../../src/leader/publish.js";
-import { LevelReturns } from "../../src/worker/level-returns.js";
+import { LevelReturns } from "../../src/worker/claim/level-returns.js";
 import { silentLogger } from "../../src/log.js";
 import { connect } from "../../src/nats/connect.js";
 import { useTestServer } from "../helpers/server.js";

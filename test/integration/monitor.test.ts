@@ -4,7 +4,7 @@ import { status } from "../../src/monitor/status.js";
 import { tap, type TapLine } from "../../src/monitor/tap.js";
 import { ensureStreams, manager } from "../../src/nats/topology.js";
 import { collect } from "../../src/results/collect.js";
-import { handlerRunner } from "../../src/worker/handler-runner.js";
+import { handlerRunner } from "../../src/run/handler-runner.js";
 import { subscribe } from "../../src/worker/subscribe.js";
 import { useTestServer } from "../helpers/server.js";
 import { freshConnection, storedCount } from "./harness.js";

@@ -4,9 +4,10 @@ import path from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { Task } from "../../channels/index.js";
-import { CancelSwitch } from "../../src/worker/cancel-switch.js";
-import { ndjsonRunner } from "../../src/worker/ndjson-runner.js";
-import { CANCELLED, type AttemptContext } from "../../src/worker/runner.js";
+import { CancelSwitch } from "../../src/run/cancel-switch.js";
+import { ndjsonRunner } from "../../src/run/ndjson-runner.js";
+import { type AttemptContext } from "../../src/run/runner.js";
+import { CANCELLED } from "../../src/policy/outcome.js";
 import { waitFor } from "../helpers/wait.js";
 import { FIXTURES } from "../helpers/cli.js";
 

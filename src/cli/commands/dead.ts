@@ -1,12 +1,12 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DeadReason, taskIdProblem } from "../../../channels/index.js";
 import { UsageError } from "../../errors.js";
-import { retryDead } from "../../leader/retry.js";
-import { deadTasks, type DeadTask } from "../../results/dead-letters.js";
+import { retryDead } from "../../control/dead-retry.js";
+import { deadTasks, type DeadTask } from "../../store/dead-letters.js";
 import { examples, jobOption, printJson, queueFilterOption, runControl, withConnection, type ConnectionFlags } from "../options.js";
 
 const AS = { name: "fanout-dead", role: "leader" } as const;
-import { columns } from "../../monitor/columns.js";
+import { columns } from "../../columns.js";
 
 interface ListFlags extends ConnectionFlags {
   queue?: string;

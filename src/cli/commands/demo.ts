@@ -7,7 +7,7 @@ import { dirSpecs } from "../../leader/dir-source.js";
 import { publishTasks } from "../../leader/publish.js";
 import { createLogger } from "../../log.js";
 import { connect } from "../../nats/connect.js";
-import { LocalNatsServer } from "../../nats/server.js";
+import { LocalNatsServer } from "../../nats/local-server.js";
 import { packageRoot } from "../../package-root.js";
 import { collect } from "../../results/collect.js";
 import { examples, intOption, printJson } from "../options.js";

@@ -1,8 +1,8 @@
 import { Argument, Command, Option } from "commander";
-import { eventsOfJob, eventsTable } from "../../job/events.js";
+import { eventsOfJob, eventsTable } from "../../control/job-events.js";
 import { connect } from "../../nats/connect.js";
-import { cancelJob } from "../../job/cancel.js";
-import { operator } from "../../queue/pause.js";
+import { cancelJob } from "../../control/job-cancel.js";
+import { operator } from "../../control/queue-pause.js";
 import { connectOptions, examples, printJson, runControl, withConnection, type ConnectionFlags } from "../options.js";
 
 export function jobCommand(): Command {

@@ -8,7 +8,7 @@ import { withIds, type SpecSource } from "../../leader/task-ids.js";
 import { createLogger } from "../../log.js";
 import { connect } from "../../nats/connect.js";
 import { TerminalLine } from "../progress.js";
-import { operator } from "../../queue/pause.js";
+import { operator } from "../../control/queue-pause.js";
 import { readInput } from "../read-input.js";
 import { connectOptions, examples, intOption, jobOption, printJson, withConnection, type ConnectionFlags } from "../options.js";
 

@@ -1,7 +1,7 @@
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { parseRate, type QueueState } from "../../../channels/index.js";
-import { operator, pauseQueue, resumeQueue } from "../../queue/pause.js";
-import { forgetQueueDone, setQueue } from "../../queue/settings.js";
+import { operator, pauseQueue, resumeQueue } from "../../control/queue-pause.js";
+import { forgetQueueDone, setQueue } from "../../control/queue-settings.js";
 import { UsageError } from "../../errors.js";
 import { examples, intOption, runControl, withConnection, type ConnectionFlags } from "../options.js";
 

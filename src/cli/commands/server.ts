@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { Command } from "commander";
 import { EnvironmentError } from "../../errors.js";
-import { findNatsServer, INSTALL_HINT, portInUse } from "../../nats/server.js";
+import { findNatsServer, INSTALL_HINT, portInUse } from "../../nats/local-server.js";
 import { rolePasswords } from "../../nats/passwords.js";
 import { packageRoot } from "../../package-root.js";
 import { examples, intOption } from "../options.js";

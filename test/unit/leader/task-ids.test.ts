@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { taskIdProblem } from "../../../channels/index.js";
-import { canonicalJson, contentId, withIds } from "../../../src/leader/task-ids.js";
+import { canonicalJson, taskIdProblem } from "../../../channels/index.js";
+import { contentId, withIds } from "../../../src/leader/task-ids.js";
 
 const source = { name: "t.jsonl", lines: [1, 2, 4, 5] };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { givenBack, intervalOf, pullTime, takeStarts, ticketGood } from "../../../src/queue/rate.js";
+import { givenBack, intervalOf, pullTime, takeStarts, ticketGood } from "../../../src/policy/rate.js";
 
 const rate = { starts: 4, perMs: 1000 }; // an interval of 250 ms
 

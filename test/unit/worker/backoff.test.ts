@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retryDelayMs } from "../../../src/worker/backoff.js";
+import { retryDelayMs } from "../../../src/policy/backoff.js";
 
 describe("retryDelayMs", () => {
   it("doubles with each attempt, between half and all of the exponential step", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseCapacity, ResourcePool } from "../../../src/worker/capacity.js";
-import { unfitTasks } from "../../../src/nats/queue-fit.js";
+import { parseCapacity } from "../../../src/policy/resources.js";
+import { ResourcePool } from "../../../src/worker/claim/resource-pool.js";
+import { unfitTasks } from "../../../src/store/fit-board.js";
 
 describe("--capacity", () => {
   it.each([

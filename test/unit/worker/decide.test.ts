@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { CALM as calm, newStreak, viewOf, withFailure, type StreakView } from "../../../src/queue/breaker.js";
-import { countsForBreaker, decide, type Decision } from "../../../src/worker/decide.js";
-import type { AttemptOutcome } from "../../../src/worker/runner.js";
+import { CALM as calm, newStreak, viewOf, withFailure, type StreakView } from "../../../src/policy/breaker.js";
+import { countsForBreaker, decide, type Decision } from "../../../src/policy/decide.js";
+import type { AttemptOutcome } from "../../../src/policy/outcome.js";
 
 const limits = { maxAttempts: 3, backoffMs: 1000, breaker: 5 };
 const failed: AttemptOutcome = { ok: false, error: "boom" };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DoneCheckPolicy, SUSPECT_WINDOW_MS } from "../../../src/worker/done-check.js";
+import { DoneCheckPolicy, SUSPECT_WINDOW_MS } from "../../../src/worker/settle/done-check.js";
 
 describe("DoneCheckPolicy", () => {
   it("checks every redelivery, and first deliveries only for a while after the connection was lost", () => {

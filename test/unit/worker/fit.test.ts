@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DeadLetter } from "../../../channels/index.js";
-import { deadLetterBody } from "../../../src/worker/fit.js";
+import { deadLetterBody } from "../../../src/worker/settle/dead-letter-body.js";
 
 const letter = (input: unknown): DeadLetter => ({
   id: "t", job: "j", queue: "q", status: "dead", reason: "failed", error: "e".repeat(10_000), attempts: 3, worker: "w", deadAt: "d",

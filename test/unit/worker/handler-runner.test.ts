@@ -1,9 +1,10 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { PermanentError } from "../../../src/errors.js";
-import { CancelSwitch } from "../../../src/worker/cancel-switch.js";
-import { handlerRunner, type Handler } from "../../../src/worker/handler-runner.js";
-import { CANCELLED, type AttemptContext } from "../../../src/worker/runner.js";
+import { CancelSwitch } from "../../../src/run/cancel-switch.js";
+import { handlerRunner, type Handler } from "../../../src/run/handler-runner.js";
+import { type AttemptContext } from "../../../src/run/runner.js";
+import { CANCELLED } from "../../../src/policy/outcome.js";
 
 function ctx(extra: Partial<AttemptContext> = {}): AttemptContext {
   const task = { id: "t1", job: "j1", queue: "q", input: 7, createdAt: new Date().toISOString() };

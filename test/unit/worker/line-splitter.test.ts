@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LineSplitter } from "../../../src/worker/line-splitter.js";
+import { LineSplitter } from "../../../src/run/line-splitter.js";
 
 describe("LineSplitter", () => {
   it("gives whole lines across chunk boundaries, several per chunk, keeping the unfinished rest", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { firstBadUtf8Byte } from "../../../src/worker/utf8.js";
+import { firstBadUtf8Byte } from "../../../src/run/utf8.js";
 
 const bytes = (...b: number[]) => Buffer.from(b);
 

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { bubblewrapArgs, hiddenFilesNamed, refuseExposedFolder, refuseHiddenCommand, withoutCredentials } from "../../../../src/worker/sandbox/bubblewrap.js";
+import { bubblewrapArgs, hiddenFilesNamed, refuseExposedFolder, refuseHiddenCommand, withoutCredentials } from "../../../../src/run/sandbox/bubblewrap.js";
 
 /** The mounts in order, as `op path` strings. */
 function mounts(args: string[]): string[] {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { limitsFor, parseSize, prlimitArgs, rlimitBreach, sizeText } from "../../../../src/worker/sandbox/limits.js";
+import { limitsFor, prlimitArgs, rlimitBreach } from "../../../../src/run/sandbox/limits.js";
+import { parseSize, sizeText } from "../../../../src/policy/sizes.js";
 
 describe("sizes", () => {
   it.each([

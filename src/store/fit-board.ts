@@ -1,0 +1,83 @@
+import { Kvm, type KV } from "@nats-io/kv";
+import { QueueFit, streamNames, type Capacity, type Resources, type Task } from "../../channels/index.js";
+import { fits, requestOf } from "../policy/resources.js";
+import type { Connection } from "../nats/connect.js";
+import { updateKey } from "./kv-update.js";
+
+/** A worker with --capacity renews its entry this often; one silent for three of these is gone. */
+export const FIT_RENEW_MS = 20_000;
+const WORKER_GONE_MS = 3 * FIT_RENEW_MS;
+/** A task turned away is stamped again on each bounce (every few seconds); one not stamped this long has found a worker. */
+const UNFIT_FRESH_MS = 30_000;
+
+/**
+ * The queue's `<queue>.fit` key in the queues bucket: which workers offer
+ * what, and which tasks were turned away for asking more than a worker has in
+ * all. `status` reads it to name the tasks no live worker can fit.
+ */
+export class FitBoard {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(conn: Connection): Promise<FitBoard> {
+    return new FitBoard(await new Kvm(conn.nc).open(streamNames(conn.prefix).queues));
+  }
+
+  async get(queue: string): Promise<QueueFit | undefined> {
+    const entry = await this.kv.get(`${queue}.fit`);
+    const fit = entry?.operation === "PUT" ? QueueFit.safeParse(entry.json()) : undefined;
+    return fit?.success ? fit.data : undefined;
+  }
+
+  /** This worker offers `capacity` (undefined: it left). */
+  offer(queue: string, worker: string, capacity: Capacity | undefined): Promise<void> {
+    return this.change(queue, (fit, now) => {
+      const { [worker]: _old, ...workers } = fit.workers;
+      return { ...fit, workers: capacity ? { ...workers, [worker]: { ...capacity, at: now } } : workers };
+    });
+  }
+
+  /** `worker` turned `task` away: it asks more than the worker has in all. */
+  turnedAway(queue: string, worker: string, task: Task & { resources: Resources }): Promise<void> {
+    return this.change(queue, (fit, now) => ({
+      ...fit,
+      unfit: { ...fit.unfit, [`${task.job}/${task.id}`]: { job: task.job, id: task.id, resources: task.resources, at: now, by: worker } },
+    }));
+  }
+
+  /** A task that asked for resources started: if it was noted as unfit, it is no longer. One read when it was not. */
+  async started(queue: string, task: Task): Promise<void> {
+    const key = `${task.job}/${task.id}`;
+    if (!(await this.get(queue))?.unfit[key]) return;
+    await this.change(queue, (fit) => {
+      const { [key]: _gone, ...unfit } = fit.unfit;
+      return { ...fit, unfit };
+    });
+  }
+
+  private async change(queue: string, f: (fit: QueueFit, now: number) => QueueFit): Promise<void> {
+    // A key no reader can parse is started afresh: it only says who can run what, lately.
+    await updateKey(this.kv, `${queue}.fit`, (v) => QueueFit.safeParse(v).data ?? EMPTY, (current) => {
+      const now = Date.now();
+      return f(pruned(current ?? EMPTY, now), now);
+    });
+  }
+}
+
+const EMPTY: QueueFit = { workers: {}, unfit: {} };
+
+function pruned(fit: QueueFit, now: number): QueueFit {
+  return {
+    workers: Object.fromEntries(Object.entries(fit.workers).filter(([, w]) => now - w.at < WORKER_GONE_MS)),
+    unfit: Object.fromEntries(Object.entries(fit.unfit).filter(([, t]) => now - t.at < UNFIT_FRESH_MS)),
+  };
+}
+
+/** Tasks that were turned away lately and fit no live worker's whole capacity: for `status`. */
+export function unfitTasks(fit: QueueFit | undefined, now = Date.now()): { job: string; id: string; resources: Resources }[] {
+  if (!fit) return [];
+  const live = pruned(fit, now);
+  const capacities = Object.values(live.workers);
+  return Object.values(live.unfit)
+    .filter((t) => !capacities.some((c) => fits(requestOf(t.resources, c), c)))
+    .map(({ job, id, resources }) => ({ job, id, resources }));
+}
