@@ -13,7 +13,7 @@ const NextStart = z.object({ next: z.number() });
  * starts is one compare-and-set that moves it on by an interval (the rate's
  * period over its starts) per start taken, so starts across the fleet are
  * spaced at least an interval apart whoever makes them (the arithmetic is in
- * `queue/rate.ts`). Times are the workers' clocks: machines whose clocks
+ * `policy/rate.ts`). Times are the workers' clocks: machines whose clocks
  * differ by more than an interval break the spacing between them.
  */
 export class StartSlots {
