@@ -7,7 +7,8 @@ import { usageOf } from "../../channels/index.js";
 import { baseEnv, type CommandEnvOptions } from "./command-env.js";
 import { runnerInfo } from "./provenance.js";
 import { type AttemptContext, type Runner } from "./runner.js";
-import { CANCELLED, type AttemptOutcome } from "../policy/outcome.js";
+import type { AttemptOutcome } from "../policy/outcome.js";
+import { DEFAULT_REJECT_CODES, exitOutcome } from "../policy/exit.js";
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
 import { firstBadUtf8Byte } from "./utf8.js";
 import { OutputFolders } from "./outputs.js";
@@ -30,10 +31,6 @@ export interface ExecOptions extends CommandEnvOptions {
   /** `--sandbox` and the resource limits: each attempt runs inside them. */
   confinement?: Confinement;
 }
-
-export const DEFAULT_REJECT_CODES = [65];
-/** sysexits' EX_TEMPFAIL: the command was told "too many requests"; its queue holds and the task comes again unspent. */
-export const HOLD_CODE = 75;
 
 const STDERR_TAIL = 4096;
 /** After a timeout's grace, how long the killed group's pipes may take to close. */
@@ -237,23 +234,19 @@ function runIn(cwd: string, workDir: string, confined: Confined, options: ExecOp
       void confined.breach({ code, signal, stderr: stderrTail }).then((breach) => ended(code, signal, breach));
     });
     const ended = (code: number | null, signal: NodeJS.Signals | null, breach: LimitBreach | undefined) => {
-      const exited = code === null ? {} : { exitCode: code };
-      if (cancelled) return finish(CANCELLED);
-      const tail = stderrTail.trim();
-      if (timedOut) return finish({ ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms${tail ? `: ${tail}` : ""}` });
-      if (ctx.signal.aborted) return finish({ ok: false, error: "stopped: the worker is shutting down" });
-      // A limit passed fails the attempt whatever the command exited with: a fork bomb's shell may well exit 0.
-      if (breach) return finish({ ok: false, limit: breach.limit, error: `${breach.error}${tail ? `: ${tail.split("\n").slice(-3).join("\n")}` : ""}`, ...exited });
-      if (code !== 0) {
-        const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-        // A reject code says the task itself is bad: dead letter at once, never retried.
-        if (code !== null && rejectCodes.has(code)) return finish({ ok: false, permanent: true, error: `${how}, a reject code${tail ? `: ${tail}` : ""}`, ...exited });
-        // 75, sysexits' "temporary failure": the API said too many requests; the queue holds.
-        if (code === HOLD_CODE) return finish({ ok: false, rateLimited: {}, error: `${how}, too many requests${tail ? `: ${tail}` : ""}`, ...exited });
-        return finish({ ok: false, error: `${how}${tail ? `: ${tail}` : ""}`, ...exited });
-      }
-      if (overflow) return finish({ ok: false, error: `stdout was ${stdoutBytes} bytes, over the ${maxOutput}-byte result limit`, exitCode: 0 });
-      finish({ ...outputOf(Buffer.concat(stdout)), exitCode: 0 });
+      const outcome = exitOutcome({
+        code,
+        signal,
+        cancelled,
+        timedOut,
+        timeoutMs: ctx.timeoutMs,
+        aborted: ctx.signal.aborted,
+        breach,
+        rejectCodes,
+        overflow: overflow ? { bytes: stdoutBytes, max: maxOutput } : undefined,
+        stderrTail: stderrTail.trim(),
+      });
+      finish(outcome === "stdout" ? { ...outputOf(Buffer.concat(stdout)), exitCode: 0 } : outcome);
     };
   });
 }

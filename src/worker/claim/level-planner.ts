@@ -3,20 +3,17 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { PRIORITIES, queueConsumerName, queueToken, streamNames, type Priority } from "../../../channels/index.js";
 import { ensureQueueConsumer, type QueueConsumerOptions } from "../../nats/queue-consumer.js";
 import type { Logger } from "../../log.js";
-import type { ClaimLoop, Pull, PullPlanner } from "./claim-loop.js";
+import type { ClaimLoop, PullPlanner } from "./claim-loop.js";
+import { levelPulls } from "../../policy/levels.js";
 import { LevelReturns } from "./level-returns.js";
 
 /** Pulls of a queue with levels expire fast: a level found empty must not hold a free slot long. */
 const LEVEL_PULL_MS = 1000;
 
 /**
- * How a worker of a queue with priority levels fills its free slots: from the
- * highest level that has tasks waiting (each level's consumer says how many,
- * and the fleet's returns how many more came back and are due), then the
- * next, so a high task published behind a thousand low ones starts at the next
- * free slot. Slots left over listen for what comes, one per level from the top.
- * The pulls never ask for more than the free slots: a task pulled beyond them
- * would have to go back.
+ * A queue with priority levels fills its free slots by `levelPulls`, from
+ * what each level's consumer says is waiting and what the fleet's returns say
+ * came back and is due.
  */
 export class LevelPlanner {
   constructor(
@@ -27,29 +24,12 @@ export class LevelPlanner {
   readonly plan: PullPlanner = async (want) => {
     const levels = PRIORITIES.filter((l) => this.consumers.has(l));
     const waiting = await Promise.all(levels.map((l) => this.consumers.get(l)!.info().then((i) => i.num_pending, () => 0)));
-    const pulls: Pull[] = [];
-    let left = want;
-    for (const [i, level] of levels.entries()) {
-      const fromQueue = Math.min(left, waiting[i]!);
-      const n = fromQueue + this.returns.take(level, left - fromQueue, LEVEL_PULL_MS);
-      if (n === 0) continue;
-      pulls.push({ consumer: this.consumers.get(level)!, max: n, expiresMs: LEVEL_PULL_MS });
-      left -= n;
-    }
-    for (const level of levels.slice(0, left)) pulls.push({ consumer: this.consumers.get(level)!, max: 1, expiresMs: LEVEL_PULL_MS });
-    return merged(pulls);
+    const supply = levels.map((level, i) => ({ level, waiting: waiting[i]!, returned: this.returns.unpulled(level) }));
+    return levelPulls(supply, want).map(({ level, max, returned }) => {
+      this.returns.take(level, returned, LEVEL_PULL_MS);
+      return { consumer: this.consumers.get(level)!, max, expiresMs: LEVEL_PULL_MS };
+    });
   };
-}
-
-/** One pull per consumer: a level both counted and listened on gets one pull of both sizes. */
-function merged(pulls: Pull[]): Pull[] {
-  const byConsumer = new Map<Consumer, Pull>();
-  for (const p of pulls) {
-    const seen = byConsumer.get(p.consumer);
-    if (seen) seen.max += p.max;
-    else byConsumer.set(p.consumer, { ...p });
-  }
-  return [...byConsumer.values()];
 }
 
 /**

@@ -59,12 +59,8 @@ export class LevelReturns {
     this.say({ type: "taken", level, seq: msg.info.streamSequence });
   }
 
-  /**
-   * How many returned tasks of `level` are due and not pulled for already, up
-   * to `most`: they count as pulled for now, by a pull that lasts `pullMs`
-   * (until a returned task of the level arrives, or the pull has ended).
-   */
-  take(level: Priority, most: number, pullMs: number): number {
+  /** How many returned tasks of `level` are due and not pulled for already (by a pull of this worker still out). */
+  unpulled(level: Priority): number {
     const now = Date.now();
     let due = 0;
     for (const [seq, r] of this.back) {
@@ -72,8 +68,18 @@ export class LevelReturns {
       else if (r.level === level && r.at <= now) due++;
     }
     const pulled = (this.pulls.get(level) ?? []).filter((until) => until > now);
-    const n = Math.max(0, Math.min(most, due - pulled.length));
-    this.pulls.set(level, [...pulled, ...Array<number>(n).fill(now + pullMs)]);
+    this.pulls.set(level, pulled);
+    return Math.max(0, due - pulled.length);
+  }
+
+  /**
+   * Takes up to `most` of the returned tasks of `level` that are unpulled:
+   * they count as pulled for now, by a pull that lasts `pullMs` (until a
+   * returned task of the level arrives, or the pull has ended).
+   */
+  take(level: Priority, most: number, pullMs: number): number {
+    const n = Math.min(most, this.unpulled(level));
+    this.pulls.get(level)!.push(...Array<number>(n).fill(Date.now() + pullMs));
     return n;
   }
 

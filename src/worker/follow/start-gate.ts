@@ -7,6 +7,7 @@ import type { StartSlots } from "../../store/start-slots.js";
 import { ticketGood, type Rate, type StartTicket } from "../../policy/rate.js";
 import type { UsageStore } from "../../store/usage.js";
 import { budgetVerdict, hasBudget } from "../../policy/budget.js";
+import { budgetStep, firstCheck } from "../../policy/admission.js";
 import { randomBytes } from "node:crypto";
 import type { QueueFollower } from "./queue-follower.js";
 import { pauseFleet } from "./queue-events.js";
@@ -15,8 +16,6 @@ import type { NatsConnection } from "@nats-io/transport-node";
 /** Whether a claimed task starts now, or goes back unrun (spending no attempt) to come again after `delayMs`. */
 export type Admission = { kind: "start"; end: (used: Usage | undefined) => Promise<void> } | { kind: "back"; delayMs?: number; why: string };
 
-/** A task that must wait for running ones to settle under the budget comes back after this. */
-const BUDGET_WAIT_MS = 2000;
 /** A worker renews its budget reservations this often; a peer's that are not renewed lapse (RESERVATION_TTL_MS). */
 const RENEW_MS = 5000;
 /** Waiting for its start, a claimed task looks this often whether it should stop waiting. */
@@ -57,10 +56,9 @@ export class StartGate {
   async admit(task: Task, signal: AbortSignal, ticket?: StartTicket): Promise<Admission> {
     const { follower } = this.o;
     // Pulled before a pause or a hold reached this worker: back, unrun.
-    if (follower.isPaused) return { kind: "back", why: "the queue is paused" };
-    if (follower.isHeld) return { kind: "back", delayMs: follower.holdLeftMs, why: "the queue is held" };
-    const state = follower.state;
-    if (!hasBudget(state) && !state?.rate) return { kind: "start", end: (used) => this.end(task, undefined, used) };
+    const first = firstCheck({ paused: follower.isPaused, holdLeftMs: follower.isHeld ? follower.holdLeftMs : 0, state: follower.state });
+    if (first.kind === "back") return first;
+    if (first.kind === "start") return { kind: "start", end: (used) => this.end(task, undefined, used) };
     try {
       return await this.limited(task, signal, ticket);
     } catch (err) {
@@ -80,14 +78,11 @@ export class StartGate {
     };
     if (hasBudget(state)) {
       const room = await this.o.usage.reserveIfRoom(this.o.queue, this.reserver, (totals) => budgetVerdict(state!, totals));
-      const verdict = room.verdict;
-      if (verdict.kind === "exhausted") {
-        await this.pauseForBudget(verdict.reason, task);
-        return { kind: "back", why: verdict.reason };
-      }
-      if (verdict.kind === "wait") {
-        follower.pauseClaims(BUDGET_WAIT_MS);
-        return { kind: "back", delayMs: BUDGET_WAIT_MS, why: "the budget's room is reserved by running tasks" };
+      const step = budgetStep(room.verdict);
+      if (step.kind === "back") {
+        if (step.pauseQueue) await this.pauseForBudget(step.pauseQueue, task);
+        if (step.pauseClaimsMs) follower.pauseClaims(step.pauseClaimsMs);
+        return { kind: "back", delayMs: step.delayMs, why: step.why };
       }
       reserved = room.reserved ?? {};
       this.held(+1);

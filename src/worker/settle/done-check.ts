@@ -1,5 +1,6 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { deadChannel, resultsChannel, settledSeq, streamNames, type Task } from "../../../channels/index.js";
+import { deadChannel, resultsChannel, streamNames, type Task } from "../../../channels/index.js";
+import { settles } from "../../policy/latest-outcome.js";
 
 /**
  * Whether a task message is already settled: the last Result or DeadLetter of
@@ -19,7 +20,7 @@ export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: T
   const found = await Promise.all(
     checks.map(([stream, subject]) => jsm.direct.getMessage(stream, { last_by_subj: subject }).catch(() => null)),
   );
-  const settled = found.map((stored) => stored !== null && settledSeq(stored.header?.get("Nats-Msg-Id")) === seq);
+  const settled = found.map((stored) => stored !== null && settles(stored.header?.get("Nats-Msg-Id"), seq));
   return settled[0] ? "ok" : settled[1] ? "dead" : undefined;
 }
 
