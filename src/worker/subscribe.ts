@@ -135,8 +135,9 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       queue: options.queue,
       log,
       queueTasks: () => tasksOfQueue(levels.pulled()),
+      isPaused: () => follower.isPaused,
       onTrip: (lastError, s) => {
-        loop.pause();
+        follower.tripped();
         const reason = `breaker: ${s.failed} failed attempts in a row across the fleet, of ${s.tasks} tasks, with no success between them; the last, on worker ${name}: ${lastError}`;
         log.error({ breaker, failed: s.failed, tasks: s.tasks, lastError }, "the breaker tripped: pausing the queue for every worker (`fanout queue resume` once it is fixed)");
         void pauseFleet(queueState, conn.nc, conn.prefix, { queue: options.queue, reason, by: name }, log);
@@ -204,7 +205,6 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     queue: options.queue,
     keeper,
     loop,
-    streak: settleCtx.streak,
     log,
     onLevels: (l) => (levelsFollowed = levels.follow(l)),
     onRate: (rate) => loop.pace(rate && new RatePacer(slots, options.queue, rate)),
@@ -271,23 +271,32 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   let stopping: Promise<WorkerStats> | undefined;
   function stop(): Promise<WorkerStats> {
     stopping ??= (async () => {
-      loop.stop();
-      gate.close();
-      idle?.stop();
-      clearInterval(offering);
-      await looping;
-      await Promise.all(inFlight);
-      await runner.close?.();
-      await cancels.stop();
-      stopAnnouncing();
-      await offer(undefined);
-      stopWatching();
-      stopFollowingStreak();
-      settleCtx.audit.flush();
-      follower.stop();
-      levels.stop();
-      gate.stop();
-      keeper.stop();
+      // Every step runs, in order, whichever throws: one that fails must not leave timers, watches or claims behind.
+      await stepByStep(log, [
+        ["stop claiming", () => {
+          loop.stop();
+          gate.close();
+          idle?.stop();
+          clearInterval(offering);
+        }],
+        ["let the last pulls end", () => looping],
+        ["settle the claimed tasks", () => Promise.all(inFlight)],
+        ["close the runner", () => runner.close?.()],
+        ["stop following cancels", () => cancels.stop()],
+        ["stop announcing", () => stopAnnouncing()],
+        ["withdraw the capacity offer", () => offer(undefined)],
+        ["stop watching the queue", () => {
+          stopWatching();
+          stopFollowingStreak();
+        }],
+        ["flush the audit trail", () => settleCtx.audit.flush()],
+        ["stop following the fleet", () => {
+          follower.stop();
+          levels.stop();
+          gate.stop();
+          keeper.stop();
+        }],
+      ]);
       log.info({ ok: stats.ok, dead: stats.dead, retried: stats.retried, skipped: stats.skipped }, "worker stopped");
       return stats;
     })();
@@ -320,4 +329,15 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
 /** The options that were given, so that an explicit `undefined` does not hide a default. */
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Runs each step in turn, logging one that throws and going on with the next. */
+async function stepByStep(log: Logger, steps: Array<[string, () => unknown]>): Promise<void> {
+  for (const [what, step] of steps) {
+    try {
+      await step();
+    } catch (err) {
+      log.error({ err }, `stopping the worker: could not ${what}; going on`);
+    }
+  }
 }

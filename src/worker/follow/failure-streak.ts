@@ -15,7 +15,6 @@ import type { AttemptOutcome } from "../../policy/outcome.js";
  * streak.
  */
 export class FailureStreak {
-  paused = false;
   private known: QueueStreak = NO_STREAK;
 
   constructor(
@@ -26,6 +25,8 @@ export class FailureStreak {
       log: Logger;
       /** The queue's tasks waiting or out. */
       queueTasks: () => Promise<number>;
+      /** The queue is paused (held by the QueueFollower): a failure then goes back unspent. */
+      isPaused: () => boolean;
       onTrip: (lastError: string, streak: StreakView) => void;
     },
   ) {}
@@ -44,7 +45,7 @@ export class FailureStreak {
       if (store && this.known.failed > 0) void store.end(this.o.queue).catch((err: unknown) => this.o.log.warn({ err }, "could not end the queue's failure streak"));
       return CALM;
     }
-    if (this.paused) return { ...CALM, paused: true };
+    if (this.o.isPaused()) return { ...CALM, paused: true };
     if (!store || !countsForBreaker(outcome)) return CALM;
     try {
       const { before, after } = the.waited ? await store.now(this.o.queue).then((s) => ({ before: s, after: s })) : await store.failed(this.o.queue, id);
@@ -62,8 +63,7 @@ export class FailureStreak {
 
   /** The decision on a failure the streak saw as `view` was made: a pause it tripped pauses the queue. */
   after(decision: Decision, lastError: string, view: StreakView): void {
-    if (decision.kind !== "pause" || this.paused) return;
-    this.paused = true;
+    if (decision.kind !== "pause" || this.o.isPaused()) return;
     this.o.onTrip(lastError, view);
     void this.o.store?.end(this.o.queue).catch((err: unknown) => this.o.log.warn({ err }, "could not start the queue's failure streak over"));
   }
@@ -71,10 +71,5 @@ export class FailureStreak {
   /** The streak as the server has it now (the watch, or this worker's own write). */
   follow(streak: QueueStreak): void {
     if (streak.epoch > this.known.epoch || (streak.epoch === this.known.epoch && streak.failed >= this.known.failed)) this.known = streak;
-  }
-
-  /** The queue's pause state, as the worker follows it. */
-  setPaused(paused: boolean): void {
-    this.paused = paused;
   }
 }

@@ -3,7 +3,6 @@ import { queueToken, type QueueState } from "../../../channels/index.js";
 import type { Logger } from "../../log.js";
 import { readQueueConsumer } from "../../nats/queue-consumer.js";
 import type { ClaimLoop } from "../claim/claim-loop.js";
-import type { FailureStreak } from "./failure-streak.js";
 import type { ClaimKeeper } from "../claim/heartbeat.js";
 
 /** After a hold ends, each worker waits up to this long more, so the fleet does not start together. */
@@ -32,7 +31,6 @@ export class QueueFollower {
       queue: string;
       keeper: ClaimKeeper;
       loop: ClaimLoop;
-      streak: FailureStreak;
       log: Logger;
       /** The queue's priority levels changed (`leader publish --priority`): pull them. */
       onLevels: (levels: Array<"high" | "low">) => void;
@@ -79,9 +77,15 @@ export class QueueFollower {
     const { log } = this.o;
     if (Boolean(state.paused) === this.paused) return;
     this.paused = Boolean(state.paused);
-    this.o.streak.setPaused(this.paused);
     if (this.paused) log.warn({ reason: state.pausedReason, by: state.pausedBy }, "the queue is paused: claiming nothing; running tasks finish");
     else log.info("the queue is resumed: claiming again");
+    this.claimOrNot();
+  }
+
+  /** The breaker tripped on this worker: paused at once, before the fleet hears of it (the queue's state then says so). */
+  tripped(): void {
+    if (this.paused) return;
+    this.paused = true;
     this.claimOrNot();
   }
 
