@@ -2,9 +2,6 @@ import { z } from "zod";
 import { JobId, QueueName } from "./names.js";
 import { Capacity } from "./tasks.js";
 
-/** How often a worker says it is alive; a roster counts one silent for two of these as gone. */
-export const WORKER_HEARTBEAT_MS = 2000;
-
 /** A worker saying it is alive, every WORKER_HEARTBEAT_MS. */
 export const WorkerHeartbeat = z.object({
   type: z.literal("heartbeat"),

@@ -17,6 +17,7 @@ export * from "./counts.js";
 export * from "./agent.js";
 export * from "./returns.js";
 export * from "./canonical-json.js";
+export * from "./timings.js";
 
 /** Every channel by name, for `pub` and `tap`. */
 export const channels = {

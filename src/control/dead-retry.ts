@@ -1,5 +1,5 @@
 import { jetstream } from "@nats-io/jetstream";
-import { jobProblem, retryMsgId, Task, tasksChannel, type DeadReason } from "../../channels/index.js";
+import { jobProblem, PUBLISH_GIVE_UP_MS, retryMsgId, Task, tasksChannel, type DeadReason } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../store/jobs.js";
@@ -51,7 +51,7 @@ export async function retryDead(conn: Connection, job: string, options: RetryOpt
     // A msg-id of its own: a retry is a new message, not a repeat of the first one.
     const msgID = retryMsgId(job, task.id, deadSeq);
     const again: Task = { ...task, deadRetries: (task.deadRetries ?? 0) + 1 };
-    await publishUntilAcked(conn.nc, js, tasksChannel.of(conn.prefix, task), JSON.stringify(again), msgID, { giveUpMs: 30_000 });
+    await publishUntilAcked(conn.nc, js, tasksChannel.of(conn.prefix, task), JSON.stringify(again), msgID, { giveUpMs: PUBLISH_GIVE_UP_MS });
     tally(conn.nc, conn.prefix, { queue: manifest.queue, job }, "undead", msgID);
     audit.record({ type: "retried", job, queue: manifest.queue, id: task.id });
   }

@@ -1,6 +1,6 @@
 import { jetstream } from "@nats-io/jetstream";
 import { ulid } from "ulid";
-import { eventsChannel, jobProblem, queueProblem, taskMsgId, tasksChannel, type JobEvent, type Priority, type Task, type TaskSpec } from "../../channels/index.js";
+import { eventsChannel, jobProblem, PUBLISH_GIVE_UP_MS, queueProblem, taskMsgId, tasksChannel, type JobEvent, type Priority, type Task, type TaskSpec } from "../../channels/index.js";
 import { InvalidInputError, PublishIncompleteError, PublishRefusedError, UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -113,7 +113,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
     if (done.has(task.id)) continue;
     sent++;
     const p = publishUntilAcked(conn.nc, js, tasksChannel.of(conn.prefix, task), bodies[i]!, taskMsgId(job, task.id), {
-      giveUpMs: options.giveUpMs ?? 30_000,
+      giveUpMs: options.giveUpMs ?? PUBLISH_GIVE_UP_MS,
       onRetry: (attempt, err) => log.debug({ taskId: task.id, attempt, err }, "publish not confirmed, retrying"),
     }).then(
       (ack) => {

@@ -1,5 +1,5 @@
 import type { Subscription } from "@nats-io/transport-node";
-import { eventsChannel, WORKER_HEARTBEAT_MS, WorkerHeartbeat } from "../../channels/index.js";
+import { eventsChannel, WORKER_LOST_MS, WorkerHeartbeat } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { jsonOf } from "../nats/decode.js";
 
@@ -46,7 +46,7 @@ export class WorkerRoster {
         this.last.delete(key);
         continue;
       }
-      out.push({ ...beat, at: new Date(heardAt).toISOString(), lost: now - heardAt >= 2 * WORKER_HEARTBEAT_MS, silentS: Math.round((now - heardAt) / 1000) });
+      out.push({ ...beat, at: new Date(heardAt).toISOString(), lost: now - heardAt >= WORKER_LOST_MS, silentS: Math.round((now - heardAt) / 1000) });
     }
     return out.sort((a, b) => a.queue.localeCompare(b.queue) || a.worker.localeCompare(b.worker));
   }

@@ -9,7 +9,7 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
-import { auditChannel, countsChannel, deadChannel, doneChannel, resultsChannel, streamNames, tasksChannel } from "../../channels/index.js";
+import { auditChannel, countsChannel, DUPLICATE_WINDOW_MS, deadChannel, doneChannel, resultsChannel, streamNames, tasksChannel } from "../../channels/index.js";
 import { PermissionError } from "../errors.js";
 import type { Connection } from "./connect.js";
 import { permissionRefusal } from "./refusal.js";
@@ -23,8 +23,6 @@ import { assertOurs } from "./stream-owner.js";
 /** Results and dead letters are kept a week: long enough to collect any job. */
 const KEEP_MS = 7 * 24 * 60 * 60 * 1000;
 const KEEP_NS = nanos(KEEP_MS);
-/** Window in which a repeated `Nats-Msg-Id` is dropped as a duplicate. */
-export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 
 export async function manager(conn: Connection): Promise<JetStreamManager> {
   // Limited roles cannot call $JS.API.INFO: skip the API check.

@@ -1,4 +1,4 @@
-import type { QueueState, Usage, UsageTotals } from "../../channels/index.js";
+import { RESERVATION_TTL_MS, type QueueState, type Usage, type UsageTotals } from "../../channels/index.js";
 
 /** How a budget's pause reason begins, so `queue set` knows which pauses a raised budget lifts. */
 export const BUDGET_REASON = "budget";
@@ -25,9 +25,6 @@ export function meanUsage(totals: UsageTotals | undefined): Usage {
   if (!totals || totals.attempts === 0) return {};
   return Object.fromEntries(Object.entries(totals.usage).map(([k, v]) => [k, v / totals.attempts]));
 }
-
-/** How long a worker's reservation counts without being renewed: a worker silent this long has gone. */
-export const RESERVATION_TTL_MS = 15_000;
 
 /** What the live workers have set aside for tasks they started under the budget. */
 export function reservedUsage(totals: UsageTotals | undefined, now = Date.now()): Usage {

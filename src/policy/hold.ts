@@ -1,7 +1,5 @@
-import type { QueueState } from "../../channels/index.js";
+import { DEFAULT_HOLD_MS, type QueueState } from "../../channels/index.js";
 
-/** A hold's length when the API gave none. */
-export const DEFAULT_HOLD_MS = 30_000;
 /** Holds double while they repeat, up to this. */
 export const MAX_HOLD_MS = 10 * 60_000;
 

@@ -1,12 +1,9 @@
 import { Kvm, type KV } from "@nats-io/kv";
-import { QueueFit, streamNames, type Capacity, type Resources, type Task } from "../../channels/index.js";
+import { FIT_WORKER_GONE_MS, QueueFit, streamNames, type Capacity, type Resources, type Task } from "../../channels/index.js";
 import { fits, requestOf } from "../policy/resources.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
 
-/** A worker with --capacity renews its entry this often; one silent for three of these is gone. */
-export const FIT_RENEW_MS = 20_000;
-const WORKER_GONE_MS = 3 * FIT_RENEW_MS;
 /** A task turned away is stamped again on each bounce (every few seconds); one not stamped this long has found a worker. */
 const UNFIT_FRESH_MS = 30_000;
 
@@ -67,7 +64,7 @@ const EMPTY: QueueFit = { workers: {}, unfit: {} };
 
 function pruned(fit: QueueFit, now: number): QueueFit {
   return {
-    workers: Object.fromEntries(Object.entries(fit.workers).filter(([, w]) => now - w.at < WORKER_GONE_MS)),
+    workers: Object.fromEntries(Object.entries(fit.workers).filter(([, w]) => now - w.at < FIT_WORKER_GONE_MS)),
     unfit: Object.fromEntries(Object.entries(fit.unfit).filter(([, t]) => now - t.at < UNFIT_FRESH_MS)),
   };
 }

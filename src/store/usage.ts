@@ -1,8 +1,8 @@
 import { Kvm, type KV } from "@nats-io/kv";
-import { addUsage, streamNames, subtractUsage, UsageTotals, usageKeys, type Usage } from "../../channels/index.js";
+import { addUsage, RESERVATION_TTL_MS, streamNames, subtractUsage, UsageTotals, usageKeys, type Usage } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
-import { meanUsage, RESERVATION_TTL_MS, type BudgetVerdict } from "../policy/budget.js";
+import { meanUsage, type BudgetVerdict } from "../policy/budget.js";
 
 /**
  * Usage in the server: what each queue and each job has spent so far (the

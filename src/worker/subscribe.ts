@@ -1,6 +1,6 @@
 import os from "node:os";
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
-import { streamNames, type Capacity } from "../../channels/index.js";
+import { FIT_RENEW_MS, STORE_GIVE_UP_MS, streamNames, type Capacity } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -32,7 +32,7 @@ import { nakQuietly, returnUnrun } from "./settle/hand-back.js";
 import type { WorkerStats } from "./stats.js";
 import type { SettleContext } from "./settle/settle.js";
 import { ResourcePool } from "./claim/resource-pool.js";
-import { FIT_RENEW_MS, FitBoard } from "../store/fit-board.js";
+import { FitBoard } from "../store/fit-board.js";
 
 /** Defaults of the options below, shared with the CLI's flags. */
 export const WORKER_DEFAULTS = {
@@ -123,7 +123,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     breaker,
     log,
     taskLog: options.taskLog?.child({ worker: name, queue: options.queue }) ?? log,
-    storeGiveUpMs: 120_000,
+    storeGiveUpMs: STORE_GIVE_UP_MS,
     queues: queueState,
     holdMs: options.holdS !== undefined ? options.holdS * 1000 : undefined,
     runner: runner.info ?? { kind: options.handler ? "module" : "exec" },

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import { PULL_EXPIRES_MS, PULL_HEARTBEAT_MS } from "../../../channels/index.js";
 import type { Logger } from "../../log.js";
 import { pullTime, type StartTicket } from "../../policy/rate.js";
 
@@ -34,9 +35,6 @@ export interface ClaimLoopOptions {
   log: Logger;
 }
 
-/** Pull requests expire quickly so a pull lost in a failover costs seconds, and a stopping worker waits little for its last ones. */
-const PULL_EXPIRES_MS = 2000;
-const PULL_HEARTBEAT_MS = 1000;
 
 /**
  * Pulls exactly as many messages as there are free slots: never more, so no

@@ -1,7 +1,7 @@
 import os from "node:os";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { eventsChannel, WORKER_HEARTBEAT_MS, type WorkerHeartbeat } from "../../../channels/index.js";
+import { claimHeartbeatMs, eventsChannel, WORKER_HEARTBEAT_MS, type WorkerHeartbeat } from "../../../channels/index.js";
 
 // Promise 1 and 2: a live worker keeps its tasks (none runs twice because its
 // worker was slow), and a dead worker's tasks go to another (none is lost).
@@ -48,7 +48,7 @@ export class ClaimKeeper {
   }
 
   private intervalMs(): number {
-    return Math.max(100, Math.floor(this.ackWaitMs / 3));
+    return claimHeartbeatMs(this.ackWaitMs);
   }
 
   private beat(): void {

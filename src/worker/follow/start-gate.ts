@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Task, Usage } from "../../../channels/index.js";
+import { RESERVATION_RENEW_MS, type Task, type Usage } from "../../../channels/index.js";
 import type { Logger } from "../../log.js";
 import type { QueueStore } from "../../store/queues.js";
 import type { AuditLog } from "../../store/audit-log.js";
@@ -16,8 +16,6 @@ import type { NatsConnection } from "@nats-io/transport-node";
 /** Whether a claimed task starts now, or goes back unrun (spending no attempt) to come again after `delayMs`. */
 export type Admission = { kind: "start"; end: (used: Usage | undefined) => Promise<void> } | { kind: "back"; delayMs?: number; why: string };
 
-/** A worker renews its budget reservations this often; a peer's that are not renewed lapse (RESERVATION_TTL_MS). */
-const RENEW_MS = 5000;
 /** Waiting for its start, a claimed task looks this often whether it should stop waiting. */
 const WAIT_STEP_MS = 200;
 
@@ -154,7 +152,7 @@ export class StartGate {
   private held(change: number): void {
     this.reservations += change;
     if (this.reservations > 0 && !this.renewTimer) {
-      this.renewTimer = setInterval(() => void this.o.usage.renew(this.o.queue, this.reserver).catch(() => {}), RENEW_MS);
+      this.renewTimer = setInterval(() => void this.o.usage.renew(this.o.queue, this.reserver).catch(() => {}), RESERVATION_RENEW_MS);
       this.renewTimer.unref();
     } else if (this.reservations === 0) {
       clearInterval(this.renewTimer);

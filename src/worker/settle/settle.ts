@@ -1,5 +1,6 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import {
+  DEFAULT_HOLD_MS,
   deadChannel,
   outcomeMsgId,
   resultsChannel,
@@ -25,7 +26,6 @@ import { tally } from "../../store/tally.js";
 import { markDone } from "../../store/done-ledger.js";
 import type { QueueStore } from "../../store/queues.js";
 import { queueEvent } from "../follow/queue-events.js";
-import { DEFAULT_HOLD_MS } from "../../policy/hold.js";
 import { deadLetterBody } from "./dead-letter-body.js";
 import type { AttemptOutcome } from "../../policy/outcome.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { QueueState, UsageTotals } from "../../../channels/index.js";
-import { budgetVerdict, meanUsage, overBudget, RESERVATION_TTL_MS, reservedUsage } from "../../../src/policy/budget.js";
+import { RESERVATION_TTL_MS, type QueueState, type UsageTotals } from "../../../channels/index.js";
+import { budgetVerdict, meanUsage, overBudget, reservedUsage } from "../../../src/policy/budget.js";
 
 const NOW = 1_000_000;
 const q = (state: Partial<QueueState>): QueueState => ({ queue: "q", updatedAt: "2026-01-01T00:00:00Z", ...state });

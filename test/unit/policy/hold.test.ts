@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { QueueState } from "../../../channels/index.js";
-import { DEFAULT_HOLD_MS, MAX_HOLD_MS, nextHold } from "../../../src/policy/hold.js";
+import { DEFAULT_HOLD_MS, type QueueState } from "../../../channels/index.js";
+import { MAX_HOLD_MS, nextHold } from "../../../src/policy/hold.js";
 
 const at = (ms: number) => new Date(ms).toISOString();
 const state = (heldUntil: number, holdMs: number): QueueState => ({ queue: "q", heldUntil: at(heldUntil), holdMs, updatedAt: at(0) });
