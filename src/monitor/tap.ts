@@ -22,6 +22,8 @@ export interface TapOptions {
   queue?: string;
   /** Only this job's messages. */
   job?: string;
+  /** Called once the server has the subscription: from then on nothing crossing the channel is missed. */
+  onListening?: (subject: string) => void;
 }
 
 /** The subject a channel name or subject stands for. */
@@ -83,6 +85,7 @@ export async function tap(conn: Connection, options: TapOptions, onLine: (line: 
   const timer = options.timeoutS !== undefined ? setTimeout(() => sub.unsubscribe(), options.timeoutS * 1000) : undefined;
   options.signal?.addEventListener("abort", () => sub.unsubscribe(), { once: true });
   await conn.nc.flush();
+  options.onListening?.(subject);
   let seen = 0;
   for await (const msg of sub) {
     if (!keep(msg)) continue;

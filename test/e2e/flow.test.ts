@@ -4,7 +4,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../../src/nats/local-server.js";
-import { FIXTURES, lastJson, runCli } from "../helpers/cli.js";
+import { FIXTURES, lastJson, runCli, untilStderr } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { idsOnce, readReport, terminal } from "./harness.js";
 
@@ -103,7 +103,7 @@ describe("the flow, from a terminal", () => {
     const t = await terminal(server);
     await t.run(["status"]); // creates the streams
     const tapping = t.start(["tap", "tasks", "--count", "3", "--timeout", "20"]);
-    await new Promise((r) => setTimeout(r, 500)); // tap subscribes before we publish; it exits on --count
+    await untilStderr(tapping, "listening"); // before we publish; it exits on --count
     await t.publish(await t.jsonl("three.jsonl", [1, 2, 3]));
     const tapped = await tapping.done;
     expect(tapped.code).toBe(0);

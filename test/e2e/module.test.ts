@@ -1,6 +1,6 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { FIXTURES, lastJson } from "../helpers/cli.js";
+import { FIXTURES, lastJson, untilStderr } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { readReport, terminal } from "./harness.js";
 
@@ -11,7 +11,7 @@ describe("worker subscribe --module", () => {
     const t = await terminal(server);
     const { job } = await t.publish(await t.jsonl("t.jsonl", [{ id: "n", input: 21 }, { id: "p", input: "poison" }, { id: "f", input: "flaky" }]));
     const tapping = t.start(["tap", "progress", "--count", "3", "--timeout", "30"]);
-    await new Promise((r) => setTimeout(r, 300)); // let the tap subscribe; it exits on --count
+    await untilStderr(tapping, "listening"); // it exits on --count
     const worker = t.start(["worker", "subscribe", "--module", path.join(FIXTURES, "handler.mjs"), "--backoff", "10", "--idle-exit", "2", "--name", "inproc"]);
     const out = path.join(t.dir, "r.jsonl");
     expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ ok: 2, dead: 1 });

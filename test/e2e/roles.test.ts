@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../src/nats/connect.js";
 import { permissionRefusal } from "../../src/nats/refusal.js";
 import { LocalNatsServer } from "../../src/nats/local-server.js";
-import { FIXTURES, lastJson, ROOT, runCli, startCli } from "../helpers/cli.js";
+import { FIXTURES, lastJson, ROOT, runCli, startCli, untilStderr } from "../helpers/cli.js";
 import { waitFor } from "../helpers/wait.js";
 import { readReport } from "./harness.js";
 
@@ -39,7 +39,7 @@ describe("nats.conf's users", () => {
     const worker = startCli(["worker", "subscribe", "--idle-exit", "4", "--", process.execPath, path.join(FIXTURES, "ok.mjs")], env);
     await waitFor("the worker to wait for a leader", () => /waiting for a leader to create the queue/.test(worker.stderr()));
     const tapping = startCli(["tap", "results", "--count", "1", "--timeout", "30"], env);
-    await new Promise((r) => setTimeout(r, 300)); // let the tap subscribe; it exits on --count
+    await untilStderr(tapping, "listening"); // it exits on --count
     const published = lastJson(await runCli(["leader", "publish", "--input", '{"id":"role-1","input":1}'], env)) as { job: string };
     const out = path.join(server.storeDir, "report.jsonl");
     expect(lastJson(await runCli(["results", "collect", "--job", published.job, "--out", out], env))).toMatchObject({ ok: 1, finalized: true });

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { FANOUT, FIXTURES, lastJson } from "../helpers/cli.js";
+import { FANOUT, FIXTURES, lastJson, untilStderr } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { terminal } from "./harness.js";
 
@@ -41,7 +41,7 @@ describe("watching a run", () => {
 
     const tapping = t.start(["tap", "results", "--job", b.job, "--count", "1", "--timeout", "30"]);
     const everything = t.start(["tap", "--queue", "qa", "--timeout", "8"]);
-    await new Promise((r) => setTimeout(r, 500)); // the taps subscribe; they end by --count and --timeout
+    await Promise.all([untilStderr(tapping, "listening"), untilStderr(everything, "listening")]); // they end by --count and --timeout
     const workers = ["qa", "qb"].map((q) => t.start(["worker", "subscribe", "--queue", q, "--idle-exit", "2", "--", process.execPath, path.join(FIXTURES, "ok.mjs")]));
     const tapped = await tapping.done;
     expect(tapped.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { subject: string }).subject)).toEqual([`${t.env.FANOUT_PREFIX}.results.qb.${b.job}.b1`]);

@@ -75,3 +75,13 @@ export function lastJson(run: CliRun): Record<string, unknown> {
     throw new Error(`stdout is not JSON (exit ${run.code}):\n${run.stdout}\nstderr:\n${run.stderr.slice(-3000)}`);
   }
 }
+
+/** Resolves once the process has written `text` on stderr (a "listening" line, say); fails after `timeoutMs`, or when it exits first. */
+export async function untilStderr(proc: CliProcess, text: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!proc.stderr().includes(text)) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`exited before saying "${text}":\n${proc.stderr().slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`did not say "${text}" within ${timeoutMs} ms:\n${proc.stderr().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { connect } from "../../nats/connect.js";
 import { tap } from "../../monitor/tap.js";
+import { createLogger } from "../../log.js";
 import { channels } from "../../../channels/index.js";
 import { connectOptions, examples, intOption, jobOption, printJson, queueFilterOption, withConnection, type ConnectionFlags } from "../options.js";
 
@@ -25,7 +26,9 @@ export function tapCommand(): Command {
       process.once("SIGINT", () => stop.abort());
       process.once("SIGTERM", () => stop.abort());
       try {
-        await tap(conn, { target, count: flags.count, timeoutS: flags.timeout, signal: stop.signal, queue: flags.queue, job: flags.job }, printJson);
+        const log = createLogger();
+        const onListening = (subject: string) => log.info({ subject }, "listening");
+        await tap(conn, { target, count: flags.count, timeoutS: flags.timeout, signal: stop.signal, queue: flags.queue, job: flags.job, onListening }, printJson);
       } finally {
         await conn.close();
       }
