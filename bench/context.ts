@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
-import { streamNames, type ReportLine } from "../channels/index.js";
+import { storeNames, type ReportLine } from "../channels/index.js";
 import { connect, type Connection } from "../src/nats/connect.js";
 import { LocalNatsServer } from "../src/nats/local-server.js";
 import { ensureQueueConsumer } from "../src/nats/queue-consumer.js";
@@ -69,14 +69,14 @@ export class Bench {
   async rawQueue(queue: string): Promise<{ stream: string; consumer: string; subject: string }> {
     const jsm = await manager(this.rawConn);
     const { name } = await ensureQueueConsumer(jsm, RAW_PREFIX, queue);
-    return { stream: streamNames(RAW_PREFIX).tasks, consumer: name, subject: `${RAW_PREFIX}.tasks.${queue}` };
+    return { stream: storeNames(RAW_PREFIX).tasks, consumer: name, subject: `${RAW_PREFIX}.tasks.${queue}` };
   }
 
   /** Empties every stream between runs, so each run starts from the same store. */
   async purge(): Promise<void> {
     for (const c of [this.conn, this.rawConn]) {
       const jsm = await manager(c);
-      const names = streamNames(c.prefix);
+      const names = storeNames(c.prefix);
       for (const s of [names.tasks, names.results, names.dead]) await jsm.streams.purge(s);
     }
   }

@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { jetstream } from "@nats-io/jetstream";
-import { resultsChannel, streamNames, type Result } from "../channels/index.js";
+import { resultsChannel, storeNames, type Result } from "../channels/index.js";
 import { JobStore } from "../src/store/jobs.js";
 import { checkReport, PREFIX, type Bench } from "./context.js";
 import { RAW, run } from "./harness.js";
@@ -45,7 +45,7 @@ export async function memoryRound(b: Bench, round: number, n: number): Promise<S
     round,
     async () => {
       const filter = resultsChannel.ofJob(PREFIX, JOB);
-      const r = await run(process.execPath, [RAW, "read", b.server.url, streamNames(PREFIX).results, filter, String(n), out], b.env);
+      const r = await run(process.execPath, [RAW, "read", b.server.url, storeNames(PREFIX).results, filter, String(n), out], b.env);
       await rm(out);
       return r.peakRssMb;
     },

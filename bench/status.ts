@@ -1,6 +1,6 @@
 import { headers } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
-import { countsChannel, outcomeMsgId, resultsChannel, streamNames, type Result } from "../channels/index.js";
+import { countsChannel, outcomeMsgId, resultsChannel, storeNames, type Result } from "../channels/index.js";
 import { JobStore } from "../src/store/jobs.js";
 import { PREFIX, type Bench } from "./context.js";
 import { lastJson, RAW, run } from "./harness.js";
@@ -39,7 +39,7 @@ export async function synthesizeFleet(b: Bench, n: number, jobs: number, say: (l
 export async function statusRound(b: Bench, round: number, jobs: number): Promise<Sample[]> {
   const [raw, fanout] = await inTurn(
     round,
-    async () => (await run(process.execPath, [RAW, "info", b.server.url, streamNames(PREFIX).counts, countsChannel.all(PREFIX)], b.env)).ms,
+    async () => (await run(process.execPath, [RAW, "info", b.server.url, storeNames(PREFIX).counts, countsChannel.all(PREFIX)], b.env)).ms,
     async () => {
       const r = await b.fanout(["status", "--json"]);
       const listed = lastJson<{ jobs: unknown[] }>(r).jobs.length;

@@ -17,7 +17,7 @@ export const DEFAULT_QUEUE = "default";
  * the same names: topology.ts refuses the second (a stream's subjects say
  * whose it is).
  */
-export function streamNames(prefix: string) {
+export function storeNames(prefix: string) {
   const p = prefix.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
   return {
     tasks: `${p}_TASKS`,

@@ -1,4 +1,4 @@
-import { DeadLetter, streamNames } from "../../channels/index.js";
+import { DeadLetter, storeNames } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { jsonOf } from "../nats/decode.js";
 import { isNotFound, manager } from "../nats/topology.js";
@@ -23,7 +23,7 @@ export interface DeadRow {
  */
 export async function recentDead(conn: Connection, limit = 20): Promise<DeadRow[]> {
   const jsm = await manager(conn);
-  const stream = streamNames(conn.prefix).dead;
+  const stream = storeNames(conn.prefix).dead;
   const info = await jsm.streams.info(stream).catch((err: unknown) => {
     if (isNotFound(err)) return undefined;
     throw err;

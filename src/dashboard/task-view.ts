@@ -1,4 +1,4 @@
-import { DeadLetter, deadChannel, PRIORITIES, queueToken, Result, resultsChannel, streamNames, Task, tasksChannel } from "../../channels/index.js";
+import { DeadLetter, deadChannel, PRIORITIES, queueToken, Result, resultsChannel, storeNames, Task, tasksChannel } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import type { Connection } from "../nats/connect.js";
 import { jsonOf } from "../nats/decode.js";
@@ -23,7 +23,7 @@ export async function taskView(conn: Connection, job: string, id: string): Promi
   if (!manifest) throw new UsageError(`no job ${job}`);
   const { queue } = manifest;
   const jsm = await manager(conn);
-  const names = streamNames(conn.prefix);
+  const names = storeNames(conn.prefix);
   const [res, dead, ...waiting] = await Promise.all([
     jsm.direct.getMessage(names.results, { last_by_subj: resultsChannel.subject(conn.prefix, queue, job, id) }).catch(() => null),
     jsm.direct.getMessage(names.dead, { last_by_subj: deadChannel.subject(conn.prefix, queue, job, id) }).catch(() => null),

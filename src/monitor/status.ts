@@ -1,5 +1,5 @@
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
-import { countsChannel, PRIORITIES, queueOfConsumer, rateText, streamNames, type Capacity, type Priority, type Resources, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
+import { countsChannel, PRIORITIES, queueOfConsumer, rateText, storeNames, type Capacity, type Priority, type Resources, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
 import { FitBoard, unfitTasks } from "../store/fit-board.js";
 import type { Connection } from "../nats/connect.js";
 import { UsageError } from "../errors.js";
@@ -85,7 +85,7 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
   const { prefix } = conn;
   // Creates nothing: status runs as nats.conf's read-only `tap`.
   const jsm = await manager(conn);
-  const names = streamNames(prefix);
+  const names = storeNames(prefix);
   const tallies = await tallyByJob(jsm, prefix);
 
   const queues = new Map<string, QueueStatus>();
@@ -164,7 +164,7 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
  */
 async function tallyByJob(jsm: JetStreamManager, prefix: string): Promise<Map<string, { queue: string; ok: number; dead: number }>> {
   const tallies = new Map<string, { queue: string; ok: number; dead: number }>();
-  for (const [subject, n] of await subjectCounts(jsm, prefix, streamNames(prefix).counts, countsChannel.all(prefix))) {
+  for (const [subject, n] of await subjectCounts(jsm, prefix, storeNames(prefix).counts, countsChannel.all(prefix))) {
     const counted = countsChannel.parse(prefix, subject);
     if (!counted) continue;
     const { queue, job, kind } = counted;

@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type ConsumerInfo, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import { queueConsumerName, streamNames, tasksChannel } from "../../channels/index.js";
+import { queueConsumerName, storeNames, tasksChannel } from "../../channels/index.js";
 import { PermissionError, UsageError } from "../errors.js";
 import { permissionRefusal } from "./refusal.js";
 import { isAlreadyInUse, isNotFound } from "./topology.js";
@@ -36,7 +36,7 @@ export async function ensureQueueConsumer(
   options: QueueConsumerOptions = {},
   onKept: (why: string) => void = () => {},
 ): Promise<QueueConsumer> {
-  const stream = streamNames(prefix).tasks;
+  const stream = storeNames(prefix).tasks;
   const name = queueConsumerName(queue);
   let info = await jsm.consumers.info(stream, name).catch((err: unknown) => {
     if (isNotFound(err)) return undefined;
@@ -76,7 +76,7 @@ export async function ensureQueueConsumer(
 
 /** The queue's consumer, as it is now. */
 export async function readQueueConsumer(jsm: JetStreamManager, prefix: string, queue: string): Promise<QueueConsumer> {
-  return describeQueueConsumer(await jsm.consumers.info(streamNames(prefix).tasks, queueConsumerName(queue)));
+  return describeQueueConsumer(await jsm.consumers.info(storeNames(prefix).tasks, queueConsumerName(queue)));
 }
 
 /** Sets the consumer's ack wait and max in flight, as given: callers decide when lowering is safe. */
@@ -86,7 +86,7 @@ export async function updateQueueConsumer(
   queue: string,
   settings: { ackWaitMs: number; maxInFlight: number },
 ): Promise<QueueConsumer> {
-  const info = await jsm.consumers.update(streamNames(prefix).tasks, queueConsumerName(queue), {
+  const info = await jsm.consumers.update(storeNames(prefix).tasks, queueConsumerName(queue), {
     ack_wait: nanos(settings.ackWaitMs),
     max_ack_pending: settings.maxInFlight,
   });
@@ -107,7 +107,7 @@ async function create(jsm: JetStreamManager, prefix: string, queue: string, opti
     max_waiting: 4096,
   };
   try {
-    return await jsm.consumers.add(streamNames(prefix).tasks, config);
+    return await jsm.consumers.add(storeNames(prefix).tasks, config);
   } catch (err) {
     if (permissionRefusal(err)) throw new PermissionError(`queue ${queue} has no consumer yet and this user may not create it`, { cause: err });
     if (!isAlreadyInUse(err)) throw err;

@@ -1,4 +1,4 @@
-import { streamNames } from "../../channels/index.js";
+import { storeNames } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 
 /** How the subjects of fanout's streams end, after their prefix (`.tasks.>` is the layout of fanout 0.1). */
@@ -15,7 +15,7 @@ export function assertOurs(prefix: string, subjects: string[] | undefined): void
   const owner = suffix === undefined ? undefined : subject.slice(0, -suffix.length);
   if (owner === undefined || owner === prefix) return;
   throw new UsageError(
-    `prefix ${prefix} would share the streams of prefix ${owner} (${streamNames(prefix).tasks}, …): ` +
+    `prefix ${prefix} would share the streams of prefix ${owner} (${storeNames(prefix).tasks}, …): ` +
       `choose a prefix that differs in more than case, "-", "_" and "."`,
   );
 }

@@ -9,7 +9,7 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
-import { auditChannel, countsChannel, DUPLICATE_WINDOW_MS, deadChannel, doneChannel, resultsChannel, streamNames, tasksChannel } from "../../channels/index.js";
+import { auditChannel, countsChannel, DUPLICATE_WINDOW_MS, deadChannel, doneChannel, resultsChannel, storeNames, tasksChannel } from "../../channels/index.js";
 import { PermissionError } from "../errors.js";
 import type { Connection } from "./connect.js";
 import { permissionRefusal } from "./refusal.js";
@@ -38,7 +38,7 @@ export function streamReplicas(conn: Connection): number {
 }
 
 export function streamConfigs(prefix: string, replicas = 1): Array<Partial<StreamConfig> & { name: string; subjects: string[] }> {
-  const names = streamNames(prefix);
+  const names = storeNames(prefix);
   const base = { storage: StorageType.File, num_replicas: replicas, duplicate_window: nanos(DUPLICATE_WINDOW_MS) };
   const outcomes = { ...base, retention: RetentionPolicy.Limits, max_age: KEEP_NS, allow_direct: true, discard: DiscardPolicy.Old };
   return [
@@ -71,7 +71,7 @@ export async function ensureStreams(jsm: JetStreamManager, conn: Connection): Pr
       });
     }
   }
-  const names = streamNames(conn.prefix);
+  const names = storeNames(conn.prefix);
   await ensureBucket(jsm, conn, names.jobs);
   await ensureBucket(jsm, conn, names.queues);
   await ensureBucket(jsm, conn, names.returns, KEEP_MS);

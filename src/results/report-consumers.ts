@@ -2,7 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import { collectorConsumerName, deadChannel, resultsChannel, streamNames } from "../../channels/index.js";
+import { collectorConsumerName, deadChannel, resultsChannel, storeNames } from "../../channels/index.js";
 
 /** Lines read but not yet written and acked, at most (each consumer's max_ack_pending). */
 export const MAX_UNWRITTEN = 1_000;
@@ -28,7 +28,7 @@ export interface ReportConsumers {
 
 /** The consumers of the report at `out`: its own, so two reports of one job each get every line. */
 export function reportConsumers(prefix: string, of: { job: string } | { queue: string }, out: string): ReportConsumers {
-  const names = streamNames(prefix);
+  const names = storeNames(prefix);
   const byJob = "job" in of;
   return {
     durable: collectorConsumerName(of, os.hostname(), path.resolve(out)),

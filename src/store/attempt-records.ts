@@ -1,7 +1,7 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { z } from "zod";
-import { streamNames, Usage } from "../../channels/index.js";
+import { storeNames, Usage } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
 
@@ -37,7 +37,7 @@ export class AttemptRecords {
   private constructor(private readonly kv: KV) {}
 
   static async open(conn: Connection): Promise<AttemptRecords> {
-    return new AttemptRecords(await new Kvm(conn.nc).open(streamNames(conn.prefix).returns));
+    return new AttemptRecords(await new Kvm(conn.nc).open(storeNames(conn.prefix).returns));
   }
 
   /** The message's record: empty for a first delivery, without asking the server. */

@@ -1,6 +1,6 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { AuditBatch, auditChannel, streamNames, type AuditEvent } from "../../channels/index.js";
+import { AuditBatch, auditChannel, storeNames, type AuditEvent } from "../../channels/index.js";
 import { jsonOf } from "../nats/decode.js";
 import { isNotFound } from "../nats/topology.js";
 
@@ -80,7 +80,7 @@ export class AuditLog {
  */
 export async function jobEvents(jsm: JetStreamManager, prefix: string, queue: string, job: string): Promise<AuditEvent[]> {
   const subject = auditChannel.subject(prefix, queue, job);
-  const stream = streamNames(prefix).audit;
+  const stream = storeNames(prefix).audit;
   const events: Array<AuditEvent & { seq: number }> = [];
   let seq = 1;
   for (;;) {

@@ -1,5 +1,5 @@
 import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
-import { DeadLetter, deadChannel, streamNames, taskAddress, type DeadReason } from "../../channels/index.js";
+import { DeadLetter, deadChannel, storeNames, taskAddress, type DeadReason } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { jsonOf } from "../nats/decode.js";
 import { isNotFound, manager } from "../nats/topology.js";
@@ -25,7 +25,7 @@ export interface DeadTask {
  * has superseded it. Reads the dead stream with an ordered consumer.
  */
 export async function deadTasks(conn: Connection, filter: DeadFilter = {}): Promise<DeadTask[]> {
-  const stream = streamNames(conn.prefix).dead;
+  const stream = storeNames(conn.prefix).dead;
   const subject = deadChannel.subject(conn.prefix, filter.queue ?? "*", filter.job ?? "*", ">");
   const latest = new Map<string, DeadTask>();
   const jsm = await manager(conn);

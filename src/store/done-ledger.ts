@@ -1,6 +1,6 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { doneChannel, streamNames, type DoneMark } from "../../channels/index.js";
+import { doneChannel, storeNames, type DoneMark } from "../../channels/index.js";
 import { isNotFound } from "../nats/topology.js";
 
 /**
@@ -20,7 +20,7 @@ export function markDone(nc: NatsConnection, prefix: string, at: { queue: string
 /** The ids the queue has done, from the ledger's subjects: one stream-info request, paged by the client. */
 export async function doneIds(jsm: JetStreamManager, prefix: string, queue: string): Promise<Set<string>> {
   try {
-    const info = await jsm.streams.info(streamNames(prefix).done, { subjects_filter: doneChannel.ofQueue(prefix, queue) });
+    const info = await jsm.streams.info(storeNames(prefix).done, { subjects_filter: doneChannel.ofQueue(prefix, queue) });
     const before = doneChannel.subject(prefix, queue, "").length;
     return new Set(Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(before)));
   } catch (err) {
@@ -32,7 +32,7 @@ export async function doneIds(jsm: JetStreamManager, prefix: string, queue: stri
 /** Forgets everything the queue has done: `fanout queue forget-done`. Returns how many ids it forgot. */
 export async function forgetDone(jsm: JetStreamManager, prefix: string, queue: string): Promise<number> {
   try {
-    const { purged } = await jsm.streams.purge(streamNames(prefix).done, { filter: doneChannel.ofQueue(prefix, queue) });
+    const { purged } = await jsm.streams.purge(storeNames(prefix).done, { filter: doneChannel.ofQueue(prefix, queue) });
     return purged;
   } catch (err) {
     if (isNotFound(err)) return 0;

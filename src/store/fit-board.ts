@@ -1,5 +1,5 @@
 import { Kvm, type KV } from "@nats-io/kv";
-import { FIT_WORKER_GONE_MS, QueueFit, streamNames, type Capacity, type Resources, type Task } from "../../channels/index.js";
+import { FIT_WORKER_GONE_MS, QueueFit, storeNames, type Capacity, type Resources, type Task } from "../../channels/index.js";
 import { fits, requestOf } from "../policy/resources.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
@@ -16,7 +16,7 @@ export class FitBoard {
   private constructor(private readonly kv: KV) {}
 
   static async open(conn: Connection): Promise<FitBoard> {
-    return new FitBoard(await new Kvm(conn.nc).open(streamNames(conn.prefix).queues));
+    return new FitBoard(await new Kvm(conn.nc).open(storeNames(conn.prefix).queues));
   }
 
   async get(queue: string): Promise<QueueFit | undefined> {

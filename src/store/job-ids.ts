@@ -1,5 +1,5 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { deadChannel, resultsChannel, streamNames, taskAddress, tasksChannel } from "../../channels/index.js";
+import { deadChannel, resultsChannel, storeNames, taskAddress, tasksChannel } from "../../channels/index.js";
 import { isNotFound } from "../nats/topology.js";
 
 /**
@@ -10,7 +10,7 @@ import { isNotFound } from "../nats/topology.js";
  * stored, so no id slips between the listings.
  */
 export async function jobIds(jsm: JetStreamManager, prefix: string, job: string): Promise<Map<string, string>> {
-  const names = streamNames(prefix);
+  const names = storeNames(prefix);
   const ids = new Map<string, string>();
   for (const [stream, filter] of [
     [names.tasks, tasksChannel.ofJob(prefix, "*", job)],
@@ -27,7 +27,7 @@ export async function jobIds(jsm: JetStreamManager, prefix: string, job: string)
 
 /** The subjects of the job's tasks still in the tasks stream, on every level: waiting, or running and not yet acked. */
 export async function unsettledTasks(jsm: JetStreamManager, prefix: string, queue: string, job: string): Promise<string[]> {
-  const subjects = await subjectsOf(jsm, streamNames(prefix).tasks, tasksChannel.ofJob(prefix, "*", job));
+  const subjects = await subjectsOf(jsm, storeNames(prefix).tasks, tasksChannel.ofJob(prefix, "*", job));
   return subjects.filter((s) => taskAddress(prefix, s)?.queue === queue);
 }
 

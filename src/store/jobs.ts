@@ -1,5 +1,5 @@
 import { Kvm, type KV } from "@nats-io/kv";
-import { JobManifest, streamNames } from "../../channels/index.js";
+import { JobManifest, storeNames } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
 import { isNotFound, manager, streamReplicas } from "../nats/topology.js";
@@ -13,7 +13,7 @@ export class JobStore {
 
   /** Opens the bucket, creating it unless `readOnly` (nats.conf's `tap` may only read). */
   static async open(conn: Connection, { readOnly = false } = {}): Promise<JobStore> {
-    const bucket = streamNames(conn.prefix).jobs;
+    const bucket = storeNames(conn.prefix).jobs;
     const kvm = new Kvm(conn.nc);
     const kv = readOnly ? await kvm.open(bucket) : await kvm.create(bucket, { history: 1, replicas: streamReplicas(conn) });
     return new JobStore(kv, conn);
@@ -59,7 +59,7 @@ export class JobStore {
 
   /** Every manifest. Keys come from the bucket's stream info: no consumer, so read-only users can list. */
   async list(): Promise<JobManifest[]> {
-    const bucket = streamNames(this.conn.prefix).jobs;
+    const bucket = storeNames(this.conn.prefix).jobs;
     const jsm = await manager(this.conn);
     const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `$KV.${bucket}.>` }).catch((err: unknown) => {
       if (isNotFound(err)) return undefined; // no job published yet

@@ -1,5 +1,5 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { deadChannel, PRIORITIES, queueToken, resultsChannel, streamNames, tasksChannel, type TaskAddress } from "../../channels/index.js";
+import { deadChannel, PRIORITIES, queueToken, resultsChannel, storeNames, tasksChannel, type TaskAddress } from "../../channels/index.js";
 import { deadLetterIsLatest } from "../policy/latest-outcome.js";
 
 /**
@@ -8,7 +8,7 @@ import { deadLetterIsLatest } from "../policy/latest-outcome.js";
  * made only for dead letters.
  */
 export async function deadLetterStands(jsm: JetStreamManager, prefix: string, at: TaskAddress, letter: { seq: number; msgId?: string }): Promise<boolean> {
-  const names = streamNames(prefix);
+  const names = storeNames(prefix);
   const [newestDead, result, ...tasks] = await Promise.all([
     jsm.direct.getMessage(names.dead, { last_by_subj: deadChannel.subject(prefix, at.queue, at.job, at.id) }),
     jsm.direct.getMessage(names.results, { last_by_subj: resultsChannel.subject(prefix, at.queue, at.job, at.id) }),

@@ -1,5 +1,5 @@
 import { Kvm, type KV } from "@nats-io/kv";
-import { QueueState, streamNames } from "../../channels/index.js";
+import { QueueState, storeNames } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
 import { nextHold } from "../policy/hold.js";
@@ -13,7 +13,7 @@ export class QueueStore {
   private constructor(private readonly kv: KV) {}
 
   static async open(conn: Connection): Promise<QueueStore> {
-    return new QueueStore(await new Kvm(conn.nc).open(streamNames(conn.prefix).queues));
+    return new QueueStore(await new Kvm(conn.nc).open(storeNames(conn.prefix).queues));
   }
 
   async get(queue: string): Promise<QueueState | undefined> {

@@ -1,6 +1,6 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import { z } from "zod";
-import { streamNames } from "../../channels/index.js";
+import { storeNames } from "../../channels/index.js";
 import { givenBack, intervalOf, takeStarts, type Rate, type StartTicket } from "../policy/rate.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
@@ -20,7 +20,7 @@ export class StartSlots {
   private constructor(private readonly kv: KV) {}
 
   static async open(conn: Connection): Promise<StartSlots> {
-    return new StartSlots(await new Kvm(conn.nc).open(streamNames(conn.prefix).queues));
+    return new StartSlots(await new Kvm(conn.nc).open(storeNames(conn.prefix).queues));
   }
 
   /** Takes up to `want` starts: the next free one, and more only within `horizonMs` (see `takeStarts`). */

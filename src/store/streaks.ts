@@ -1,5 +1,5 @@
 import { Kvm, type KV } from "@nats-io/kv";
-import { QueueStreak, streamNames } from "../../channels/index.js";
+import { QueueStreak, storeNames } from "../../channels/index.js";
 import { NO_STREAK, newStreak, withFailure } from "../policy/breaker.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
@@ -13,7 +13,7 @@ export class StreakStore {
   private constructor(private readonly kv: KV) {}
 
   static async open(conn: Connection): Promise<StreakStore> {
-    return new StreakStore(await new Kvm(conn.nc).open(streamNames(conn.prefix).queues));
+    return new StreakStore(await new Kvm(conn.nc).open(storeNames(conn.prefix).queues));
   }
 
   /** Adds a failed attempt of task `id`: the streak before and after it. */

@@ -1,5 +1,5 @@
 import { Kvm, type KV } from "@nats-io/kv";
-import { addUsage, RESERVATION_TTL_MS, streamNames, subtractUsage, UsageTotals, usageKeys, type Usage } from "../../channels/index.js";
+import { addUsage, RESERVATION_TTL_MS, storeNames, subtractUsage, UsageTotals, usageKeys, type Usage } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
 import { meanUsage, type BudgetVerdict } from "../policy/budget.js";
@@ -14,7 +14,7 @@ export class UsageStore {
   private constructor(private readonly kv: KV) {}
 
   static async open(conn: Connection): Promise<UsageStore> {
-    return new UsageStore(await new Kvm(conn.nc).open(streamNames(conn.prefix).usage));
+    return new UsageStore(await new Kvm(conn.nc).open(storeNames(conn.prefix).usage));
   }
 
   /** Adds one attempt's usage to its queue's and its job's totals. */

@@ -1,6 +1,6 @@
 import os from "node:os";
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
-import { FIT_RENEW_MS, STORE_GIVE_UP_MS, streamNames, type Capacity } from "../../channels/index.js";
+import { FIT_RENEW_MS, STORE_GIVE_UP_MS, storeNames, type Capacity } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -112,7 +112,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   const usage = await UsageStore.open(conn);
   const streaks = breaker > 0 ? await StreakStore.open(conn) : undefined;
   const js = jetstream(conn.nc);
-  const consumer = await js.consumers.get(streamNames(conn.prefix).tasks, queueConsumer.name);
+  const consumer = await js.consumers.get(storeNames(conn.prefix).tasks, queueConsumer.name);
   const settleCtx: SettleContext = {
     nc: conn.nc,
     js,
@@ -163,7 +163,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
 
   const loop: ClaimLoop = new ClaimLoop({
     consumer,
-    capacity: concurrency,
+    slots: concurrency,
     maxClaims: options.maxTasks,
     // Every claimed task has reached the pool (runs or waits) before the next is claimed: what it asks is in its body.
     hasRoom: pool && ((): boolean => pool.hasRoom && loop.running <= pool.placed),

@@ -3,7 +3,7 @@ import path from "node:path";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { describe, expect, it, type TestContext } from "vitest";
-import { streamNames } from "../../channels/index.js";
+import { storeNames } from "../../channels/index.js";
 import { FIXTURES, lastJson, type CliProcess, type CliRun } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
@@ -14,10 +14,10 @@ const handler = path.join(FIXTURES, "handler.mjs");
 const quiet = { FANOUT_LOG_LEVEL: "warn" };
 
 /** The server as the test sees it, closed when the test ends. */
-async function serverSide(ctx: TestContext, t: Terminal): Promise<{ jsm: JetStreamManager; streams: ReturnType<typeof streamNames> }> {
+async function serverSide(ctx: TestContext, t: Terminal): Promise<{ jsm: JetStreamManager; streams: ReturnType<typeof storeNames> }> {
   const nc = await connect({ servers: server.url, user: server.user, pass: server.password });
   ctx.onTestFinished(() => nc.close());
-  return { jsm: await jetstreamManager(nc, { checkAPI: false }), streams: streamNames(t.env.FANOUT_PREFIX!) };
+  return { jsm: await jetstreamManager(nc, { checkAPI: false }), streams: storeNames(t.env.FANOUT_PREFIX!) };
 }
 
 /** A job of `n` tasks, `c0`… */

@@ -4,7 +4,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, nanos } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
-import { streamNames } from "../../channels/index.js";
+import { storeNames } from "../../channels/index.js";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
 import { useTestServer, type TestServer } from "../helpers/server.js";
 import { idsOnce, readReport, terminal, type Terminal } from "./harness.js";
@@ -22,7 +22,7 @@ async function shrinkDuplicateWindow(s: TestServer, prefix: string): Promise<voi
   const nc = await connect({ servers: s.url, user: s.user, pass: s.password });
   try {
     const jsm = await jetstreamManager(nc);
-    const name = streamNames(prefix).tasks;
+    const name = storeNames(prefix).tasks;
     const info = await jsm.streams.info(name);
     await jsm.streams.update(name, { ...info.config, duplicate_window: nanos(1000) });
   } finally {
@@ -35,7 +35,7 @@ async function shrinkDuplicateWindow(s: TestServer, prefix: string): Promise<voi
 async function forgetManifest(s: TestServer, prefix: string, job: string): Promise<void> {
   const nc = await connect({ servers: s.url, user: s.user, pass: s.password });
   try {
-    await (await new Kvm(nc).open(streamNames(prefix).jobs)).purge(job);
+    await (await new Kvm(nc).open(storeNames(prefix).jobs)).purge(job);
   } finally {
     await nc.close();
   }
@@ -145,7 +145,7 @@ describe("prefixes", () => {
         const run = await t.run([...args.slice(0, 2), "--prefix", mine!, ...args.slice(2)]);
         expect(run.code, `${args.join(" ")} --prefix ${mine}`).toBe(2);
         expect(run.stderr.trim().split("\n"), args.join(" ")).toEqual([
-          `fanout: prefix ${mine} would share the streams of prefix ${theirs} (${streamNames(mine!).tasks}, …): choose a prefix that differs in more than case, "-", "_" and "."`,
+          `fanout: prefix ${mine} would share the streams of prefix ${theirs} (${storeNames(mine!).tasks}, …): choose a prefix that differs in more than case, "-", "_" and "."`,
         ]);
       }
     }

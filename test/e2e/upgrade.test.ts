@@ -2,7 +2,7 @@ import path from "node:path";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
-import { streamNames } from "../../channels/index.js";
+import { storeNames } from "../../channels/index.js";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { terminal } from "./harness.js";
@@ -14,7 +14,7 @@ async function oldLayout(prefix: string, waiting: number): Promise<void> {
   const nc = await connect({ servers: server.url, user: server.user, pass: server.password });
   try {
     const jsm = await jetstreamManager(nc);
-    const stream = streamNames(prefix).tasks;
+    const stream = storeNames(prefix).tasks;
     await jsm.streams.add({ name: stream, subjects: [`${prefix}.tasks.>`], retention: "workqueue" });
     await jsm.consumers.add(stream, { durable_name: "worker-default", ack_policy: AckPolicy.Explicit, filter_subject: `${prefix}.tasks.default` });
     for (let i = 0; i < waiting; i++) {

@@ -1,6 +1,6 @@
 import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import { streamNames } from "../../channels/index.js";
+import { storeNames } from "../../channels/index.js";
 import { publishTasks } from "../../src/leader/publish.js";
 import { AttemptRecords } from "../../src/store/attempt-records.js";
 import { attemptOf } from "../../src/worker/settle/attempts.js";
@@ -16,7 +16,7 @@ describe("hand-backs", () => {
     const conn = await freshConnection(server);
     await publishTasks(conn, [{ id: "a", input: 1 }], { queue: "q" });
     const records = await AttemptRecords.open(conn);
-    const consumer = await jetstream(conn.nc).consumers.get(streamNames(conn.prefix).tasks, "worker-q");
+    const consumer = await jetstream(conn.nc).consumers.get(storeNames(conn.prefix).tasks, "worker-q");
     const deliver = async () => (await consumer.next({ expires: 5000 }))!;
     for (let i = 1; i <= 2; i++) {
       const msg = await deliver();

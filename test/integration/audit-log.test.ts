@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { streamNames } from "../../channels/index.js";
+import { storeNames } from "../../channels/index.js";
 import { AuditLog, jobEvents } from "../../src/store/audit-log.js";
 import { ensureStreams, manager } from "../../src/nats/topology.js";
 import { useTestServer } from "../helpers/server.js";
@@ -26,10 +26,10 @@ describe("the audit trail", () => {
     log.flush();
     log.record({ type: "dead", ...at, id: "slow", worker: "w", attempt: 1, reason: "failed" });
     log.flush();
-    const stored = async () => (await jsm.streams.info(streamNames(conn.prefix).audit)).state.messages;
+    const stored = async () => (await jsm.streams.info(storeNames(conn.prefix).audit)).state.messages;
     await waitFor("both batches to be stored", async () => (await stored()) === 2);
     // The quick task's start went out inside its outcome: 3 events in the first batch, not 4.
-    const first = await jsm.streams.getMessage(streamNames(conn.prefix).audit, { seq: 1 });
+    const first = await jsm.streams.getMessage(storeNames(conn.prefix).audit, { seq: 1 });
     expect((first!.json() as { events: Array<{ type: string; startedAt?: string }> }).events.map((e) => `${e.type}${e.startedAt ? "+start" : ""}`)).toEqual(["published", "started", "ok+start"]);
     const events = await jobEvents(jsm, conn.prefix, "q", "j1");
     expect(events.map((e) => `${e.type} ${e.id ?? ""}`.trim())).toEqual(["published", "started quick", "started slow", "ok quick", "dead slow"]);

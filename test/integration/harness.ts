@@ -1,5 +1,5 @@
 import { jetstreamManager } from "@nats-io/jetstream";
-import { streamNames } from "../../channels/index.js";
+import { storeNames } from "../../channels/index.js";
 import { connect, type Connection } from "../../src/nats/connect.js";
 import { handlerRunner } from "../../src/run/handler-runner.js";
 import { subscribe, type WorkerOptions } from "../../src/worker/subscribe.js";
@@ -14,7 +14,7 @@ export async function freshConnection(server: TestServer, longLived = true): Pro
 /** Messages stored in one of the prefix's streams. */
 export async function storedCount(conn: Connection, which: "tasks" | "results" | "dead"): Promise<number> {
   const jsm = await jetstreamManager(conn.nc, { checkAPI: false });
-  const info = await jsm.streams.info(streamNames(conn.prefix)[which]);
+  const info = await jsm.streams.info(storeNames(conn.prefix)[which]);
   return info.state.messages;
 }
 

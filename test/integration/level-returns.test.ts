@@ -1,6 +1,6 @@
 import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import { queueConsumerName, streamNames } from "../../channels/index.js";
+import { queueConsumerName, storeNames } from "../../channels/index.js";
 import { publishTasks } from "../../src/leader/publish.js";
 import { LevelReturns } from "../../src/worker/claim/level-returns.js";
 import { silentLogger } from "../../src/log.js";
@@ -16,7 +16,7 @@ describe("a leveled queue's returns", () => {
     const first = await freshConnection(server);
     const later = await connect({ server: server.url, user: server.user, password: server.password, prefix: first.prefix, longLived: true });
     await publishTasks(first, [{ id: "a", input: 1, priority: "high" }], { queue: "q" });
-    const consumer = await jetstream(first.nc).consumers.get(streamNames(first.prefix).tasks, queueConsumerName("q", "high"));
+    const consumer = await jetstream(first.nc).consumers.get(storeNames(first.prefix).tasks, queueConsumerName("q", "high"));
     const sender = LevelReturns.start(first.nc, first.prefix, "q", silentLogger);
     const msg = (await consumer.next({ expires: 5000 }))!;
     sender.sent(msg, 300);

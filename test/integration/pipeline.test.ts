@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import { outcomeMsgId, queueConsumerName, resultsChannel, streamNames, tasksChannel, type ReportLine, type Result } from "../../channels/index.js";
+import { outcomeMsgId, queueConsumerName, resultsChannel, storeNames, tasksChannel, type ReportLine, type Result } from "../../channels/index.js";
 import { PermanentError } from "../../src/errors.js";
 import { publishTasks } from "../../src/leader/publish.js";
 import { JobStore } from "../../src/store/jobs.js";
@@ -138,7 +138,7 @@ describe("worker and collector", () => {
       startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), durationMs: 1,
     };
     // Its msg-id names the task message it settles, as a worker's does.
-    const task = await (await manager(conn)).streams.getMessage(streamNames(conn.prefix).tasks, { last_by_subj: tasksChannel.subject(conn.prefix, "q", job, "once") });
+    const task = await (await manager(conn)).streams.getMessage(storeNames(conn.prefix).tasks, { last_by_subj: tasksChannel.subject(conn.prefix, "q", job, "once") });
     await jetstream(conn.nc).publish(resultsChannel.subject(conn.prefix, "q", job, "once"), JSON.stringify(stored), { msgID: outcomeMsgId(job, "once", task!.seq) });
     await doomed.vanish();
     let secondRuns = 0;
@@ -198,7 +198,7 @@ describe("claims", () => {
     let running = 0;
     const w = await subscribe(conn, { queue: "q", concurrency: 3, runner: handlerRunner(() => (running++, new Promise(() => {}))) });
     await waitFor("three tasks running", () => running === 3);
-    const info = await (await manager(conn)).consumers.info(streamNames(conn.prefix).tasks, queueConsumerName("q"));
+    const info = await (await manager(conn)).consumers.info(storeNames(conn.prefix).tasks, queueConsumerName("q"));
     expect([info.num_ack_pending, info.num_pending]).toEqual([3, 7]);
     w.abort();
     await conn.close();
@@ -213,7 +213,7 @@ describe("claims", () => {
     const second = await subscribe(conn, { queue: "q", concurrency: 3, runner: hang });
     await waitFor("four tasks running", () => running === 4);
     await new Promise((r) => setTimeout(r, 500)); // time for a fifth, were the cap not kept
-    const info = await (await manager(conn)).consumers.info(streamNames(conn.prefix).tasks, queueConsumerName("q"));
+    const info = await (await manager(conn)).consumers.info(storeNames(conn.prefix).tasks, queueConsumerName("q"));
     expect([running, info.config.max_ack_pending, info.num_ack_pending]).toEqual([4, 4, 4]);
     first.abort();
     second.abort();

@@ -23,7 +23,7 @@ export interface Pacer {
 export interface ClaimLoopOptions {
   consumer: Consumer;
   /** Tasks this worker runs at once. */
-  capacity: number;
+  slots: number;
   /** Stop claiming after this many tasks. */
   maxClaims?: number;
   /** Called with each claimed message (and the start ticket it was pulled for); call `release()` when it is settled. */
@@ -67,7 +67,7 @@ export class ClaimLoop {
   private readonly batch: number;
 
   constructor(private readonly o: ClaimLoopOptions) {
-    this.batch = Math.max(1, Math.ceil(o.capacity / 4));
+    this.batch = Math.max(1, Math.ceil(o.slots / 4));
     this.planner = this.onePull;
   }
 
@@ -139,7 +139,7 @@ export class ClaimLoop {
 
   async run(): Promise<void> {
     while (!this.stopped) {
-      let want = this.o.capacity - this.inUse - this.requested;
+      let want = this.o.slots - this.inUse - this.requested;
       if (this.o.maxClaims !== undefined) want = Math.min(want, this.o.maxClaims - this.claimed - this.requested);
       if (this.o.hasRoom) want = this.o.hasRoom() && this.requested === 0 ? Math.min(want, 1) : 0;
       // Batched: with a pull already waiting, ask again only once a batch of slots is free.
@@ -244,7 +244,7 @@ export class ClaimLoop {
       for await (const msg of batch) {
         got++;
         this.requested--;
-        if (this.stopped || this.paused || this.inUse >= this.o.capacity || this.exhausted || (this.o.hasRoom && !this.o.hasRoom())) {
+        if (this.stopped || this.paused || this.inUse >= this.o.slots || this.exhausted || (this.o.hasRoom && !this.o.hasRoom())) {
           this.o.onUnwanted(msg);
           continue;
         }

@@ -1,6 +1,6 @@
 import type { Consumer, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { PRIORITIES, queueConsumerName, queueToken, streamNames, type Priority } from "../../../channels/index.js";
+import { PRIORITIES, queueConsumerName, queueToken, storeNames, type Priority } from "../../../channels/index.js";
 import { ensureQueueConsumer, type QueueConsumerOptions } from "../../nats/queue-consumer.js";
 import type { Logger } from "../../log.js";
 import type { ClaimLoop, PullPlanner } from "./claim-loop.js";
@@ -70,7 +70,7 @@ export class QueueLevels {
         if (raise.minAckWaitS !== undefined || raise.maxInFlight !== undefined) {
           await ensureQueueConsumer(jsm, prefix, queueToken(queue, level), raise, (why) => log.warn(why)).catch((err: unknown) => log.warn({ err, level }, "could not raise the level's consumer"));
         }
-        consumers.set(level, await js.consumers.get(streamNames(prefix).tasks, queueConsumerName(queue, level)));
+        consumers.set(level, await js.consumers.get(storeNames(prefix).tasks, queueConsumerName(queue, level)));
       }
       this.consumers = consumers;
       if (levels.length) this.returns ??= LevelReturns.start(this.o.nc, prefix, queue, log);

@@ -1,5 +1,5 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { streamNames } from "../../../channels/index.js";
+import { storeNames } from "../../../channels/index.js";
 import { unsettledTasks } from "../../store/job-ids.js";
 import { parseTask } from "../parse-task.js";
 import { deadLetter, publishDead, type SettleContext } from "../settle/settle.js";
@@ -18,7 +18,7 @@ const SWEEP_WINDOW = 32;
  * msg-id, so only one is kept.
  */
 export async function sweepCancelled(ctx: SettleContext, jsm: JetStreamManager, queue: string, job: string): Promise<number> {
-  const stream = streamNames(ctx.prefix).tasks;
+  const stream = storeNames(ctx.prefix).tasks;
   const subjects = await unsettledTasks(jsm, ctx.prefix, queue, job);
   let swept = 0;
   for (let i = 0; i < subjects.length; i += SWEEP_WINDOW) {

@@ -1,5 +1,5 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { deadChannel, resultsChannel, streamNames, type Task } from "../../../channels/index.js";
+import { deadChannel, resultsChannel, storeNames, type Task } from "../../../channels/index.js";
 import { settles } from "../../policy/latest-outcome.js";
 
 /**
@@ -12,7 +12,7 @@ import { settles } from "../../policy/latest-outcome.js";
  * sit on nodes whose clocks differ.
  */
 export async function alreadyDone(jsm: JetStreamManager, prefix: string, task: Task, seq: number): Promise<"ok" | "dead" | undefined> {
-  const names = streamNames(prefix);
+  const names = storeNames(prefix);
   const checks: Array<[string, string]> = [
     [names.results, resultsChannel.subject(prefix, task.queue, task.job, task.id)],
     [names.dead, deadChannel.subject(prefix, task.queue, task.job, task.id)],
