@@ -7,8 +7,8 @@ import { status } from "../../src/monitor/status.js";
 import { collect } from "../../src/results/collect.js";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
-import { waitFor } from "../helpers/wait.js";
-import { readReport, terminal } from "../e2e/harness.js";
+import { steady, waitFor } from "../helpers/wait.js";
+import { lineCount, readReport, terminal } from "../e2e/harness.js";
 
 const server = useTestServer();
 
@@ -82,7 +82,13 @@ describe("hostile input", () => {
     const valid = await collect(conn, { job, out });
     expect(valid).toMatchObject({ total: 12, ok: 12, dead: 0, finalized: true });
     const invalidOut = path.join(t.dir, "invalid.jsonl");
-    await collect(conn, { job: "fuzz", out: invalidOut, signal: AbortSignal.timeout(3000) });
+    // Job "fuzz" has no manifest, so it never finalizes: collect until every letter is in and nothing more comes.
+    const collecting = new AbortController();
+    const collected = collect(conn, { job: "fuzz", out: invalidOut, signal: collecting.signal });
+    await waitFor("every letter in the partial report", async () => (await lineCount(`${invalidOut}.partial`)) >= stored, 60_000, 200);
+    await steady("the partial report", () => lineCount(`${invalidOut}.partial`), 1000);
+    collecting.abort();
+    await collected;
     const letters = await readReport(`${invalidOut}.partial`);
     expect(letters).toHaveLength(stored);
     expect(letters.every((l) => l.status === "dead" && l.reason === "invalid")).toBe(true);

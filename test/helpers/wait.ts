@@ -21,6 +21,24 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
   }
 }
 
+/**
+ * "Nothing more happens for `quietMs`": polls `read` until its value has not
+ * changed for that long, and returns it (fails after `timeoutMs`). For a
+ * count that must stop where it is, checked once it has stopped.
+ */
+export async function steady<T>(what: string, read: () => T | Promise<T>, quietMs: number, timeoutMs = 60_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  let since = Date.now();
+  while (Date.now() - since < quietMs) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} to stay put (last: ${String(value)})`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+    const now = await read();
+    if (now !== value) [value, since] = [now, Date.now()];
+  }
+  return value;
+}
+
 /** A unique subject prefix, so tests sharing a server never see each other's streams. */
 export function uniquePrefix(): string {
   return `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
