@@ -47,7 +47,7 @@ describe("job cancel", () => {
     const abortLog = path.join(t.dir, "aborts.log");
     const { job } = await t.publish(await t.jsonl("t.jsonl", [{ id: "h", input: 1 }]));
     const worker = t.start(["worker", "subscribe", "--module", path.join(FIXTURES, "wait-for-abort.mjs")], { ABORT_LOG: abortLog });
-    await waitFor("the task to be running", async () => (lastJson(await t.run(["status", "--json"])) as { queues: Array<{ inFlight: number }> }).queues[0]!.inFlight === 1);
+    await waitFor("the task to be running", async () => (await t.status()).queues[0]?.inFlight === 1);
     expect((await t.run(["job", "cancel", job])).code).toBe(0);
     const out = path.join(t.dir, "r.jsonl");
     expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ dead: 1 });

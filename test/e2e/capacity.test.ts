@@ -34,8 +34,7 @@ describe("resource-aware claiming (--capacity)", () => {
     const small = t.start(["worker", "subscribe", "--name", "small", "--capacity", "memory=8G,cpus=4", "--", ...TIMED], { RUN_LOG: runLog });
 
     const unfit = await waitFor("status to name the task no worker can fit", async () => {
-      const q = (lastJson(await t.run(["status", "--json"])) as { queues: QueueRow[] }).queues[0];
-      return q?.unfit;
+      return (await t.status()).queues[0]?.unfit;
     }, 20_000);
     expect(unfit).toEqual({ tasks: 1, first: [{ job, id: "huge", resources: { memoryMb: 12288, cpus: 2 } }], largest: { memoryMb: 8192, cpus: 4 } });
     expect((await t.run(["status"])).stderr).toMatch(/^queue default: 1 task no live worker can fit \(.*\/huge asks memory 12G, cpus 2; the largest worker offers memory 8G, cpus 4\)$/m);

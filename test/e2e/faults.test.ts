@@ -74,8 +74,7 @@ describe("faults, from a terminal", () => {
     const out = path.join(t.dir, "r.jsonl");
     expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ ok: 1 });
     await waitFor("three invalid dead letters", async () => {
-      const st = lastJson(await t.run(["status", "--json"])) as { queues: Array<{ dead: number }> };
-      return st.queues[0]?.dead === 3;
+      return (await t.status()).queues[0]?.dead === 3;
     });
     const ended = await worker.done;
     expect(ended.code).toBe(0);

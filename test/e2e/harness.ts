@@ -2,6 +2,9 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { ReportLine } from "../../channels/index.js";
+import { onTestFinished } from "vitest";
+import { connect, type Connection } from "../../src/nats/connect.js";
+import { status, type FleetStatus } from "../../src/monitor/status.js";
 import { lastJson, runCli, startCli, type CliProcess } from "../helpers/cli.js";
 import type { TestServer } from "../helpers/server.js";
 import { uniquePrefix } from "../helpers/wait.js";
@@ -14,13 +17,16 @@ export interface Terminal {
   start: (args: string[], extraEnv?: Record<string, string>) => CliProcess;
   /** Write JSONL lines to a file in the scratch folder; returns its path. */
   jsonl: (name: string, values: unknown[]) => Promise<string>;
+  /** The fleet's state, read through the library on one connection: for polls, which must not spawn a CLI every 100 ms. */
+  status: () => Promise<FleetStatus>;
   /** `leader publish FILE` → its summary line. */
   publish: (file: string, ...flags: string[]) => Promise<{ job: string; published: number; duplicates: number }>;
 }
 
 export async function terminal(server: TestServer): Promise<Terminal> {
-  const env = { ...server.env, FANOUT_PREFIX: uniquePrefix() };
+  const env: Record<string, string> = { ...server.env, FANOUT_PREFIX: uniquePrefix() };
   const dir = await mkdtemp(path.join(os.tmpdir(), "fanout-e2e-"));
+  let conn: Promise<Connection> | undefined;
   const t: Terminal = {
     env,
     dir,
@@ -30,6 +36,13 @@ export async function terminal(server: TestServer): Promise<Terminal> {
       const file = path.join(dir, name);
       await writeFile(file, values.map((v) => JSON.stringify(v)).join("\n") + "\n");
       return file;
+    },
+    status: async () => {
+      conn ??= connect({ server: env.NATS_URL, user: env.NATS_USER, password: env.NATS_PASSWORD, prefix: env.FANOUT_PREFIX }).then((c) => {
+        onTestFinished(() => c.close());
+        return c;
+      });
+      return status(await conn);
     },
     publish: async (file, ...flags) => {
       const run = await t.run(["leader", "publish", file, ...flags]);

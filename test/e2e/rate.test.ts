@@ -84,7 +84,7 @@ describe("holds after \"too many requests\"", () => {
     const env = { RUN_LOG: runLog, STORM: storm };
     const workers = [1, 2].map((n) => t.start(["worker", "subscribe", "--name", `w${n}`, "-c", "2", "--hold", "2", "--max-attempts", "1", "--", process.execPath, path.join(FIXTURES, "paid.mjs")], env));
     const held = await waitFor("the queue to be held", async () => {
-      const q = (lastJson(await t.run(["status", "--json"])) as { queues: Array<{ heldUntil?: string; holdReason?: string }> }).queues[0];
+      const q = (await t.status()).queues[0];
       return q?.heldUntil ? q : undefined;
     }, 20_000);
     expect(held.holdReason).toMatch(/exit code 75, too many requests/);
