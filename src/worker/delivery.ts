@@ -61,12 +61,6 @@ export async function handleDelivery(d: DeliveryContext, msg: JsMsg, ticket?: St
   const release = d.keeper.keep(msg);
   try {
     await settledOnce(d, msg, ticket);
-  } catch (err) {
-    if (d.started.has(msg)) throw err; // it ran, and its outcome could not be stored: the caller naks it as an attempt
-    // Attempts, not deliveries: a task the server could not prepare (its attempt
-    // record, say) never started, and goes back unspent.
-    d.settle.log.warn({ seq: msg.info.streamSequence, err }, "could not prepare the task; it goes back unrun");
-    await returnUnrun(d.settle, msg, 1000);
   } finally {
     d.started.delete(msg);
     release();
@@ -77,7 +71,17 @@ async function settledOnce(d: DeliveryContext, msg: JsMsg, ticket: StartTicket |
   const { prefix } = d.settle;
   const task = parseTask(prefix, msg.subject, msg.data, d.queue);
   if (typeof task === "string") return settleInvalid(d.settle, msg, d.queue, task);
-  const { attempt, record } = await attemptOf(msg, d.records);
+  let read: Awaited<ReturnType<typeof attemptOf>>;
+  try {
+    read = await attemptOf(msg, d.records);
+  } catch (err) {
+    if (d.signal.aborted) return; // the forced stop has handed it back already
+    // Attempts, not deliveries: a task whose attempt record the server could not
+    // give never started, and goes back unspent.
+    d.settle.log.warn({ seq: msg.info.streamSequence, err }, "could not read the task's attempt record; it goes back unrun");
+    return returnUnrun(d.settle, msg, 1000);
+  }
+  const { attempt, record } = read;
   if (attempt > d.settle.maxAttempts) return settleExhausted(d.settle, msg, task, attempt, record.usage);
   const log = d.settle.taskLog.child({ taskId: task.id, job: task.job, attempt });
   const done = d.doneCheck.needed(attempt) ? await alreadyDone(d.jsm, prefix, task, msg.seq) : undefined;

@@ -135,7 +135,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
       queue: options.queue,
       log,
       queueTasks: () => tasksOfQueue(levels.pulled()),
-      isPaused: () => follower.isPaused,
+      isPaused: () => follower.pausedForBreaker,
       onTrip: (lastError, s) => {
         follower.tripped();
         const reason = `breaker: ${s.failed} failed attempts in a row across the fleet, of ${s.tasks} tasks, with no success between them; the last, on worker ${name}: ${lastError}`;
@@ -273,29 +273,23 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     stopping ??= (async () => {
       // Every step runs, in order, whichever throws: one that fails must not leave timers, watches or claims behind.
       await stepByStep(log, [
-        ["stop claiming", () => {
-          loop.stop();
-          gate.close();
-          idle?.stop();
-          clearInterval(offering);
-        }],
+        ["stop claiming", () => loop.stop()],
+        ["close the start gate", () => gate.close()],
+        ["stop looking for idleness", () => idle?.stop()],
+        ["stop renewing the capacity offer", () => clearInterval(offering)],
         ["let the last pulls end", () => looping],
         ["settle the claimed tasks", () => Promise.all(inFlight)],
         ["close the runner", () => runner.close?.()],
         ["stop following cancels", () => cancels.stop()],
         ["stop announcing", () => stopAnnouncing()],
         ["withdraw the capacity offer", () => offer(undefined)],
-        ["stop watching the queue", () => {
-          stopWatching();
-          stopFollowingStreak();
-        }],
+        ["stop watching the queue", () => stopWatching()],
+        ["stop following the failure streak", () => stopFollowingStreak()],
         ["flush the audit trail", () => settleCtx.audit.flush()],
-        ["stop following the fleet", () => {
-          follower.stop();
-          levels.stop();
-          gate.stop();
-          keeper.stop();
-        }],
+        ["stop following the queue's state", () => follower.stop()],
+        ["stop following the levels", () => levels.stop()],
+        ["stop the start gate", () => gate.stop()],
+        ["stop the claims' heartbeats", () => keeper.stop()],
       ]);
       log.info({ ok: stats.ok, dead: stats.dead, retried: stats.retried, skipped: stats.skipped }, "worker stopped");
       return stats;

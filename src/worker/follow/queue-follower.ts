@@ -18,6 +18,8 @@ const HOLD_END_JITTER_MS = 1000;
 export class QueueFollower {
   private applying = Promise.resolve();
   private paused = false;
+  /** The breaker tripped on this worker, and the queue's state has not changed since: its failures go back unspent. */
+  private trippedHere = false;
   /** The queue's hold (with this worker's jitter), and this worker's own wait before claiming more (`pauseClaims`). */
   private heldUntil = 0;
   private claimsFrom = 0;
@@ -41,6 +43,11 @@ export class QueueFollower {
 
   get isPaused(): boolean {
     return this.paused;
+  }
+
+  /** What the breaker sees: the queue paused, or tripped here and not yet heard back from the fleet. */
+  get pausedForBreaker(): boolean {
+    return this.paused || this.trippedHere;
   }
 
   /** Held: no task of the queue starts before the hold's time. */
@@ -77,16 +84,16 @@ export class QueueFollower {
     const { log } = this.o;
     if (Boolean(state.paused) === this.paused) return;
     this.paused = Boolean(state.paused);
+    this.trippedHere = false;
     if (this.paused) log.warn({ reason: state.pausedReason, by: state.pausedBy }, "the queue is paused: claiming nothing; running tasks finish");
     else log.info("the queue is resumed: claiming again");
     this.claimOrNot();
   }
 
-  /** The breaker tripped on this worker: paused at once, before the fleet hears of it (the queue's state then says so). */
+  /** The breaker tripped on this worker: it claims nothing more, and counts as paused for the breaker until the queue's state next changes. */
   tripped(): void {
-    if (this.paused) return;
-    this.paused = true;
-    this.claimOrNot();
+    this.trippedHere = true;
+    this.o.loop.pause();
   }
 
   /** This worker alone claims nothing for `ms` (its budget turned a task away: pulling more would only hand them back); claimed tasks are not held. */
