@@ -54,7 +54,7 @@ export class StartGate {
   async admit(task: Task, signal: AbortSignal, ticket?: StartTicket): Promise<Admission> {
     const { follower } = this.o;
     // Pulled before a pause or a hold reached this worker: back, unrun.
-    const first = firstCheck({ paused: follower.isPaused, holdLeftMs: follower.isHeld ? follower.holdLeftMs : 0, state: follower.state });
+    const first = firstCheck({ paused: follower.isPaused, holdLeftMs: follower.holdLeftMs, state: follower.state });
     if (first.kind === "back") return first;
     if (first.kind === "start") return { kind: "start", end: (used) => this.end(task, undefined, used) };
     try {
