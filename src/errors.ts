@@ -4,9 +4,15 @@
  */
 export class FanoutError extends Error {
   readonly code: string = "FANOUT_ERROR";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** The option the error is about, by its library name (`module`, `outputSchema`); the CLI names its flag instead. */
+  readonly option?: string;
+  /** The message without the option's name. */
+  readonly detail: string;
+  constructor(message: string, options?: { cause?: unknown; option?: string }) {
+    super(options?.option ? `${options.option} ${message}` : message, options);
     this.name = new.target.name;
+    this.option = options?.option;
+    this.detail = message;
   }
 }
 

@@ -38,9 +38,11 @@ export { JobStore } from "./store/jobs.js";
 /** Task sources and the publisher. */
 export { parseJsonl } from "./leader/jsonl-source.js";
 export { dirSpecs } from "./leader/dir-source.js";
-export { publishTasks, type PublishOptions, type PublishSummary } from "./leader/publish.js";
+export { publishTasks, type PublishSummary } from "./leader/publish.js";
+export { PublishSettings, type PublishOptions } from "./leader/publish-options.js";
 /** A worker, and what runs its attempts: a command, a long-lived ndjson agent, or an in-process handler. */
-export { subscribe, type Worker, type WorkerOptions } from "./worker/subscribe.js";
+export { subscribe, type Worker } from "./worker/subscribe.js";
+export { WorkerSettings, type TaskRunner, type WorkerOptions } from "./worker/options.js";
 export type { WorkerStats } from "./worker/stats.js";
 export { execRunner, type ExecOptions } from "./run/exec-runner.js";
 export { ndjsonRunner, type NdjsonOptions } from "./run/ndjson-runner.js";
@@ -48,7 +50,8 @@ export { handlerRunner, type Handler, type HandlerContext } from "./run/handler-
 export type { AttemptContext, Runner } from "./run/runner.js";
 export type { AttemptOutcome } from "./policy/outcome.js";
 /** The collector and its report file; watching channels; the fleet's state. */
-export { collect, type CollectOptions, type CollectSummary } from "./results/collect.js";
+export { collect, type CollectSummary } from "./results/collect.js";
+export { CollectSettings, type CollectOptions } from "./results/collect-options.js";
 export { ReportWriter } from "./results/report-writer.js";
 export { tap, type TapLine, type TapOptions } from "./monitor/tap.js";
 export { status, type FleetStatus } from "./monitor/status.js";

@@ -19,6 +19,11 @@ const BY_CODE: Record<string, number> = {
   DELETED_ON_SERVER: EXIT.failure,
 };
 
+/** The CLI's flag for a library option: `outputSchema` is `--output-schema`. */
+function flagOf(option: string): string {
+  return `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 /** The one place where an error becomes one line for the user and one exit code. */
 export function describeError(err: unknown): { line?: string; code: number } {
   if (err instanceof CommanderError) {
@@ -31,7 +36,7 @@ export function describeError(err: unknown): { line?: string; code: number } {
     const what = err instanceof FanoutError ? `${err.message}: ` : "";
     return { line: `permission denied: ${what}${refusal.message} (see nats.conf's users; pick one with --user)`, code: EXIT.failure };
   }
-  if (err instanceof FanoutError) return { line: err.message, code: BY_CODE[err.code] ?? EXIT.failure };
+  if (err instanceof FanoutError) return { line: err.option ? `${flagOf(err.option)} ${err.detail}` : err.message, code: BY_CODE[err.code] ?? EXIT.failure };
   if (err instanceof NoRespondersError) {
     return { line: "the NATS server did not answer a JetStream request: is JetStream enabled (nats-server -js)?", code: EXIT.unreachable };
   }

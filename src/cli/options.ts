@@ -81,3 +81,8 @@ export function printJson(value: unknown): void {
 export function examples(cmd: Command, ...lines: string[]): Command {
   return cmd.addHelpText("after", `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`);
 }
+
+/** A flag given in seconds, as the library takes it: milliseconds. */
+export function msOf(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : seconds * 1000;
+}

@@ -10,6 +10,7 @@ import { silentLogger } from "../log.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
 import { tally } from "../store/tally.js";
 import { deadTasks } from "../store/dead-letters.js";
+import { deadLetterIsLatest } from "../policy/latest-outcome.js";
 
 export interface RetryOptions {
   /** Only dead tasks of these reasons (any when empty). */
@@ -29,7 +30,7 @@ export async function retryDead(conn: Connection, job: string, options: RetryOpt
   const manifest = await (await JobStore.open(conn)).get(job);
   if (!manifest) throw new UsageError(`no job ${job} (check the id with \`fanout status\`)`);
   if (manifest.cancelledAt) throw new UsageError(`job ${job} was cancelled: its tasks are not run again`);
-  const dead = await deadTasks(conn, { job, reasons: options.reasons });
+  const dead = await deadTasks(conn, { job, reasons: options.reasons }, deadLetterIsLatest);
   const wanted = options.ids?.length ? new Set(options.ids) : undefined;
   for (const id of wanted ?? []) {
     if (!dead.some((d) => d.letter.id === id)) throw new UsageError(`task ${id} of job ${job} is not dead${options.reasons?.length ? ` (of reason ${options.reasons.join(" or ")})` : ""}: only dead tasks are retried`);

@@ -14,8 +14,8 @@ import { knownQueue } from "./known-queue.js";
 export const LOWER_NOTICE_MS = 2000;
 
 export interface QueueSettings {
-  /** Seconds a claimed task may go without a heartbeat before it goes to another worker. */
-  ackWaitS?: number;
+  /** How long a claimed task may go without a heartbeat before it goes to another worker, ms (whole seconds). */
+  ackWaitMs?: number;
   /** Fleet-wide cap on tasks claimed and not yet settled. */
   maxInFlight?: number;
   /** Spend at which no new task starts; null removes it. */
@@ -48,8 +48,8 @@ export async function setQueue(conn: Connection, queue: string, settings: QueueS
   await knownQueue(jsm, conn.prefix, queue);
   await ensureStreams(jsm, conn);
   // Raised to the settings here; lowered below, after the workers heard of it.
-  const current = await ensureQueueConsumer(jsm, conn.prefix, queue, { minAckWaitS: settings.ackWaitS, maxInFlight: settings.maxInFlight });
-  const ackWaitMs = settings.ackWaitS !== undefined ? settings.ackWaitS * 1000 : current.ackWaitMs;
+  const current = await ensureQueueConsumer(jsm, conn.prefix, queue, { minAckWaitMs: settings.ackWaitMs, maxInFlight: settings.maxInFlight });
+  const ackWaitMs = settings.ackWaitMs ?? current.ackWaitMs;
   const store = await QueueStore.open(conn);
   // The spend decides whether a new budget lifts the budget's pause: read only when a budget changes.
   const budgetChange = settings.budgetUsd !== undefined || settings.budgetTokens !== undefined;

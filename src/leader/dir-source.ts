@@ -11,7 +11,7 @@ import type { SpecSource } from "./task-ids.js";
 export async function dirSpecs(dir: string, batch?: number): Promise<{ specs: TaskSpec[]; source: SpecSource }> {
   const root = path.resolve(dir);
   const entries = await readdir(root, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-    throw new InvalidInputError(`--dir ${dir}: ${err.code === "ENOENT" ? "no such folder" : err.message}`);
+    throw new InvalidInputError(`${dir}: ${err.code === "ENOENT" ? "no such folder" : err.message}`, { option: "dir" });
   });
   const files = entries
     .filter((e) => e.isFile())

@@ -1,8 +1,8 @@
 import { jetstream } from "@nats-io/jetstream";
 import { ulid } from "ulid";
-import { eventsChannel, jobProblem, PUBLISH_GIVE_UP_MS, queueProblem, taskMsgId, tasksChannel, type JobEvent, type Priority, type Task, type TaskSpec } from "../../channels/index.js";
+import { eventsChannel, jobProblem, queueProblem, taskMsgId, tasksChannel, type JobEvent, type Task, type TaskSpec } from "../../channels/index.js";
 import { InvalidInputError, PublishIncompleteError, PublishRefusedError, UsageError } from "../errors.js";
-import { silentLogger, type Logger } from "../log.js";
+import { silentLogger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { jobIds } from "../store/job-ids.js";
 import { maxBodyBytes } from "../nats/payload.js";
@@ -14,31 +14,8 @@ import { specAt, withIds, type SpecSource } from "./task-ids.js";
 import { ensureLevels } from "../store/queue-levels.js";
 import { doneIds } from "../store/done-ledger.js";
 import { AuditLog } from "../store/audit-log.js";
-
-export interface PublishOptions {
-  queue: string;
-  /** Add to this job; default a new ULID. */
-  job?: string;
-  /** Where the specs came from, to name them in errors (`FILE:LINE`). */
-  source?: SpecSource;
-  /** Publishes in flight at once. */
-  window?: number;
-  /** Give up on a task after this long without a PubAck (it is retried meanwhile). */
-  giveUpMs?: number;
-  log?: Logger;
-  /** Called with the count confirmed so far, at most five times a second. */
-  onProgress?: (confirmed: number, total: number) => void;
-  /** Each task's id is the content id of its input (and this salt): `--id-from-content`. */
-  idFromContent?: { salt?: string };
-  /** Leave out the ids the queue's done ledger holds (`--skip-done`). */
-  skipDone?: boolean;
-  /** Called with how many tasks `skipDone` leaves out, before anything is published. */
-  onSkipped?: (skipped: number) => void;
-  /** Who publishes, for the job's audit trail. */
-  by?: string;
-  /** The level of tasks whose spec gives none: `--priority`. Default normal. */
-  priority?: Priority;
-}
+import { checkedOptions } from "../options.js";
+import { PublishSettings, type PublishOptions } from "./publish-options.js";
 
 export interface PublishSummary {
   job: string;
@@ -60,16 +37,17 @@ export interface PublishSummary {
  * queues only what is missing; the job's total is its distinct ids.
  */
 export async function publishTasks(conn: Connection, specs: TaskSpec[], options: PublishOptions): Promise<PublishSummary> {
-  const { queue } = options;
-  const job = options.job ?? ulid();
+  const settings = checkedOptions(PublishSettings, options, "publish");
+  const { queue } = settings;
+  const job = settings.job ?? ulid();
   const problem = queueProblem(queue) ?? jobProblem(job);
   if (problem) throw new UsageError(`cannot publish to queue ${queue}, job ${job}: ${problem}`);
   const source = options.source ?? { name: "task" };
   const createdAt = new Date().toISOString();
   // Specs were validated when read, and job and queue above: a Task by construction.
-  const identified = withIds(specs, source, options.idFromContent);
+  const identified = withIds(specs, source, settings.idFromContent);
   const tasks: Task[] = identified.specs.map((s) => {
-    const priority = s.priority ?? options.priority ?? "normal";
+    const priority = s.priority ?? settings.priority;
     return { id: s.id, job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta, ...(priority !== "normal" && { priority }), ...(s.resources && { resources: s.resources }) };
   });
   const bodies = tasks.map((t) => JSON.stringify(t));
@@ -87,13 +65,13 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   if (manifest?.cancelledAt) throw new UsageError(`job ${job} was cancelled: publish to a new job`);
   // Promise 2, none reported twice: an id the job holds (from an earlier run, or
   // one that failed part-way) is not queued again, whenever it came.
-  const held = options.job ? await jobIds(jsm, conn.prefix, job) : new Map<string, string>();
+  const held = settings.job ? await jobIds(jsm, conn.prefix, job) : new Map<string, string>();
   const elsewhere = [...held.values()].find((q) => q !== queue);
   if (elsewhere !== undefined) throw new UsageError(`job ${job} is on queue ${elsewhere}, not ${queue}`);
   // What the queue has done, whenever and in whatever job, is not run again.
-  const done = options.skipDone ? await doneIds(jsm, conn.prefix, queue) : new Set<string>();
-  const skippedDone = options.skipDone ? tasks.filter((t) => done.has(t.id) && !held.has(t.id)).length : 0;
-  if (options.skipDone) options.onSkipped?.(skippedDone);
+  const done = settings.skipDone ? await doneIds(jsm, conn.prefix, queue) : new Set<string>();
+  const skippedDone = settings.skipDone ? tasks.filter((t) => done.has(t.id) && !held.has(t.id)).length : 0;
+  if (settings.skipDone) options.onSkipped?.(skippedDone);
 
   const js = jetstream(conn.nc);
   let published = 0;
@@ -102,7 +80,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   let sent = 0;
   const pool = new Set<Promise<void>>();
   let failure: unknown;
-  const window = options.window ?? 1024;
+  const { window } = settings;
   let lastProgress = Date.now();
   for (const [i, task] of tasks.entries()) {
     if (failure) break;
@@ -113,7 +91,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
     if (done.has(task.id)) continue;
     sent++;
     const p = publishUntilAcked(conn.nc, js, tasksChannel.of(conn.prefix, task), bodies[i]!, taskMsgId(job, task.id), {
-      giveUpMs: options.giveUpMs ?? PUBLISH_GIVE_UP_MS,
+      giveUpMs: settings.giveUpMs,
       onRetry: (attempt, err) => log.debug({ taskId: task.id, attempt, err }, "publish not confirmed, retrying"),
     }).then(
       (ack) => {
@@ -138,15 +116,15 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
     throw await incomplete(failure, { conn, job, tasks, confirmed, unconfirmed: sent - published - repeated });
   }
 
-  const total = options.job ? (await jobIds(jsm, conn.prefix, job)).size : tasks.length - skippedDone;
+  const total = settings.job ? (await jobIds(jsm, conn.prefix, job)).size : tasks.length - skippedDone;
   const recorded = await jobs.record(job, queue, total);
   const event: JobEvent = { type: "published", job, queue, total: recorded.total, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, queue), JSON.stringify(event));
   const audit = new AuditLog(conn.nc, conn.prefix);
-  audit.record({ type: "published", job, queue, count: published, by: options.by });
+  audit.record({ type: "published", job, queue, count: published, by: settings.by });
   audit.flush();
   const summary: PublishSummary = { job, queue, published, duplicates: skipped + repeated + identified.repeats, total: recorded.total };
-  return options.skipDone ? { ...summary, skipped: skippedDone } : summary;
+  return settings.skipDone ? { ...summary, skipped: skippedDone } : summary;
 }
 
 /** Every task fits one message on this server, or the run is refused before anything is published. */

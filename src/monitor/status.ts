@@ -1,6 +1,7 @@
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
 import { countsChannel, PRIORITIES, queueOfConsumer, rateText, storeNames, type Capacity, type Priority, type Resources, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
-import { FitBoard, unfitTasks } from "../store/fit-board.js";
+import { FitBoard, liveFit } from "../store/fit-board.js";
+import { unfitTasks } from "../policy/resources.js";
 import type { Connection } from "../nats/connect.js";
 import { UsageError } from "../errors.js";
 import { JobStore } from "../store/jobs.js";
@@ -128,7 +129,7 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
   // Each queue's spend, state and fit, all queues at once.
   const read = await Promise.all([...queues.values()].map(async (q) => [q, await usage?.ofQueue(q.queue), await states?.get(q.queue), await board?.get(q.queue)] as const));
   for (const [q, spent, state, fit] of read) {
-    const unfit = unfitTasks(fit);
+    const unfit = unfitTasks(fit && liveFit(fit));
     if (unfit.length) q.unfit = { tasks: unfit.length, first: unfit.slice(0, 5), largest: largestOffer(Object.values(fit?.workers ?? {})) };
     if (spent) q.usage = spent.usage;
     q.paused = state?.paused ?? false;

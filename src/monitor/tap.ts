@@ -15,8 +15,10 @@ export interface TapLine {
 export interface TapOptions {
   /** A channel name (`tasks`, `results`, ...) or a raw subject. Default: every channel. */
   target?: string;
+  /** Stop after this many messages. */
   count?: number;
-  timeoutS?: number;
+  /** Stop after this long, ms. */
+  timeoutMs?: number;
   signal?: AbortSignal;
   /** Only this queue's messages. */
   queue?: string;
@@ -49,7 +51,7 @@ export interface TapFilter {
 export function tapTarget(prefix: string, target: string | undefined, filter: TapFilter): { subject: string; keep: (msg: Msg) => boolean } {
   const all = () => true;
   if (!filter.queue && !filter.job) return { subject: tapSubject(prefix, target), keep: all };
-  if (target !== undefined && !(target in channels)) throw new UsageError("--queue and --job filter a channel (or every channel), not a subject of your own");
+  if (target !== undefined && !(target in channels)) throw new UsageError("the queue and job filters are for a channel (or every channel), not a subject of your own");
   const [q, j] = [filter.queue ?? "*", filter.job ?? "*"];
   const onEvents = (msg: Msg) => !filter.job || JobEvent.safeParse(jsonOf(msg.data)).data?.job === filter.job;
   switch (target as ChannelName | undefined) {
@@ -82,7 +84,7 @@ export function tapTarget(prefix: string, target: string | undefined, filter: Ta
 export async function tap(conn: Connection, options: TapOptions, onLine: (line: TapLine) => void): Promise<number> {
   const { subject, keep } = tapTarget(conn.prefix, options.target, { queue: options.queue, job: options.job });
   const sub = conn.nc.subscribe(subject);
-  const timer = options.timeoutS !== undefined ? setTimeout(() => sub.unsubscribe(), options.timeoutS * 1000) : undefined;
+  const timer = options.timeoutMs !== undefined ? setTimeout(() => sub.unsubscribe(), options.timeoutMs) : undefined;
   options.signal?.addEventListener("abort", () => sub.unsubscribe(), { once: true });
   await conn.nc.flush();
   options.onListening?.(subject);

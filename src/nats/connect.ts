@@ -66,7 +66,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
   const creds = options.creds ?? process.env.NATS_CREDS;
   if (creds) {
     const text = await readFile(creds).catch((err: unknown) => {
-      throw new UsageError(`cannot read --creds file ${creds}: ${(err as Error).message}`);
+      throw new UsageError(`${creds}: cannot read it: ${(err as Error).message}`, { option: "creds" });
     });
     opts.authenticator = credsAuthenticator(new Uint8Array(text));
   } else if (user) {
@@ -81,7 +81,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
   const inboxRole = isRole(opts.user) ? opts.user : opts.user === undefined ? options.role : undefined;
   if (inboxRole) opts.inboxPrefix = inboxPrefix(inboxRole);
   if (options.tlsCa || options.tlsCert || options.tlsKey) {
-    if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new UsageError("--tls-cert and --tls-key go together");
+    if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new UsageError(`${options.tlsCert ?? options.tlsKey}: a client certificate and its key go together (tlsCert and tlsKey)`, { option: options.tlsCert ? "tlsCert" : "tlsKey" });
     opts.tls = { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey };
   }
   let nc: NatsConnection;

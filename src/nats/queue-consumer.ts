@@ -6,11 +6,11 @@ import { permissionRefusal } from "./refusal.js";
 import { isAlreadyInUse, isNotFound } from "./topology.js";
 
 /** A new queue's consumer settings. */
-export const QUEUE_CONSUMER_DEFAULTS = { ackWaitS: 30, maxInFlight: 1000 } as const;
+export const QUEUE_CONSUMER_DEFAULTS = { ackWaitMs: 30_000, maxInFlight: 1000 } as const;
 
 export interface QueueConsumerOptions {
-  /** Raise the queue's ack wait to at least this many seconds; it is never lowered here. */
-  minAckWaitS?: number;
+  /** Raise the queue's ack wait to at least this, ms; it is never lowered here. */
+  minAckWaitMs?: number;
   /** Fleet-wide cap on tasks in flight (max_ack_pending). Unset: the consumer's own stands. */
   maxInFlight?: number;
 }
@@ -62,7 +62,7 @@ export async function ensureQueueConsumer(
   const current = describeQueueConsumer(info);
   // Promise 1 and 2: a shorter ack wait would take running tasks from peers that
   // heartbeat for the longer one (run twice, or dead as `timeout`): only raise it.
-  const ackWaitMs = Math.max(current.ackWaitMs, (options.minAckWaitS ?? 0) * 1000);
+  const ackWaitMs = Math.max(current.ackWaitMs, options.minAckWaitMs ?? 0);
   const maxInFlight = options.maxInFlight ?? current.maxInFlight;
   if (ackWaitMs === current.ackWaitMs && maxInFlight === current.maxInFlight) return current;
   try {
@@ -100,7 +100,7 @@ async function create(jsm: JetStreamManager, prefix: string, queue: string, opti
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     filter_subject: tasksChannel.ofQueue(prefix, queue),
-    ack_wait: nanos((options.minAckWaitS ?? QUEUE_CONSUMER_DEFAULTS.ackWaitS) * 1000),
+    ack_wait: nanos(options.minAckWaitMs ?? QUEUE_CONSUMER_DEFAULTS.ackWaitMs),
     // Unlimited: the worker decides dead letters from the delivery count.
     max_deliver: -1,
     max_ack_pending: options.maxInFlight ?? QUEUE_CONSUMER_DEFAULTS.maxInFlight,
@@ -117,5 +117,5 @@ async function create(jsm: JetStreamManager, prefix: string, queue: string, opti
 
 /** The settings of a queue consumer's info. */
 export function describeQueueConsumer(info: ConsumerInfo): QueueConsumer {
-  return { name: info.name, ackWaitMs: (info.config.ack_wait ?? nanos(QUEUE_CONSUMER_DEFAULTS.ackWaitS * 1000)) / 1e6, maxInFlight: info.config.max_ack_pending ?? -1 };
+  return { name: info.name, ackWaitMs: (info.config.ack_wait ?? nanos(QUEUE_CONSUMER_DEFAULTS.ackWaitMs)) / 1e6, maxInFlight: info.config.max_ack_pending ?? -1 };
 }

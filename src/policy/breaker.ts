@@ -37,6 +37,11 @@ export function newStreak(streak: QueueStreak | undefined): QueueStreak {
   return { epoch: (streak?.epoch ?? 0) + 1, failed: 0, tasks: [] };
 }
 
+/** The streak ended (a success, or the breaker tripped): a new one, unless it is empty already. */
+export function endedStreak(streak: QueueStreak | undefined): QueueStreak {
+  return streak && streak.failed === 0 ? streak : newStreak(streak);
+}
+
 /**
  * The decision's view of a failed attempt of task `id`, from the streak
  * before and after it. `firstFailure`: the task has not failed before (its

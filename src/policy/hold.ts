@@ -18,3 +18,10 @@ export function nextHold(state: QueueState | undefined, now: number, retryAfterM
   if (retryAfterMs === undefined && last !== undefined && until > 0 && now - until < last) holdMs = Math.min(MAX_HOLD_MS, last * 2);
   return { heldUntil: now + holdMs, holdMs };
 }
+
+/** The queue's state once held by `by` at `now` (see `nextHold`): the same state when the hold does not move. */
+export function withHold(state: QueueState | undefined, queue: string, now: number, why: { retryAfterMs?: number; baseMs?: number; reason: string; by: string }): QueueState {
+  const { heldUntil, holdMs } = nextHold(state, now, why.retryAfterMs, why.baseMs);
+  const same = state?.heldUntil !== undefined && Date.parse(state.heldUntil) === heldUntil;
+  return same ? state! : { ...state, queue, heldUntil: new Date(heldUntil).toISOString(), holdMs, holdReason: why.reason, heldBy: why.by, updatedAt: new Date(now).toISOString() };
+}

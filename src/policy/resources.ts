@@ -1,4 +1,4 @@
-import type { Capacity, Resources } from "../../channels/index.js";
+import type { Capacity, QueueFit, Resources } from "../../channels/index.js";
 import { parseSize } from "./sizes.js";
 
 /** `memory=8G,cpus=4` (either part alone too) as a Capacity, or why it is not one. */
@@ -37,4 +37,13 @@ export function requestOf(resources: Resources | undefined, capacity: Capacity):
 /** Whether `request` fits in `room`; a capacity that does not name a resource has all of it. */
 export function fits(request: Required<Capacity>, room: Capacity): boolean {
   return (room.memoryMb === undefined || request.memoryMb <= room.memoryMb) && (room.cpus === undefined || request.cpus <= room.cpus + 1e-9);
+}
+
+/** Tasks on a live fit board (`liveFit`) that fit no worker's whole capacity: for `status`. */
+export function unfitTasks(live: QueueFit | undefined): { job: string; id: string; resources: Resources }[] {
+  if (!live) return [];
+  const capacities = Object.values(live.workers);
+  return Object.values(live.unfit)
+    .filter((t) => !capacities.some((c) => fits(requestOf(t.resources, c), c)))
+    .map(({ job, id, resources }) => ({ job, id, resources }));
 }

@@ -1,32 +1,20 @@
 import { jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { DEFAULT_QUEUE, eventsChannel, taskAddress, type JobEvent, type Usage } from "../../channels/index.js";
-import { DeletedOnServerError, UsageError } from "../errors.js";
+import { DeletedOnServerError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../store/jobs.js";
 import { ensureStreams, manager } from "../nats/topology.js";
 import { AckAfterWrite } from "./ack-after-write.js";
-import { deadLetterStands } from "../store/latest-outcome.js";
+import { storedOutcomes } from "../store/latest-outcome.js";
+import { deadLetterIsLatest } from "../policy/latest-outcome.js";
 import { watchForDeletion, type Deleted } from "./deletion-watch.js";
 import { deleteReportConsumers, ensureReportConsumers, reportConsumers } from "./report-consumers.js";
 import { ReportLock } from "./report-lock.js";
 import type { ReportSummary } from "./report-stats.js";
 import { reportEntry, ReportWriter } from "./report-writer.js";
-
-export interface CollectOptions {
-  /** The job to report. Required unless `follow` is set with a queue. */
-  job?: string;
-  /** With `follow` and no job: every job of this queue. */
-  queue?: string;
-  out: string;
-  /** Append across jobs for ever; never finalize. */
-  follow?: boolean;
-  log?: Logger;
-  /** Stops a follow (or an unfinished job) cleanly, leaving `<out>.partial` to resume. */
-  signal?: AbortSignal;
-  /** Called after each batch of lines is written, and when the job's total changes. */
-  onProgress?: (p: { ok: number; dead: number; total: number | null }) => void;
-}
+import { checkedOptions } from "../options.js";
+import { CollectSettings, type CollectOptions } from "./collect-options.js";
 
 export interface CollectSummary {
   job: string | null;
@@ -54,7 +42,7 @@ export interface CollectSummary {
  * report. One collector per report (`<out>.lock`); any number per job.
  */
 export async function collect(conn: Connection, options: CollectOptions): Promise<CollectSummary> {
-  if (!options.job && !(options.follow && options.queue)) throw new UsageError("collect needs --job, or --follow with --queue");
+  options = { ...options, ...checkedOptions(CollectSettings, options, "collect") };
   // The report's place is checked and claimed before anything is created on the server.
   const lock = await ReportLock.take(options.out);
   try {
@@ -162,7 +150,7 @@ async function deadLetterCounts(jsm: JetStreamManager, prefix: string, msg: JsMs
   const at = taskAddress(prefix, msg.subject);
   if (!at) return true;
   try {
-    const stands = await deadLetterStands(jsm, prefix, at, { seq: msg.seq, msgId: msg.headers?.get("Nats-Msg-Id") });
+    const stands = deadLetterIsLatest({ seq: msg.seq, msgId: msg.headers?.get("Nats-Msg-Id") }, await storedOutcomes(jsm, prefix, at));
     if (!stands) log.debug({ subject: msg.subject }, "a dead letter superseded by a retry or a result: left out of the report");
     return stands;
   } catch (err) {

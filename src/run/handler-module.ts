@@ -13,16 +13,16 @@ const TYPESCRIPT = /\.[cm]?tsx?$/;
  */
 export async function loadHandler(file: string): Promise<Handler> {
   const full = path.resolve(file);
-  if (!existsSync(full)) throw new UsageError(`--module ${file}: no such file`);
+  if (!existsSync(full)) throw new UsageError(`${file}: no such file`, { option: "module" });
   let mod: { default?: unknown };
   try {
     mod = (await importModule(full)) as { default?: unknown };
   } catch (err) {
     const why = (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
-    throw new UsageError(`--module ${file}: cannot load it: ${why}${hintFor(full, why)}`, { cause: err });
+    throw new UsageError(`${file}: cannot load it: ${why}${hintFor(full, why)}`, { cause: err, option: "module" });
   }
   const handler = defaultExport(mod);
-  if (typeof handler !== "function") throw new UsageError(`--module ${file}: its default export must be a function (task, ctx) => output`);
+  if (typeof handler !== "function") throw new UsageError(`${file}: its default export must be a function (task, ctx) => output`, { option: "module" });
   return handler as Handler;
 }
 

@@ -33,7 +33,7 @@ export async function loadOutputContract(file: string): Promise<ValidateFunction
     schema = JSON.parse(await readFile(full, "utf8"));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`--output-schema ${file}: ${code === "ENOENT" ? "no such file" : code ? `cannot read it (${code})` : `not JSON (${(err as Error).message})`}`, { cause: err });
+    throw new UsageError(`${file}: ${code === "ENOENT" ? "no such file" : code ? `cannot read it (${code})` : `not JSON (${(err as Error).message})`}`, { cause: err, option: "outputSchema" });
   }
   const draft = typeof schema === "object" && schema !== null ? String((schema as { $schema?: unknown }).$schema ?? "") : "";
   const options = { allErrors: true, strict: false };
@@ -42,7 +42,7 @@ export async function loadOutputContract(file: string): Promise<ValidateFunction
   try {
     return ajv.compile(schema as object);
   } catch (err) {
-    throw new UsageError(`--output-schema ${file}: not a valid JSON Schema: ${(err as Error).message}`, { cause: err });
+    throw new UsageError(`${file}: not a valid JSON Schema: ${(err as Error).message}`, { cause: err, option: "outputSchema" });
   }
 }
 

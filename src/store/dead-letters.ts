@@ -3,7 +3,7 @@ import { DeadLetter, deadChannel, storeNames, taskAddress, type DeadReason } fro
 import type { Connection } from "../nats/connect.js";
 import { jsonOf } from "../nats/decode.js";
 import { isNotFound, manager } from "../nats/topology.js";
-import { deadLetterStands } from "./latest-outcome.js";
+import { storedOutcomes, type StoredOutcomes } from "./latest-outcome.js";
 
 export interface DeadFilter {
   queue?: string;
@@ -22,9 +22,10 @@ export interface DeadTask {
 /**
  * The tasks that are dead now, oldest first: for each id its latest dead
  * letter, unless a result or a retry (a task message published after it)
- * has superseded it. Reads the dead stream with an ordered consumer.
+ * has superseded it, as `isLatest` (`deadLetterIsLatest`) decides. Reads the
+ * dead stream with an ordered consumer.
  */
-export async function deadTasks(conn: Connection, filter: DeadFilter = {}): Promise<DeadTask[]> {
+export async function deadTasks(conn: Connection, filter: DeadFilter, isLatest: (letter: { seq: number; msgId?: string }, stored: StoredOutcomes) => boolean): Promise<DeadTask[]> {
   const stream = storeNames(conn.prefix).dead;
   const subject = deadChannel.subject(conn.prefix, filter.queue ?? "*", filter.job ?? "*", ">");
   const latest = new Map<string, DeadTask>();
@@ -49,7 +50,7 @@ export async function deadTasks(conn: Connection, filter: DeadFilter = {}): Prom
   for (const task of latest.values()) {
     if (filter.reasons?.length && !filter.reasons.includes(task.letter.reason)) continue;
     const at = taskAddress(conn.prefix, deadChannel.subject(conn.prefix, task.letter.queue, task.letter.job, task.letter.id));
-    if (at && (await deadLetterStands(jsm, conn.prefix, at, { seq: task.seq, msgId: task.msgId }))) standing.push(task);
+    if (at && isLatest({ seq: task.seq, msgId: task.msgId }, await storedOutcomes(jsm, conn.prefix, at))) standing.push(task);
   }
   return standing.sort((a, b) => a.seq - b.seq);
 }

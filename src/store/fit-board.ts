@@ -1,6 +1,5 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import { FIT_WORKER_GONE_MS, QueueFit, storeNames, type Capacity, type Resources, type Task } from "../../channels/index.js";
-import { fits, requestOf } from "../policy/resources.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
 
@@ -55,26 +54,17 @@ export class FitBoard {
     // A key no reader can parse is started afresh: it only says who can run what, lately.
     await updateKey(this.kv, `${queue}.fit`, (v) => QueueFit.safeParse(v).data ?? EMPTY, (current) => {
       const now = Date.now();
-      return f(pruned(current ?? EMPTY, now), now);
+      return f(liveFit(current ?? EMPTY, now), now);
     });
   }
 }
 
 const EMPTY: QueueFit = { workers: {}, unfit: {} };
 
-function pruned(fit: QueueFit, now: number): QueueFit {
+/** The board without workers gone quiet and without tasks no longer turned away: who can run what, lately. */
+export function liveFit(fit: QueueFit, now = Date.now()): QueueFit {
   return {
     workers: Object.fromEntries(Object.entries(fit.workers).filter(([, w]) => now - w.at < FIT_WORKER_GONE_MS)),
     unfit: Object.fromEntries(Object.entries(fit.unfit).filter(([, t]) => now - t.at < UNFIT_FRESH_MS)),
   };
-}
-
-/** Tasks that were turned away lately and fit no live worker's whole capacity: for `status`. */
-export function unfitTasks(fit: QueueFit | undefined, now = Date.now()): { job: string; id: string; resources: Resources }[] {
-  if (!fit) return [];
-  const live = pruned(fit, now);
-  const capacities = Object.values(live.workers);
-  return Object.values(live.unfit)
-    .filter((t) => !capacities.some((c) => fits(requestOf(t.resources, c), c)))
-    .map(({ job, id, resources }) => ({ job, id, resources }));
 }

@@ -1,13 +1,21 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { deadChannel, PRIORITIES, queueToken, resultsChannel, storeNames, tasksChannel, type TaskAddress } from "../../channels/index.js";
-import { deadLetterIsLatest } from "../policy/latest-outcome.js";
+
+/** What the streams hold of a task with a dead letter (see `storedOutcomes`). */
+export interface StoredOutcomes {
+  newestDeadSeq?: number;
+  result: boolean;
+  taskSeqs: Array<number | undefined>;
+}
 
 /**
- * Whether a stored dead letter is its task's latest word (`deadLetterIsLatest`),
- * so that a report may say `dead` for it. Five reads (the task on each level),
- * made only for dead letters.
+ * What the streams hold of a task that has a dead letter: the newest dead
+ * letter's sequence, whether it has a result, and its task messages on each
+ * level; `policy/latest-outcome.ts` says from them whether the dead letter is
+ * the task's latest word. Five reads (the task on each level), made only for
+ * dead letters.
  */
-export async function deadLetterStands(jsm: JetStreamManager, prefix: string, at: TaskAddress, letter: { seq: number; msgId?: string }): Promise<boolean> {
+export async function storedOutcomes(jsm: JetStreamManager, prefix: string, at: TaskAddress): Promise<StoredOutcomes> {
   const names = storeNames(prefix);
   const [newestDead, result, ...tasks] = await Promise.all([
     jsm.direct.getMessage(names.dead, { last_by_subj: deadChannel.subject(prefix, at.queue, at.job, at.id) }),
@@ -15,5 +23,5 @@ export async function deadLetterStands(jsm: JetStreamManager, prefix: string, at
     // A retry waits on its task's level: look on each.
     ...PRIORITIES.map((p) => jsm.streams.getMessage(names.tasks, { last_by_subj: tasksChannel.subject(prefix, queueToken(at.queue, p), at.job, at.id) })),
   ]);
-  return deadLetterIsLatest(letter, { newestDeadSeq: newestDead?.seq, result: result !== null, taskSeqs: tasks.map((t) => t?.seq) });
+  return { newestDeadSeq: newestDead?.seq, result: result !== null, taskSeqs: tasks.map((t) => t?.seq) };
 }

@@ -14,7 +14,7 @@ export async function ensureLevels(conn: Connection, jsm: JetStreamManager, queu
   const used = new Set(tasks.flatMap((t) => (t.priority ? [t.priority] : [])));
   if (used.size === 0) return;
   ackWaitMs ??= (await readQueueConsumer(jsm, conn.prefix, queue)).ackWaitMs;
-  for (const level of used) await ensureQueueConsumer(jsm, conn.prefix, queueToken(queue, level), { minAckWaitS: ackWaitMs / 1000 }, (why) => log.warn(why));
+  for (const level of used) await ensureQueueConsumer(jsm, conn.prefix, queueToken(queue, level), { minAckWaitMs: ackWaitMs }, (why) => log.warn(why));
   await (await QueueStore.open(conn)).update(queue, (state) => {
     const levels = [...new Set([...(state?.levels ?? []), ...used])].sort();
     return { ...state, queue, levels, updatedAt: new Date().toISOString() };

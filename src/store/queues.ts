@@ -2,7 +2,6 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { QueueState, storeNames } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
-import { nextHold } from "../policy/hold.js";
 
 /**
  * Queue state in the server: one key per queue in the queues bucket, written
@@ -31,16 +30,6 @@ export class QueueStore {
   pause(queue: string, why: { reason: string; by: string }, { first = false } = {}): Promise<QueueState> {
     const at = new Date().toISOString();
     return this.update(queue, (state) => (first && state?.paused ? state : { ...state, queue, paused: true, pausedReason: why.reason, pausedBy: why.by, pausedAt: at, updatedAt: at }));
-  }
-
-  /** Holds new starts on the queue after a "too many requests" (see `nextHold`). */
-  hold(queue: string, why: { retryAfterMs?: number; baseMs?: number; reason: string; by: string }): Promise<QueueState> {
-    return this.update(queue, (state) => {
-      const now = Date.now();
-      const { heldUntil, holdMs } = nextHold(state, now, why.retryAfterMs, why.baseMs);
-      const same = state?.heldUntil !== undefined && Date.parse(state.heldUntil) === heldUntil;
-      return same ? state! : { ...state, queue, heldUntil: new Date(heldUntil).toISOString(), holdMs, holdReason: why.reason, heldBy: why.by, updatedAt: new Date(now).toISOString() };
-    });
   }
 
   /** Lets the queue's workers claim again. */

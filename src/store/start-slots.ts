@@ -1,7 +1,6 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import { z } from "zod";
 import { storeNames } from "../../channels/index.js";
-import { givenBack, intervalOf, takeStarts, type Rate, type StartTicket } from "../policy/rate.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
 
@@ -23,24 +22,15 @@ export class StartSlots {
     return new StartSlots(await new Kvm(conn.nc).open(storeNames(conn.prefix).queues));
   }
 
-  /** Takes up to `want` starts: the next free one, and more only within `horizonMs` (see `takeStarts`). */
-  async take(queue: string, rate: Rate, want: number, horizonMs: number): Promise<StartTicket[]> {
-    const intervalMs = intervalOf(rate);
-    let taken: number[] = [];
+  /**
+   * Moves the queue's next free start by `rule` (see `policy/rate.ts`), in one
+   * compare-and-set: `rule` gets the next free start (none yet: now) and the
+   * time of this try, and answers the new one, or undefined to leave it.
+   */
+  async change(queue: string, rule: (next: number | undefined, now: number) => number | undefined): Promise<void> {
     await updateKey(this.kv, key(queue), (v) => NextStart.parse(v), (current) => {
-      const starts = takeStarts(current?.next, Date.now(), intervalMs, want, horizonMs);
-      taken = starts.at;
-      return { next: starts.next };
-    });
-    return taken.map((at) => ({ at, intervalMs }));
-  }
-
-  /** A start taken and not used: it is free again if no start was taken after it (else it goes unused). */
-  async giveBack(queue: string, ticket: StartTicket): Promise<void> {
-    await updateKey(this.kv, key(queue), (v) => NextStart.parse(v), (current) => {
-      if (!current) return { next: 0 };
-      const next = givenBack(current.next, ticket.at, ticket.intervalMs);
-      return next === undefined ? current : { next };
+      const next = rule(current?.next, Date.now());
+      return next === undefined ? (current ?? { next: 0 }) : { next };
     });
   }
 

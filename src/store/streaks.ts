@@ -1,6 +1,5 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import { QueueStreak, storeNames } from "../../channels/index.js";
-import { NO_STREAK, newStreak, withFailure } from "../policy/breaker.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
 
@@ -16,25 +15,20 @@ export class StreakStore {
     return new StreakStore(await new Kvm(conn.nc).open(storeNames(conn.prefix).queues));
   }
 
-  /** Adds a failed attempt of task `id`: the streak before and after it. */
-  async failed(queue: string, id: string): Promise<{ before: QueueStreak; after: QueueStreak }> {
+  /** Changes the queue's streak by `rule` (a failure added, the streak ended) in one compare-and-set: the streak before (none at first) and after. */
+  async change(queue: string, rule: (current: QueueStreak | undefined) => QueueStreak): Promise<{ before?: QueueStreak; after: QueueStreak }> {
     let before: QueueStreak | undefined;
     const after = await updateKey(this.kv, key(queue), (v) => QueueStreak.parse(v), (current) => {
       before = current;
-      return withFailure(current, id);
+      return rule(current);
     });
-    return { before: before ?? { ...after, failed: 0, tasks: [] }, after };
+    return { before, after };
   }
 
-  /** The streak as it is now. */
-  async now(queue: string): Promise<QueueStreak> {
+  /** The streak as it is now; none before the first failure. */
+  async now(queue: string): Promise<QueueStreak | undefined> {
     const entry = await this.kv.get(key(queue));
-    return entry?.operation === "PUT" ? QueueStreak.parse(entry.json()) : NO_STREAK;
-  }
-
-  /** Ends the streak (a success, or the breaker tripped), unless it is empty already. */
-  async end(queue: string): Promise<void> {
-    await updateKey(this.kv, key(queue), (v) => QueueStreak.parse(v), (current) => (current && current.failed === 0 ? current : newStreak(current)));
+    return entry?.operation === "PUT" ? QueueStreak.parse(entry.json()) : undefined;
   }
 
   /** Calls `onChange` with the streak now (when there is one) and on every change; returns a stop function. */

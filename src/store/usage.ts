@@ -2,7 +2,6 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { addUsage, RESERVATION_TTL_MS, storeNames, subtractUsage, UsageTotals, usageKeys, type Usage } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
-import { meanUsage, type BudgetVerdict } from "../policy/budget.js";
 
 /**
  * Usage in the server: what each queue and each job has spent so far (the
@@ -25,25 +24,30 @@ export class UsageStore {
 
   /**
    * Decides, in one compare-and-set with the queue's totals, whether a task may
-   * start under the budget (`verdictOf`), and if so sets the running mean cost
-   * aside for it under `reserver` (one entry per worker process). Entries
+   * start under the budget (`verdictOf`), and if so sets what it is likely to
+   * cost (`estimate`, say the running mean) aside for it under `reserver` (one entry per worker process). Entries
    * nobody renewed for RESERVATION_TTL_MS are dropped on the way: their worker
    * has gone.
    */
-  async reserveIfRoom(queue: string, reserver: string, verdictOf: (totals: UsageTotals | undefined) => BudgetVerdict): Promise<{ verdict: BudgetVerdict; reserved?: Usage }> {
-    let verdict: BudgetVerdict = { kind: "start" };
+  async reserveIfRoom<V extends { kind: string }>(
+    queue: string,
+    reserver: string,
+    verdictOf: (totals: UsageTotals | undefined) => V,
+    estimate: (totals: UsageTotals | undefined) => Usage,
+  ): Promise<{ verdict: V; reserved?: Usage }> {
+    let verdict: V | undefined;
     let reserved: Usage | undefined;
     await this.update(usageKeys.queue(queue), (t) => {
       const live = withoutLapsed(t);
       verdict = verdictOf(live);
       reserved = undefined;
       if (verdict.kind !== "start" && t) return t;
-      reserved = meanUsage(live);
+      reserved = estimate(live);
       const mine = live?.reserved?.[reserver];
       const entries = { ...live?.reserved, [reserver]: { usage: addUsage(mine?.usage, reserved) ?? {}, tasks: (mine?.tasks ?? 0) + 1, at: Date.now() } };
       return { usage: {}, attempts: 0, ...live, reserved: entries, updatedAt: new Date().toISOString() };
     });
-    return { verdict, reserved };
+    return { verdict: verdict!, reserved };
   }
 
   /** The attempt is over: its reservation goes, and what it used (if it said) is added to the queue's and the job's totals. */

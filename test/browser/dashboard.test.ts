@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalNatsServer } from "../../src/nats/local-server.js";
 import { FIXTURES, lastJson, ROOT, runCli, startCli, type CliProcess } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
-import { waitFor } from "../helpers/wait.js";
+import { elapse, steady, waitFor } from "../helpers/wait.js";
 import { terminal, type Terminal } from "../e2e/harness.js";
 
 // Debian's Chromium (`.ci/run` installs it); without it these tests say so and skip.
@@ -100,8 +100,8 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     await page.waitForSelector("#task[open] dd pre");
     expect(await page.textContent("#task-facts")).toContain(XSS);
     // GET /api/state is `fanout status --json` (the job is done: nothing moves between the two reads).
-    await new Promise((r) => setTimeout(r, 1500));
-    const state = (await (await fetch(`${url}api/state`)).json()) as object;
+    const read = async () => JSON.stringify(await (await fetch(`${url}api/state`)).json());
+    const state = JSON.parse(await steady("the dashboard's state", read, 1500)) as object;
     expect(state).toEqual(lastJson(await t.run(["status", "--json"])));
     expect(errors).toEqual([]);
     // On a phone's width nothing spills sideways: wide tables scroll in their own box.
@@ -160,11 +160,11 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     // The reason chosen stays chosen across the page's redraws (one a second).
     const card = `[data-job="${a.job}"]`;
     await page.selectOption(`${card} select`, "timeout");
-    await new Promise((r) => setTimeout(r, 2500));
+    await elapse(2500); // two redraws or more
     await page.click(`${card} button:text("retry dead")`);
     await expect.poll(() => page.textContent("#notice")).toContain('"retried":0');
     await page.selectOption(`${card} select`, "rejected");
-    await new Promise((r) => setTimeout(r, 1500));
+    await elapse(1500); // a redraw or more
     await page.click(`${card} button:text("retry dead")`);
     await expect.poll(() => page.textContent("#notice")).toContain('"retried":1');
     const events = async () => (await t.run(["job", "events", a.job, "--json"])).stdout.trim().split("\n").map((l) => (JSON.parse(l) as { type: string }).type);
@@ -212,7 +212,7 @@ describe.skipIf(!hasChromium || !process.env.UPDATE_SCREENSHOT)("the README's sc
     const { page } = await open(url);
     const ok = async () => Number(/^(\d+) ok/.exec((await page.textContent(`[data-job="${agents.job}"] .counts`)) ?? "")?.[1] ?? 0);
     await waitFor("the agents job to be well under way, with a dead letter", async () => (await ok()) > 60 && (await page.locator("#dead tr.clickable").count()) > 0, 60_000);
-    await new Promise((r) => setTimeout(r, 20_000)); // the chart fills in
+    await elapse(20_000); // the chart fills in, for the screenshot
     await page.screenshot({ path: path.join(t.dir, "dashboard.png") });
     await copyFile(path.join(t.dir, "dashboard.png"), path.join(ROOT, "docs", "dashboard.png"));
     for (const w of workers) w.child.kill("SIGTERM");

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { elapse } from "../helpers/wait.js";
 import { lastJson } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
 import { terminal } from "../e2e/harness.js";
@@ -22,7 +23,7 @@ describe("chaos: worker churn", () => {
     let done = false;
     void collecting.then(() => (done = true));
     while (!done) {
-      await new Promise((r) => setTimeout(r, 1000));
+      await elapse(1000); // a churn a second
       if (!done) await fleet.churn();
     }
     const collected = await collecting;

@@ -2,7 +2,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { lastJson } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
-import { waitFor } from "../helpers/wait.js";
+import { elapse, waitFor } from "../helpers/wait.js";
 import { terminal } from "../e2e/harness.js";
 import { Fleet, lineCount, printFigures, publishJob, recordingCommand, reportFigures } from "./fleet.js";
 
@@ -46,7 +46,7 @@ describe("chaos: collector crashes and graceful drains", () => {
     let done = false;
     void collecting.then(() => (done = true));
     while (!done) {
-      await new Promise((r) => setTimeout(r, 1000));
+      await elapse(1000);
       if (done) break;
       // Drain a worker that is up and claiming (one killed while Node loads has nothing to drain).
       const victim = fleet.live().find((w) => /worker ready/.test(w.stderr()));

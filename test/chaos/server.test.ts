@@ -2,7 +2,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { lastJson } from "../helpers/cli.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { waitFor } from "../helpers/wait.js";
+import { elapse, waitFor } from "../helpers/wait.js";
 import { terminal } from "../e2e/harness.js";
 import { Fleet, lineCount, printFigures, publishJob, recordingCommand, reportFigures, setAckWait } from "./fleet.js";
 
@@ -28,7 +28,7 @@ describe("chaos: the server goes away", () => {
     const collecting = t.run(["results", "collect", "--job", job, "--out", out]);
     await waitFor("a quarter of the tasks to be reported", async () => (await lineCount(`${out}.partial`)) >= TASKS / 4, 60_000);
     await server.halt();
-    await new Promise((r) => setTimeout(r, 2000));
+    await elapse(2000); // the outage
     await server.resume();
     const collected = await collecting;
     await fleet.stop();

@@ -3,7 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
-import { waitFor } from "../helpers/wait.js";
+import { elapse, waitFor } from "../helpers/wait.js";
 import { lineCount, readReport, terminal } from "./harness.js";
 
 const server = useTestServer();
@@ -37,7 +37,7 @@ describe("a queue's ack-wait is the fleet's, not one worker's", () => {
     const { job } = await t.publish(await t.jsonl("t.jsonl", [{ id: "long", input: { sleepMs: 9000 } }]));
     const w = t.start(["worker", "subscribe", "--name", "w", "--idle-exit", "3", "--", ...okCommand], { RUN_LOG: runLog });
     await waitFor("the task to be running", async () => (await lineCount(runLog)) === 1);
-    await new Promise((r) => setTimeout(r, 1000)); // the task has gone a while without a heartbeat: 30 s wait, one each 10 s
+    await elapse(1000); // the task has gone a while without a heartbeat: 30 s wait, one each 10 s
     const set = await t.run(["queue", "set", "default", "--ack-wait", "3"]);
     expect(set.code).toBe(0);
     expect(lastJson(set)).toMatchObject({ queue: "default", ackWaitS: 3 });

@@ -2,7 +2,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
-import { waitFor } from "../helpers/wait.js";
+import { steady, waitFor } from "../helpers/wait.js";
 import { terminal } from "./harness.js";
 
 const server = useTestServer();
@@ -26,7 +26,8 @@ describe("a queue's budget", () => {
     const row = async () => (lastJson(await t.run(["status", "--json"])) as { queues: QueueRow[] }).queues[0]!;
     const paused = await waitFor("the budget to pause the queue", async () => ((await row()).paused ? row() : undefined), 60_000);
     expect(paused.pausedReason).toMatch(/^budget: spent \$0\.\d+ of \$0\.5/);
-    await new Promise((r) => setTimeout(r, 1500)); // the attempts running at the pause settle
+    // The attempts running at the pause settle, and then the spend stays put.
+    await steady("the spend", async () => (await t.status()).queues[0]?.usage?.costUsd, 1500);
     const after = await row();
     const spent = after.usage!.costUsd!;
     console.log(`budget: paused at $${spent} of $0.50 with ${slots} slots`);

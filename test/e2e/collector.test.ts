@@ -41,7 +41,7 @@ describe("results collect, two at once", () => {
     const [a, b] = ["a.jsonl", "b.jsonl"].map((name) => path.join(t.dir, name)) as [string, string];
     const collectors = [a, b].map((out) => t.start(["results", "collect", "--job", job, "--out", out]));
     ctx.onTestFinished(() => collectors.forEach((c) => c.child.kill("SIGKILL")));
-    const worker = t.start(["worker", "subscribe", "--module", handler, "--concurrency", "16", "--idle-exit", "3"]);
+    const worker = t.start(["worker", "subscribe", "--module", handler, "--concurrency", "16", "--max-tasks", "200"]);
     const runs = await ended("both collectors to finish", [[collectors[0]!, a], [collectors[1]!, b]]);
     for (const [i, out] of [a, b].entries()) {
       expect(lastJson(runs[i]!)).toMatchObject({ total: 200, ok: 200, finalized: true });
@@ -63,7 +63,7 @@ describe("results collect, two at once", () => {
     expect(refused!.code).toBe(2);
     expect(refused!.stderr.trim().split("\n")).toHaveLength(1);
     expect(refused!.stderr).toMatch(new RegExp(`^fanout: report ${out} is being collected by pid ${first.child.pid} `));
-    const worker = t.start(["worker", "subscribe", "--module", handler, "--idle-exit", "3"]);
+    const worker = t.start(["worker", "subscribe", "--module", handler, "--max-tasks", "50"]);
     const [done] = await ended("the first collector to finish", [[first, out]]);
     expect(lastJson(done!)).toMatchObject({ total: 50, ok: 50, finalized: true });
     expect(idsOnce(await readReport(out))).toHaveLength(50);

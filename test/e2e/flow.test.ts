@@ -48,7 +48,7 @@ describe("the flow, from a terminal", () => {
     const second = await t.publish(file, "--job", first.job);
     expect([first.published, first.duplicates, second.published, second.duplicates]).toEqual([1, 0, 0, 1]);
     const runLog = path.join(t.dir, "runs.log");
-    const worker = t.start(["worker", "subscribe", "--idle-exit", "1", "--", node, path.join(FIXTURES, "ok.mjs")], { RUN_LOG: runLog });
+    const worker = t.start(["worker", "subscribe", "--max-tasks", "1", "--", node, path.join(FIXTURES, "ok.mjs")], { RUN_LOG: runLog });
     const out = path.join(t.dir, "r.jsonl");
     expect(lastJson(await t.run(["results", "collect", "--job", first.job, "--out", out]))).toMatchObject({ total: 1, ok: 1 });
     await worker.done;
@@ -91,7 +91,7 @@ describe("the flow, from a terminal", () => {
     const pub = await t.run(["pub", "tasks", JSON.stringify({ id: "evil", input })]);
     expect(pub.code).toBe(0);
     const { job } = lastJson(pub) as { job: string };
-    const worker = t.start(["worker", "subscribe", "--idle-exit", "1", "--", node, path.join(FIXTURES, "echo-input.mjs")]);
+    const worker = t.start(["worker", "subscribe", "--max-tasks", "1", "--", node, path.join(FIXTURES, "echo-input.mjs")]);
     const out = path.join(t.dir, "r.jsonl");
     await t.run(["results", "collect", "--job", job, "--out", out]);
     await worker.done;

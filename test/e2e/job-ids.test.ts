@@ -8,6 +8,7 @@ import { storeNames } from "../../channels/index.js";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
 import { useTestServer, type TestServer } from "../helpers/server.js";
 import { idsOnce, readReport, terminal, type Terminal } from "./harness.js";
+import { elapse } from "../helpers/wait.js";
 
 const server = useTestServer();
 
@@ -28,7 +29,7 @@ async function shrinkDuplicateWindow(s: TestServer, prefix: string): Promise<voi
   } finally {
     await nc.close();
   }
-  await new Promise((r) => setTimeout(r, 1500)); // the window is time itself: let it pass
+  await elapse(1500); // the window is time itself: let it pass
 }
 
 /** Deletes a job's manifest, as a first publish that lost the server before writing it would leave things. */
@@ -69,7 +70,7 @@ describe("a job's total is its distinct ids", () => {
     const file = await t.jsonl("t.jsonl", inputs);
     const first = await t.publish(file, "--job", "nightly");
     expect(first).toMatchObject({ published: 40 });
-    const worker = t.start(["worker", "subscribe", "--concurrency", "4", "--idle-exit", "2", "--", process.execPath, path.join(FIXTURES, "ok.mjs")]);
+    const worker = t.start(["worker", "subscribe", "--concurrency", "4", "--max-tasks", "40", "--", process.execPath, path.join(FIXTURES, "ok.mjs")]);
     const out = path.join(t.dir, "r.jsonl");
     expect(lastJson(await t.run(["results", "collect", "--job", "nightly", "--out", out]))).toMatchObject({ total: 40, ok: 40 });
     await worker.done;
@@ -102,7 +103,7 @@ describe("a job's total is its distinct ids", () => {
     expect((await t.run(["pub", `${t.env.FANOUT_PREFIX}.tasks.default.mixed.stray`, "not a task"])).code).toBe(0);
     // A re-run counts what the job's subjects hold: the stray message too.
     expect(await t.publish(file, "--job", "mixed")).toMatchObject({ published: 0, total: 3 });
-    const worker = t.start(["worker", "subscribe", "--idle-exit", "2", "--", process.execPath, path.join(FIXTURES, "ok.mjs")]);
+    const worker = t.start(["worker", "subscribe", "--max-tasks", "3", "--", process.execPath, path.join(FIXTURES, "ok.mjs")]);
     const out = path.join(t.dir, "r.jsonl");
     expect(lastJson(await t.run(["results", "collect", "--job", "mixed", "--out", out]))).toMatchObject({ total: 3, ok: 2, dead: 1 });
     expect((await readReport(out)).find((l) => l.id === "stray")).toMatchObject({ status: "dead", reason: "invalid" });

@@ -27,7 +27,7 @@ describe("worker subscribe --module", () => {
   it("runs a TypeScript module, with fanout's own PermanentError", async () => {
     const t = await terminal(server);
     const { job } = await t.publish(await t.jsonl("t.jsonl", [{ id: "a", input: "quiet" }, { id: "p", input: "poison" }]));
-    const worker = t.start(["worker", "subscribe", "--module", path.join(FIXTURES, "handler-typed.ts"), "--idle-exit", "2"]);
+    const worker = t.start(["worker", "subscribe", "--module", path.join(FIXTURES, "handler-typed.ts"), "--max-tasks", "2"]);
     const out = path.join(t.dir, "r.jsonl");
     expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ ok: 1, dead: 1 });
     const lines = await readReport(out);

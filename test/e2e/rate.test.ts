@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Result } from "../../channels/index.js";
 import { FIXTURES, lastJson } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
-import { waitFor } from "../helpers/wait.js";
+import { steady, waitFor } from "../helpers/wait.js";
 import { readReport, terminal } from "./harness.js";
 import { useCpuHog } from "../helpers/cpu-hog.js";
 import { busiestWindow, loggedSleep, startedOf, startsOf } from "../helpers/starts.js";
@@ -90,8 +90,8 @@ describe("holds after \"too many requests\"", () => {
     expect(held.holdReason).toMatch(/exit code 75, too many requests/);
     // The storm renews the hold after each one ends: the plain status says so within one of them, however slow the machine.
     await waitFor("the plain status to say held", async () => /^queue default held until \d\d:\d\d:\d\d UTC: exit code 75/m.test((await t.run(["status"])).stderr), 20_000);
-    await new Promise((r) => setTimeout(r, 1000));
-    const during = (await readFile(runLog, "utf8")).trim().split("\n").length;
+    // While held, the starts stay put (the storm ends none of them).
+    const during = await steady("the starts while held", async () => (await readFile(runLog, "utf8")).trim().split("\n").length, 1000);
     // Held: the 4 slots' first starts, and at most a round per hold after it.
     expect(during).toBeLessThanOrEqual(8);
     await rm(storm); // the API calms down

@@ -43,7 +43,7 @@ describe("a store made by fanout 0.1", () => {
     const t = await terminal(server);
     await oldLayout(t.env.FANOUT_PREFIX!, 0);
     const { job } = await t.publish(await t.jsonl("t.jsonl", [{ id: "new", input: 1 }]));
-    const worker = t.start(["worker", "subscribe", "--idle-exit", "2", "--", process.execPath, path.join(FIXTURES, "ok.mjs")]);
+    const worker = t.start(["worker", "subscribe", "--max-tasks", "1", "--", process.execPath, path.join(FIXTURES, "ok.mjs")]);
     const out = path.join(t.dir, "r.jsonl");
     expect(lastJson(await t.run(["results", "collect", "--job", job, "--out", out]))).toMatchObject({ ok: 1 });
     expect((await worker.done).code).toBe(0);

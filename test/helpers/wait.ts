@@ -39,6 +39,15 @@ export async function steady<T>(what: string, read: () => T | Promise<T>, quietM
   return value;
 }
 
+/**
+ * Lets `ms` of time itself pass, for a test about time (an outage's length, a
+ * window that must expire, a claim going without a heartbeat). Never to wait
+ * for something to happen: that is `waitFor`, and "nothing more happens" is `steady`.
+ */
+export async function elapse(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
 /** A unique subject prefix, so tests sharing a server never see each other's streams. */
 export function uniquePrefix(): string {
   return `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;

@@ -3,7 +3,7 @@ import { storeNames } from "../../channels/index.js";
 import { AuditLog, jobEvents } from "../../src/store/audit-log.js";
 import { ensureStreams, manager } from "../../src/nats/topology.js";
 import { useTestServer } from "../helpers/server.js";
-import { waitFor } from "../helpers/wait.js";
+import { elapse, waitFor } from "../helpers/wait.js";
 import { freshConnection } from "./harness.js";
 
 const server = useTestServer();
@@ -15,7 +15,7 @@ describe("the audit trail", () => {
     await ensureStreams(jsm, conn);
     const log = new AuditLog(conn.nc, conn.prefix);
     const at = { job: "j1", queue: "q" };
-    const tick = () => new Promise((r) => setTimeout(r, 3)); // events a few ms apart, so time orders them
+    const tick = () => elapse(3); // events a few ms apart, so time orders them
     log.record({ type: "published", ...at, count: 2 });
     await tick();
     log.record({ type: "started", ...at, id: "quick", worker: "w", attempt: 1 });

@@ -2,7 +2,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { storeNames } from "../../channels/index.js";
 import { connect, type Connection } from "../../src/nats/connect.js";
 import { handlerRunner } from "../../src/run/handler-runner.js";
-import { subscribe, type WorkerOptions } from "../../src/worker/subscribe.js";
+import { subscribe } from "../../src/worker/subscribe.js";
+import type { WorkerOptions } from "../../src/worker/options.js";
 import type { TestServer } from "../helpers/server.js";
 import { uniquePrefix } from "../helpers/wait.js";
 
@@ -23,7 +24,7 @@ export async function storedCount(conn: Connection, which: "tasks" | "results" |
  * without a word, as a crashed machine would: resolves once the task is
  * claimed; `vanish()` drops the connection without nak or ack.
  */
-export async function workerThatVanishes(server: TestServer, prefix: string, options: Omit<WorkerOptions, "runner">): Promise<{ vanish: () => Promise<void> }> {
+export async function workerThatVanishes(server: TestServer, prefix: string, options: Omit<WorkerOptions, "runner" | "handler">): Promise<{ vanish: () => Promise<void> }> {
   const own = await freshConnection(server);
   await new Promise<void>((claimed) => {
     void subscribe({ ...own, prefix }, { ...options, runner: handlerRunner(() => (claimed(), new Promise(() => {}))) });

@@ -19,7 +19,7 @@ describe("tap", () => {
     const conn = await freshConnection(server);
     await ensureStreams(await manager(conn), conn);
     const seen: TapLine[] = [];
-    const tapping = tap(conn, { target: "tasks", count: 30, timeoutS: 20 }, (l) => seen.push(l));
+    const tapping = tap(conn, { target: "tasks", count: 30, timeoutMs: 20_000 }, (l) => seen.push(l));
     await conn.nc.flush();
     const { job } = await publishTasks(conn, Array.from({ length: 30 }, (_, i) => ({ id: `t${i}`, input: i })), { queue: "q" });
     expect(await tapping).toBe(30);

@@ -13,7 +13,7 @@ import { collect } from "../../src/results/collect.js";
 import { handlerRunner, type Handler } from "../../src/run/handler-runner.js";
 import { subscribe } from "../../src/worker/subscribe.js";
 import { useTestServer } from "../helpers/server.js";
-import { waitFor } from "../helpers/wait.js";
+import { elapse, steady, waitFor } from "../helpers/wait.js";
 import { freshConnection, storedCount, workerThatVanishes } from "./harness.js";
 
 const server = useTestServer();
@@ -117,7 +117,7 @@ describe("worker and collector", () => {
   it("dead-letters a task whose last attempt never reported back (reason timeout)", async () => {
     const conn = await freshConnection(server);
     const { job } = await publishTasks(conn, [{ id: "lost", input: 1 }], { queue: "q" });
-    await setQueue(conn, "q", { ackWaitS: 1 });
+    await setQueue(conn, "q", { ackWaitMs: 1000 });
     const doomed = await workerThatVanishes(server, conn.prefix, { queue: "q", maxAttempts: 1 });
     await doomed.vanish();
     const w = await subscribe(conn, { queue: "q", maxAttempts: 1, runner: handlerRunner(async () => "never") });
@@ -130,7 +130,7 @@ describe("worker and collector", () => {
   it("acks a redelivered task whose result is already stored, without running it", async () => {
     const conn = await freshConnection(server);
     const { job } = await publishTasks(conn, [{ id: "once", input: 1 }], { queue: "q" });
-    await setQueue(conn, "q", { ackWaitS: 1 });
+    await setQueue(conn, "q", { ackWaitMs: 1000 });
     // A worker claims the task, stores its result, and dies before it can ack.
     const doomed = await workerThatVanishes(server, conn.prefix, { queue: "q" });
     const stored: Result = {
@@ -212,7 +212,7 @@ describe("claims", () => {
     const first = await subscribe(conn, { queue: "q", concurrency: 3, maxInFlight: 4, runner: hang });
     const second = await subscribe(conn, { queue: "q", concurrency: 3, runner: hang });
     await waitFor("four tasks running", () => running === 4);
-    await new Promise((r) => setTimeout(r, 500)); // time for a fifth, were the cap not kept
+    await steady("the tasks running", () => running, 500); // a fifth would show, were the cap not kept
     const info = await (await manager(conn)).consumers.info(storeNames(conn.prefix).tasks, queueConsumerName("q"));
     expect([running, info.config.max_ack_pending, info.num_ack_pending]).toEqual([4, 4, 4]);
     first.abort();
@@ -223,11 +223,11 @@ describe("claims", () => {
   it("keeps a task that runs longer than --ack-wait on its worker (in-progress acks)", async () => {
     const conn = await freshConnection(server);
     const { job } = await publishTasks(conn, [{ id: "slow", input: 1 }], { queue: "q" });
-    await setQueue(conn, "q", { ackWaitS: 1 });
+    await setQueue(conn, "q", { ackWaitMs: 1000 });
     let runs = 0;
     const slow = handlerRunner(async () => {
       runs++;
-      await new Promise((r) => setTimeout(r, 3500));
+      await elapse(3500); // three ack-waits of work, heartbeats going on
       return "done";
     });
     const workers = await Promise.all([1, 2].map(() => subscribe(conn, { queue: "q", runner: slow })));

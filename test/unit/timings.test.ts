@@ -17,7 +17,7 @@ import { QUEUE_CONSUMER_DEFAULTS } from "../../src/nats/queue-consumer.js";
 
 describe("the fleet's clocks", () => {
   it("beat a claim three times per ack wait, whatever the ack wait", () => {
-    for (const ackWaitMs of [1000, 2000, QUEUE_CONSUMER_DEFAULTS.ackWaitS * 1000, 12 * 3_600_000]) {
+    for (const ackWaitMs of [1000, 2000, QUEUE_CONSUMER_DEFAULTS.ackWaitMs, 12 * 3_600_000]) {
       expect(claimHeartbeatMs(ackWaitMs) * 3).toBeLessThanOrEqual(ackWaitMs);
       expect(claimHeartbeatMs(ackWaitMs) * 4).toBeGreaterThan(ackWaitMs);
     }

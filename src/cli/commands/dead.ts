@@ -3,6 +3,7 @@ import { DeadReason, taskIdProblem } from "../../../channels/index.js";
 import { UsageError } from "../../errors.js";
 import { retryDead } from "../../control/dead-retry.js";
 import { deadTasks, type DeadTask } from "../../store/dead-letters.js";
+import { deadLetterIsLatest } from "../../policy/latest-outcome.js";
 import { examples, jobOption, printJson, queueFilterOption, runControl, withConnection, type ConnectionFlags } from "../options.js";
 
 const AS = { name: "fanout-dead", role: "leader" } as const;
@@ -40,7 +41,7 @@ export function deadCommand(): Command {
     .addOption(new Option("--json", "one JSON object per dead task on stdout, instead of a table on stderr"))
     .action(async (flags: ListFlags) => {
       await runControl(flags, AS, async (conn) => {
-        const found = await deadTasks(conn, { queue: flags.queue, job: flags.job, reasons: flags.reason });
+        const found = await deadTasks(conn, { queue: flags.queue, job: flags.job, reasons: flags.reason }, deadLetterIsLatest);
         if (flags.json) for (const d of found) printJson(row(d));
         else process.stderr.write(table(found));
       });

@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { PUBLISH_DEFAULTS } from "../../leader/publish-options.js";
 import { PRIORITIES, type Priority, type TaskSpec } from "../../../channels/index.js";
 import { UsageError } from "../../errors.js";
 import { dirSpecs } from "../../leader/dir-source.js";
@@ -38,7 +39,7 @@ export function leaderCommand(): Command {
     .addOption(jobOption("add the tasks to this job (default: a new job id)"))
     .addOption(new Option("--id-from-content", "each task's id is a SHA-256 of its input's canonical JSON (and --salt): the same input is the same task in every run; ids given in the file are not used"))
     .addOption(new Option("--salt <text>", "with --id-from-content: mixed into every id, say the prompt or model version, so a new one runs everything again"))
-    .addOption(new Option("--priority <level>", "high, normal or low: a worker with a free slot starts the highest waiting first (a task spec's \"priority\" wins)").choices(PRIORITIES).default("normal"))
+    .addOption(new Option("--priority <level>", "high, normal or low: a worker with a free slot starts the highest waiting first (a task spec's \"priority\" wins)").choices(PRIORITIES).default(PUBLISH_DEFAULTS.priority))
     .addOption(new Option("--skip-done", "leave out tasks whose id already ended ok in this queue (its done ledger, kept until `fanout queue forget-done`)"))
     .action(async (file: string | undefined, flags: PublishFlags) => {
       if (flags.salt !== undefined && !flags.idFromContent) throw new UsageError("--salt goes with --id-from-content");

@@ -3,7 +3,7 @@ import { parseRate, type QueueState } from "../../../channels/index.js";
 import { operator, pauseQueue, resumeQueue } from "../../control/queue-pause.js";
 import { forgetQueueDone, setQueue } from "../../control/queue-settings.js";
 import { UsageError } from "../../errors.js";
-import { examples, intOption, runControl, withConnection, type ConnectionFlags } from "../options.js";
+import { examples, intOption, runControl, withConnection, type ConnectionFlags, msOf } from "../options.js";
 
 const AS = { name: "fanout-queue", role: "leader" } as const;
 
@@ -47,7 +47,7 @@ export function queueCommand(): Command {
       if ([ackWait, maxInFlight, budgetUsd, budgetTokens, rate].every((v) => v === undefined)) {
         throw new UsageError("give what to set: --ack-wait S, --max-in-flight N, --budget-usd X, --budget-tokens N or --rate N/s");
       }
-      await runControl(flags, AS, (conn) => setQueue(conn, name, { ackWaitS: ackWait, maxInFlight, budgetUsd, budgetTokens, rate }));
+      await runControl(flags, AS, (conn) => setQueue(conn, name, { ackWaitMs: msOf(ackWait), maxInFlight, budgetUsd, budgetTokens, rate }));
     });
   examples(
     set,

@@ -1,9 +1,10 @@
+import { UsageError } from "../../errors.js";
 import { Command } from "commander";
 import { connect } from "../../nats/connect.js";
 import { tap } from "../../monitor/tap.js";
 import { createLogger } from "../../log.js";
 import { channels } from "../../../channels/index.js";
-import { connectOptions, examples, intOption, jobOption, printJson, queueFilterOption, withConnection, type ConnectionFlags } from "../options.js";
+import { connectOptions, examples, intOption, jobOption, printJson, queueFilterOption, withConnection, type ConnectionFlags, msOf } from "../options.js";
 
 interface TapFlags extends ConnectionFlags {
   count?: number;
@@ -21,6 +22,7 @@ export function tapCommand(): Command {
     .addOption(queueFilterOption("only this queue's messages"))
     .addOption(jobOption("only this job's messages"))
     .action(async (target: string | undefined, flags: TapFlags) => {
+      if ((flags.queue || flags.job) && target !== undefined && !(target in channels)) throw new UsageError("--queue and --job filter a channel (or every channel), not a subject of your own");
       const conn = await connect(connectOptions(flags, { name: "fanout-tap", role: "tap", longLived: true }));
       const stop = new AbortController();
       process.once("SIGINT", () => stop.abort());
@@ -28,7 +30,7 @@ export function tapCommand(): Command {
       try {
         const log = createLogger();
         const onListening = (subject: string) => log.info({ subject }, "listening");
-        await tap(conn, { target, count: flags.count, timeoutS: flags.timeout, signal: stop.signal, queue: flags.queue, job: flags.job, onListening }, printJson);
+        await tap(conn, { target, count: flags.count, timeoutMs: msOf(flags.timeout), signal: stop.signal, queue: flags.queue, job: flags.job, onListening }, printJson);
       } finally {
         await conn.close();
       }

@@ -13,11 +13,12 @@ import type { Runner } from "../../run/runner.js";
 import { DEFAULT_KILL_GRACE_MS } from "../../run/terminate.js";
 import { loadOutputContract, withOutputContract } from "../../run/output-contract.js";
 import { runnerInfo } from "../../run/provenance.js";
-import { subscribe, WORKER_DEFAULTS, type Worker } from "../../worker/subscribe.js";
+import { subscribe, type Worker } from "../../worker/subscribe.js";
+import { WORKER_DEFAULTS } from "../../worker/options.js";
 import { EXIT, exitWith } from "../exit.js";
 import { TerminalLine } from "../progress.js";
 import { refuseLocalPaths, runnableCommand, usableCwd, usableOutputs } from "../preflight.js";
-import { connectOptions, examples, intOption, withConnection, type ConnectionFlags } from "../options.js";
+import { connectOptions, examples, intOption, withConnection, type ConnectionFlags, msOf } from "../options.js";
 import { addSandboxFlags, confinementOf, type SandboxFlags } from "../sandbox-flags.js";
 import type { Confinement } from "../../run/sandbox/confinement.js";
 
@@ -62,7 +63,7 @@ export function workerCommand(): Command {
         .argParser(exitCodes)
         .default(DEFAULT_REJECT_CODES, DEFAULT_REJECT_CODES.join(",")),
     )
-    .addOption(intOption("--hold <s>", "after a \"too many requests\" that names no time (exit 75), hold the whole queue this long; doubles while it repeats", 1, 3600, 30))
+    .addOption(intOption("--hold <s>", "after a \"too many requests\" that names no time (exit 75), hold the whole queue this long; doubles while it repeats", 1, 3600, WORKER_DEFAULTS.holdMs / 1000))
     .addOption(intOption("--kill-grace <s>", "seconds between SIGTERM and SIGKILL, at --timeout and for what the command leaves running when it exits", 0, 600, DEFAULT_KILL_GRACE_MS / 1000))
     .addOption(new Option("--outputs <dir>", "give each task an output folder, renamed to DIR/<id> on success"))
     .addOption(new Option("--output-schema <file>", "a JSON Schema every output must meet: one that does not fails the attempt, and the next gets the errors and the output as FANOUT_FEEDBACK; after the last, dead as `invalid-output`"))
@@ -124,17 +125,17 @@ export function workerCommand(): Command {
         // With --capacity the capacity decides how many run; --concurrency, when given, caps it too.
         concurrency: flags.capacity && cmd.getOptionValueSource("concurrency") === "default" ? CAPACITY_CONCURRENCY : flags.concurrency,
         capacity: flags.capacity,
-        ackWaitS: flags.ackWait,
+        ackWaitMs: msOf(flags.ackWait),
         maxAttempts: flags.maxAttempts,
         breaker: flags.breaker,
-        timeoutS: flags.timeout,
+        timeoutMs: msOf(flags.timeout),
         outputs,
         name,
         maxTasks: flags.maxTasks,
-        idleExitS: flags.idleExit,
+        idleExitMs: msOf(flags.idleExit),
         backoffMs: flags.backoff,
         maxInFlight: flags.maxInFlight,
-        holdS: flags.hold,
+        holdMs: msOf(flags.hold),
         log,
         taskLog,
       });
@@ -152,7 +153,7 @@ export function workerCommand(): Command {
     "after",
     "\nExit codes of CMD: 0 is ok (stdout is the output); a code of --reject-codes (65, sysexits' \"data error\") dead-letters\n" +
       "the task at once, reason `rejected`; 75 (sysexits' \"temporary failure\": the API said too many requests) holds the whole\n" +
-      "queue for --hold seconds (30; doubling while it repeats) and tries the task again without spending an attempt; any other code, or a\n" +
+      "queue for --hold seconds (" + WORKER_DEFAULTS.holdMs / 1000 + "; doubling while it repeats) and tries the task again without spending an attempt; any other code, or a\n" +
       "signal, is a failed attempt, retried up to --max-attempts.\n" +
       "\nUsage: a command may write JSON such as {\"tokens\":1234,\"costUsd\":0.0021} to the file named by FANOUT_USAGE_FILE;\n" +
       "it is summed per task, job and queue (`fanout status`), and budgets (`fanout queue set --budget-usd`) count it.\n",

@@ -33,7 +33,7 @@ export interface SandboxPlace {
 export function findBubblewrap(): string {
   const found = onPath("bwrap");
   if (found) return found;
-  throw new UsageError("--sandbox needs bubblewrap (bwrap), which is not on PATH: install it, e.g. `sudo apt-get install bubblewrap` (Debian, Ubuntu) or `sudo dnf install bubblewrap`");
+  throw new UsageError("needs bubblewrap (bwrap), which is not on PATH: install it, e.g. `sudo apt-get install bubblewrap` (Debian, Ubuntu) or `sudo dnf install bubblewrap`", { option: "sandbox" });
 }
 
 /** The folders a task must not see: temp folders (come back empty, private) and homes (empty, read-only). */

@@ -67,7 +67,7 @@ export class QueueLevels {
       const consumers = new Map<Priority, Consumer>([["normal", consumer]]);
       for (const level of levels) {
         // A level's consumer has the queue's settings; a worker that may not change it says so once (its heartbeats follow the shortest).
-        if (raise.minAckWaitS !== undefined || raise.maxInFlight !== undefined) {
+        if (raise.minAckWaitMs !== undefined || raise.maxInFlight !== undefined) {
           await ensureQueueConsumer(jsm, prefix, queueToken(queue, level), raise, (why) => log.warn(why)).catch((err: unknown) => log.warn({ err, level }, "could not raise the level's consumer"));
         }
         consumers.set(level, await js.consumers.get(storeNames(prefix).tasks, queueConsumerName(queue, level)));

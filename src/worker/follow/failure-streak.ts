@@ -1,7 +1,7 @@
 import type { QueueStreak } from "../../../channels/index.js";
 import type { Logger } from "../../log.js";
 import type { StreakStore } from "../../store/streaks.js";
-import { CALM, NO_STREAK, viewOf, type StreakView } from "../../policy/breaker.js";
+import { CALM, endedStreak, NO_STREAK, viewOf, withFailure, type StreakView } from "../../policy/breaker.js";
 import { countsForBreaker, type Decision } from "../../policy/decide.js";
 import type { AttemptOutcome } from "../../policy/outcome.js";
 
@@ -42,13 +42,15 @@ export class FailureStreak {
   async view(id: string, outcome: AttemptOutcome, the: { firstFailure: boolean; lastAttempt: boolean; waited: boolean }): Promise<StreakView> {
     const { store } = this.o;
     if (outcome.ok) {
-      if (store && this.known.failed > 0) void store.end(this.o.queue).catch((err: unknown) => this.o.log.warn({ err }, "could not end the queue's failure streak"));
+      if (store && this.known.failed > 0) void store.change(this.o.queue, endedStreak).catch((err: unknown) => this.o.log.warn({ err }, "could not end the queue's failure streak"));
       return CALM;
     }
     if (this.o.isPaused()) return { ...CALM, paused: true };
     if (!store || !countsForBreaker(outcome)) return CALM;
     try {
-      const { before, after } = the.waited ? await store.now(this.o.queue).then((s) => ({ before: s, after: s })) : await store.failed(this.o.queue, id);
+      const changed = the.waited ? await store.now(this.o.queue).then((s) => ({ before: s, after: s ?? NO_STREAK })) : await store.change(this.o.queue, (s) => withFailure(s, id));
+      const { after } = changed;
+      const before = changed.before ?? { ...after, failed: 0, tasks: [] };
       this.follow(after);
       const view = viewOf(before, after, id, the.firstFailure);
       if (!the.lastAttempt || !view.unbroken) return view;
@@ -65,7 +67,7 @@ export class FailureStreak {
   after(decision: Decision, lastError: string, view: StreakView): void {
     if (decision.kind !== "pause" || this.o.isPaused()) return;
     this.o.onTrip(lastError, view);
-    void this.o.store?.end(this.o.queue).catch((err: unknown) => this.o.log.warn({ err }, "could not start the queue's failure streak over"));
+    void this.o.store?.change(this.o.queue, endedStreak).catch((err: unknown) => this.o.log.warn({ err }, "could not start the queue's failure streak over"));
   }
 
   /** The streak as the server has it now (the watch, or this worker's own write). */

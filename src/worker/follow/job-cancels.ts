@@ -5,7 +5,7 @@ import type { JobManifest } from "../../../channels/index.js";
 import { JobStore } from "../../store/jobs.js";
 import { sweepCancelled } from "./cancel-sweep.js";
 import { CancelSwitch } from "../../run/cancel-switch.js";
-import type { SettleContext } from "../settle/settle.js";
+import type { Outcomes } from "../settle/outcomes.js";
 
 /**
  * A worker's side of `fanout job cancel`: it watches the jobs bucket for its
@@ -22,10 +22,10 @@ export class JobCancels {
 
   private constructor(
     private readonly jobs: JobStore,
-    private readonly o: { jsm: JetStreamManager; queue: string; settle: SettleContext; log: Logger },
+    private readonly o: { jsm: JetStreamManager; queue: string; outcomes: Outcomes; log: Logger },
   ) {}
 
-  static async start(conn: Connection, o: { jsm: JetStreamManager; queue: string; settle: SettleContext; log: Logger }): Promise<JobCancels> {
+  static async start(conn: Connection, o: { jsm: JetStreamManager; queue: string; outcomes: Outcomes; log: Logger }): Promise<JobCancels> {
     const jobs = await JobStore.open(conn, { readOnly: true });
     const cancels = new JobCancels(jobs, o);
     cancels.stopWatching = await jobs.watch(undefined, (m) => {
@@ -73,10 +73,10 @@ export class JobCancels {
     if (m.sweptBy) return; // another worker took it on
     // One worker sweeps: the first to claim it in the job's manifest.
     const sweep = this.jobs
-      .claimSweep(job, this.o.settle.worker)
+      .claimSweep(job, this.o.outcomes.worker)
       .then(async (won) => {
         if (!won) return;
-        const n = await sweepCancelled(this.o.settle, this.o.jsm, this.o.queue, job);
+        const n = await sweepCancelled(this.o.outcomes, this.o.jsm, this.o.queue, job);
         this.o.log.info({ job, swept: n }, "waiting tasks of the cancelled job dead-lettered as `cancelled`");
       })
       .catch((err: unknown) => this.o.log.warn({ job, err }, "could not sweep the cancelled job's waiting tasks; workers dead-letter them as they claim them"))

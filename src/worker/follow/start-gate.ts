@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { giveTicketBack, takeTickets } from "../claim/rate-pacer.js";
 import { RESERVATION_RENEW_MS, type Task, type Usage } from "../../../channels/index.js";
 import type { Logger } from "../../log.js";
 import type { QueueStore } from "../../store/queues.js";
@@ -6,7 +7,7 @@ import type { AuditLog } from "../../store/audit-log.js";
 import type { StartSlots } from "../../store/start-slots.js";
 import { ticketGood, type Rate, type StartTicket } from "../../policy/rate.js";
 import type { UsageStore } from "../../store/usage.js";
-import { budgetVerdict, hasBudget } from "../../policy/budget.js";
+import { budgetVerdict, hasBudget, meanUsage } from "../../policy/budget.js";
 import { budgetStep, firstCheck } from "../../policy/admission.js";
 import { randomBytes } from "node:crypto";
 import type { QueueFollower } from "./queue-follower.js";
@@ -75,7 +76,7 @@ export class StartGate {
       throw err;
     };
     if (hasBudget(state)) {
-      const room = await this.o.usage.reserveIfRoom(this.o.queue, this.reserver, (totals) => budgetVerdict(state!, totals));
+      const room = await this.o.usage.reserveIfRoom(this.o.queue, this.reserver, (totals) => budgetVerdict(state!, totals), meanUsage);
       const step = budgetStep(room.verdict);
       if (step.kind === "back") {
         if (step.pauseQueue) await this.pauseForBudget(step.pauseQueue, task);
@@ -101,11 +102,11 @@ export class StartGate {
     let start = ticket;
     if (!start || !ticketGood(start, rate, Date.now())) {
       this.o.log.debug({ taskId: task.id, lateMs: start && Date.now() - start.at }, "the task came late for its start ticket: taking another");
-      [start] = await this.o.slots.take(this.o.queue, rate, 1, 0);
+      [start] = await takeTickets(this.o.slots, this.o.queue, rate, 1, 0);
     }
     await this.waitFor(start!.at - Date.now(), signal);
     if (!signal.aborted && !this.closing && !this.o.follower.isPaused && !this.o.follower.isHeld) return true;
-    if (start!.at > Date.now()) await this.o.slots.giveBack(this.o.queue, start!).catch((err: unknown) => this.o.log.debug({ err }, "could not give a start ticket back"));
+    if (start!.at > Date.now()) await giveTicketBack(this.o.slots, this.o.queue, start!).catch((err: unknown) => this.o.log.debug({ err }, "could not give a start ticket back"));
     return false;
   }
 

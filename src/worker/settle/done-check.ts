@@ -1,5 +1,6 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { deadChannel, resultsChannel, storeNames, type Task } from "../../../channels/index.js";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { settles } from "../../policy/latest-outcome.js";
 
 /**
@@ -44,5 +45,27 @@ export class DoneCheckPolicy {
 
   needed(attempt: number, now = Date.now()): boolean {
     return attempt > 1 || now < this.suspectUntil;
+  }
+}
+
+/** The done-check as a delivery asks it: of the task messages the policy names, against the prefix's streams. */
+export class DoneCheck {
+  private readonly policy = new DoneCheckPolicy();
+
+  constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly prefix: string,
+  ) {}
+
+  /** Follows the connection: each loss (or regain) makes deliveries suspect for a while. */
+  follow(nc: NatsConnection): void {
+    void (async () => {
+      for await (const s of nc.status()) if (s.type === "disconnect" || s.type === "reconnect") this.policy.suspect();
+    })().catch(() => {});
+  }
+
+  /** How the task message of stream sequence `seq` was settled already, when it needs checking and was. */
+  async of(task: Task, attempt: number, seq: number): Promise<"ok" | "dead" | undefined> {
+    return this.policy.needed(attempt) ? alreadyDone(this.jsm, this.prefix, task, seq) : undefined;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_HOLD_MS, type QueueState } from "../../../channels/index.js";
-import { MAX_HOLD_MS, nextHold } from "../../../src/policy/hold.js";
+import { MAX_HOLD_MS, nextHold, withHold } from "../../../src/policy/hold.js";
 
 const at = (ms: number) => new Date(ms).toISOString();
 const state = (heldUntil: number, holdMs: number): QueueState => ({ queue: "q", heldUntil: at(heldUntil), holdMs, updatedAt: at(0) });
@@ -23,3 +23,20 @@ describe("nextHold", () => {
     expect(nextHold(state(NOW - 31_000, 30_000), NOW).holdMs).toBe(DEFAULT_HOLD_MS);
   });
 });
+
+describe("withHold", () => {
+  const why = { reason: "exit code 75", by: "w1" };
+  it.each([
+    ["a queue never held", undefined, undefined, NOW + DEFAULT_HOLD_MS, DEFAULT_HOLD_MS],
+    ["a queue with its own base", undefined, 2000, NOW + 2000, 2000],
+    ["a repeat just after the last", state(NOW - 1000, 30_000), undefined, NOW + 60_000, 60_000],
+  ] as const)("holds %s and names who and why", (_, before, baseMs, until, holdMs) => {
+    expect(withHold(before, "q", NOW, { ...why, baseMs })).toEqual({ ...before, queue: "q", heldUntil: at(until), holdMs, holdReason: why.reason, heldBy: "w1", updatedAt: at(NOW) });
+  });
+
+  it("leaves the state as it is when the hold does not move (no write for the same storm)", () => {
+    const running = state(NOW + 10_000, 30_000);
+    expect(withHold(running, "q", NOW, why)).toBe(running);
+  });
+});
+

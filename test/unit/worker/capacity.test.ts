@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseCapacity } from "../../../src/policy/resources.js";
 import { ResourcePool } from "../../../src/worker/claim/resource-pool.js";
-import { unfitTasks } from "../../../src/store/fit-board.js";
+import { liveFit } from "../../../src/store/fit-board.js";
+import { unfitTasks } from "../../../src/policy/resources.js";
 
 describe("--capacity", () => {
   it.each([
@@ -106,7 +107,7 @@ describe("unfit tasks in status", () => {
   };
 
   it("names tasks turned away lately that no live worker's whole capacity fits", () => {
-    expect(unfitTasks(fit, now).map((t) => t.id)).toEqual(["huge", "many"]);
-    expect(unfitTasks(undefined, now)).toEqual([]);
+    expect(unfitTasks(liveFit(fit, now)).map((t) => t.id)).toEqual(["huge", "many"]);
+    expect(unfitTasks(undefined)).toEqual([]);
   });
 });

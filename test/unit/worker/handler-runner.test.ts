@@ -1,5 +1,5 @@
 import { pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { PermanentError } from "../../../src/errors.js";
 import { CancelSwitch } from "../../../src/run/cancel-switch.js";
 import { handlerRunner, type Handler } from "../../../src/run/handler-runner.js";
@@ -32,8 +32,7 @@ describe("handlerRunner", () => {
     let aborted = false;
     const handler: Handler = (t, c) => waitsForAbort(t, c).finally(() => (aborted = c.signal.aborted));
     expect(await handlerRunner(handler)(ctx({ timeoutMs: 50 }))).toEqual({ ok: false, timedOut: true, error: "timed out after 50 ms" });
-    await new Promise((r) => setTimeout(r, 10));
-    expect(aborted).toBe(true);
+    await vi.waitFor(() => expect(aborted).toBe(true));
   });
 
   it("ends the attempt as cancelled when its job is cancelled, whether or not the handler listens; and at once when it was already", async () => {
