@@ -1,35 +1,27 @@
 import os from "node:os";
-import { jetstream } from "@nats-io/jetstream";
-import { STORE_GIVE_UP_MS, storeNames } from "../../channels/index.js";
 import { UsageError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
-import { manager } from "../nats/topology.js";
 import { checkedOptions } from "../options.js";
 import { handlerRunner } from "../run/handler-runner.js";
 import { OutputFolders } from "../run/outputs.js";
 import type { Runner } from "../run/runner.js";
 import { ClaimLoop } from "./claim/claim-loop.js";
-import { announce, ClaimKeeper } from "./claim/heartbeat.js";
+import { announce } from "./claim/heartbeat.js";
 import { IdleExit } from "./claim/idle-exit.js";
 import { QueueLevels } from "./claim/level-planner.js";
-import { tasksOfQueue } from "./claim/queue-tasks.js";
 import { RatePacer } from "./claim/rate-pacer.js";
 import { Room } from "./claim/room.js";
 import { Claims } from "./claims.js";
 import { handleDelivery, type DeliveryContext } from "./delivery.js";
-import { FailureStreak } from "./follow/failure-streak.js";
 import { JobCancels } from "./follow/job-cancels.js";
-import { pauseFleet } from "./follow/queue-events.js";
 import { QueueFollower } from "./follow/queue-follower.js";
 import { StartGate } from "./follow/start-gate.js";
 import { WorkerSettings, type WorkerOptions } from "./options.js";
-import { setUpQueue } from "./queue-setup.js";
+import { joinQueue } from "./queue-setup.js";
+import { settling } from "./settling.js";
 import { DoneCheck } from "./settle/done-check.js";
-import { nakQuietly, returnUnrun, type Returns } from "./settle/hand-back.js";
-import { Outcomes } from "./settle/outcomes.js";
-import { QueueHold } from "./settle/queue-hold.js";
-import type { SettleContext } from "./settle/settle.js";
+import { nakQuietly, returnUnrun } from "./settle/hand-back.js";
 import type { WorkerStats } from "./stats.js";
 import { openStores } from "./stores.js";
 import { TaskRun } from "./task-run.js";
@@ -57,43 +49,13 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   const name = settings.name ?? `${os.hostname()}-${process.pid}`;
   const log = (options.log ?? silentLogger).child({ worker: name, queue });
   const runner = runnerOf(options);
-  const jsm = await manager(conn);
-  const js = jetstream(conn.nc);
-  const raise = { minAckWaitMs: settings.ackWaitMs, maxInFlight: settings.maxInFlight };
-  const queueConsumer = await setUpQueue(conn, jsm, queue, raise, log);
-  if (settings.ackWaitMs !== undefined && queueConsumer.ackWaitMs > settings.ackWaitMs) {
-    log.info({ ackWaitS: queueConsumer.ackWaitMs / 1000 }, "the queue's ack-wait is longer than asked; it stands (a worker never shortens it for its peers)");
-  }
-  const consumer = await js.consumers.get(storeNames(conn.prefix).tasks, queueConsumer.name);
-  const keeper = new ClaimKeeper(queueConsumer.ackWaitMs);
+  const { jsm, js, consumer, consumerName, keeper, raise } = await joinQueue(conn, settings, log);
   const stores = await openStores(conn, { breaker: settings.breaker > 0 });
   const { queues, records, audit } = stores;
-
-  const outcomes = new Outcomes({ nc: conn.nc, js, prefix: conn.prefix, worker: name, runner: runner.info ?? { kind: options.handler ? "module" : "exec" }, giveUpMs: STORE_GIVE_UP_MS, log });
-  const returns: Returns = { records, log, onReturn: (msg, delayMs) => levels.returned(msg, delayMs) };
-  // The breaker: this worker stops claiming now, and pauses its queue for the whole fleet.
-  const streak = new FailureStreak({
-    store: stores.streaks,
-    queue,
-    log,
-    queueTasks: () => tasksOfQueue(levels.pulled()),
-    isPaused: () => follower.pausedForBreaker,
-    onTrip: (lastError, s) => {
-      follower.tripped();
-      const reason = `breaker: ${s.failed} failed attempts in a row across the fleet, of ${s.tasks} tasks, with no success between them; the last, on worker ${name}: ${lastError}`;
-      log.error({ breaker: settings.breaker, failed: s.failed, tasks: s.tasks, lastError }, "the breaker tripped: pausing the queue for every worker (`fanout queue resume` once it is fixed)");
-      void pauseFleet(queues, conn.nc, conn.prefix, { queue, reason, by: name }, log);
-    },
-  });
-  const settle: SettleContext = {
-    outcomes,
-    limits: settings,
-    returns,
-    streak,
-    hold: new QueueHold({ nc: conn.nc, prefix: conn.prefix, queues, worker: name, holdMs: settings.holdMs, log }),
-    audit,
-    taskLog: options.taskLog?.child({ worker: name, queue }) ?? log,
-  };
+  const runnerInfo = runner.info ?? { kind: options.handler ? "module" : "exec" };
+  const taskLog = options.taskLog?.child({ worker: name, queue }) ?? log;
+  const settle = settling(conn, js, { worker: name, settings, stores, runner: runnerInfo, log, taskLog, follower: () => follower, levels: () => levels });
+  const { outcomes, returns, streak } = settle;
   const stopFollowingStreak = stores.streaks ? await stores.streaks.watch(queue, (s) => streak.follow(s)) : () => {};
   const cancels = await JobCancels.start(conn, { jsm, queue, outcomes, log });
   const claims = new Claims(name, queue, (msg) => {
@@ -113,7 +75,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     onUnwanted: (msg) => claims.track(returnUnrun(returns, msg)),
     onClaim: (msg, ticket) => {
       levels.claimed(msg);
-      const settling = handleDelivery(delivery, msg, ticket)
+      const handled = handleDelivery(delivery, msg, ticket)
         .catch((err: unknown) => {
           // Only storing the outcome can fail here: the task returns to the queue.
           log.error({ err }, "could not store the task's outcome; it returns to the queue");
@@ -125,7 +87,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
           loop.release();
           if (loop.exhausted && loop.running === 0) void stop();
         });
-      claims.claim(msg, settling);
+      claims.claim(msg, handled);
     },
   });
   room.watch(() => loop.poke());
@@ -201,7 +163,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     return stopping;
   }
   const stopped = looping.then(() => stop());
-  log.info({ concurrency, consumer: queueConsumer.name, ackWaitS: keeper.ackWait / 1000 }, "worker ready");
+  log.info({ concurrency, consumer: consumerName, ackWaitS: keeper.ackWait / 1000 }, "worker ready");
 
   return {
     name,
