@@ -41,8 +41,8 @@ export interface CollectSummary {
  * on disk. When ok + dead reaches the manifest's total it finalizes the
  * report. One collector per report (`<out>.lock`); any number per job.
  */
-export async function collect(conn: Connection, options: CollectOptions): Promise<CollectSummary> {
-  options = { ...options, ...checkedOptions(CollectSettings, options, "collect") };
+export async function collect(conn: Connection, given: CollectOptions): Promise<CollectSummary> {
+  const options = { ...given, ...checkedOptions(CollectSettings, given, "collect") };
   // The report's place is checked and claimed before anything is created on the server.
   const lock = await ReportLock.take(options.out);
   try {

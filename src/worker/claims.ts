@@ -60,6 +60,7 @@ export class Claims {
     return !this.turnedAway.delete(msg);
   }
 
+  /** Counts a settlement: a paused or held task went back unrun, and counts as nothing. */
   count(settlement: Settlement | "skipped"): void {
     if (settlement === "ok" || settlement === "dead" || settlement === "skipped") this.stats[settlement]++;
     else if (settlement === "retry") this.stats.retried++;

@@ -71,7 +71,7 @@ async function settledOnce(d: DeliveryContext, msg: JsMsg, ticket: StartTicket |
   const { attempt, record } = read;
   if (attempt > d.settle.limits.maxAttempts) return settleExhausted(d.settle, msg, task, attempt, record.usage);
   const log = d.settle.taskLog.child({ taskId: task.id, job: task.job, attempt });
-  const done = await d.done.of(task, attempt, msg.seq);
+  const done = d.done.needed(attempt) ? await d.done.of(task, msg.seq) : undefined;
   if (done) {
     outcomes.countAgain(task, done, msg.info.streamSequence);
     msg.ack();

@@ -155,7 +155,7 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     await waitFor("the queue to run again", async () => !(await paused()));
 
     // The job's task is dead (rejected); retry it from the page: it runs again.
-    const worker = t.start(["worker", "subscribe", "--queue", "q1", "--idle-exit", "20", "--", process.execPath, path.join(FIXTURES, "hostile.mjs")]);
+    const worker = t.start(["worker", "subscribe", "--queue", "q1", "--", process.execPath, path.join(FIXTURES, "hostile.mjs")]);
     await page.waitForFunction((j) => document.querySelector(`[data-job="${j}"] .counts`)?.textContent === "0 ok, 1 dead, 0 left of 1", a.job, { timeout: 20_000 });
     // The reason chosen stays chosen across the page's redraws (one a second).
     const card = `[data-job="${a.job}"]`;

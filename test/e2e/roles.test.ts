@@ -36,7 +36,7 @@ async function refused(op: () => Promise<unknown>): Promise<boolean> {
 describe("nats.conf's users", () => {
   it("each command, as the least user it needs, does its job", async () => {
     // A worker started before anything exists waits for a leader to create the queue.
-    const worker = startCli(["worker", "subscribe", "--idle-exit", "4", "--", process.execPath, path.join(FIXTURES, "ok.mjs")], env);
+    const worker = startCli(["worker", "subscribe", "--max-tasks", "1", "--", process.execPath, path.join(FIXTURES, "ok.mjs")], env);
     await waitFor("the worker to wait for a leader", () => /waiting for a leader to create the queue/.test(worker.stderr()));
     const tapping = startCli(["tap", "results", "--count", "1", "--timeout", "30"], env);
     await untilStderr(tapping, "listening"); // it exits on --count

@@ -26,7 +26,7 @@ export class LevelPlanner {
     const waiting = await Promise.all(levels.map((l) => this.consumers.get(l)!.info().then((i) => i.num_pending, () => 0)));
     const supply = levels.map((level, i) => ({ level, waiting: waiting[i]!, returned: this.returns.unpulled(level) }));
     return levelPulls(supply, want).map(({ level, max, returned }) => {
-      this.returns.take(level, returned, LEVEL_PULL_MS);
+      if (returned > 0) this.returns.take(level, returned, LEVEL_PULL_MS);
       return { consumer: this.consumers.get(level)!, max, expiresMs: LEVEL_PULL_MS };
     });
   };

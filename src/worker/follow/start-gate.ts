@@ -95,19 +95,25 @@ export class StartGate {
 
   /**
    * Waits for the task's start under the queue's rate: the ticket it was pulled
-   * for, or a new one when it came late for that. False when the worker stops
-   * or the queue is paused or held meanwhile (a ticket not yet due goes back).
+   * for, or a new one when it came late for that or woke late for it (a busy
+   * machine's timer). False when the worker stops or the queue is paused or
+   * held meanwhile (a ticket not yet due goes back).
    */
   private async startTime(task: Task, rate: Rate, ticket: StartTicket | undefined, signal: AbortSignal): Promise<boolean> {
     let start = ticket;
-    if (!start || !ticketGood(start, rate, Date.now())) {
-      this.o.log.debug({ taskId: task.id, lateMs: start && Date.now() - start.at }, "the task came late for its start ticket: taking another");
-      [start] = await takeTickets(this.o.slots, this.o.queue, rate, 1, 0);
+    for (;;) {
+      if (!start || !ticketGood(start, rate, Date.now())) {
+        this.o.log.debug({ taskId: task.id, lateMs: start && Date.now() - start.at }, "the task is late for its start ticket: taking another");
+        [start] = await takeTickets(this.o.slots, this.o.queue, rate, 1, 0);
+      }
+      await this.waitFor(start!.at - Date.now(), signal);
+      if (signal.aborted || this.closing || this.o.follower.isPaused || this.o.follower.isHeld) {
+        if (start!.at > Date.now()) await giveTicketBack(this.o.slots, this.o.queue, start!).catch((err: unknown) => this.o.log.debug({ err }, "could not give a start ticket back"));
+        return false;
+      }
+      // The start is stamped now: within a third of an interval of its ticket, or the rate's bound does not hold.
+      if (ticketGood(start!, rate, Date.now())) return true;
     }
-    await this.waitFor(start!.at - Date.now(), signal);
-    if (!signal.aborted && !this.closing && !this.o.follower.isPaused && !this.o.follower.isHeld) return true;
-    if (start!.at > Date.now()) await giveTicketBack(this.o.slots, this.o.queue, start!).catch((err: unknown) => this.o.log.debug({ err }, "could not give a start ticket back"));
-    return false;
   }
 
   /** Waits `ms`, waking early when the worker stops or the queue is paused or held. */

@@ -64,8 +64,13 @@ export class DoneCheck {
     })().catch(() => {});
   }
 
-  /** How the task message of stream sequence `seq` was settled already, when it needs checking and was. */
-  async of(task: Task, attempt: number, seq: number): Promise<"ok" | "dead" | undefined> {
-    return this.policy.needed(attempt) ? alreadyDone(this.jsm, this.prefix, task, seq) : undefined;
+  /** Whether a delivery of `attempt` needs the check: most first deliveries do not, and ask the server nothing. */
+  needed(attempt: number): boolean {
+    return this.policy.needed(attempt);
+  }
+
+  /** How the task message of stream sequence `seq` was settled already, if it was. */
+  of(task: Task, seq: number): Promise<"ok" | "dead" | undefined> {
+    return alreadyDone(this.jsm, this.prefix, task, seq);
   }
 }
