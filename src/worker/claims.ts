@@ -10,7 +10,8 @@ import type { WorkerStats } from "./stats.js";
  */
 export class Claims {
   readonly stats: WorkerStats;
-  private readonly claimed = new Set<JsMsg>();
+  /** Each claimed message, and the promise that settles it. */
+  private readonly claimed = new Map<JsMsg, Promise<void>>();
   private readonly started = new Set<JsMsg>();
   private readonly turnedAway = new Set<JsMsg>();
   private readonly settling = new Set<Promise<void>>();
@@ -26,10 +27,9 @@ export class Claims {
     return this.aborted.signal;
   }
 
-  /** `msg` is claimed here, and `settling` settles it. */
+  /** `msg` is claimed here, and `settling` settles it (and then calls `settled(msg)`). */
   claim(msg: JsMsg, settling: Promise<void>): void {
-    this.claimed.add(msg);
-    this.track(settling);
+    this.claimed.set(msg, settling);
   }
 
   /** Work to wait for before the worker stops (a task sent back unwanted, a claim being settled). */
@@ -68,7 +68,7 @@ export class Claims {
 
   /** Resolves once every claimed task is settled. */
   async allSettled(): Promise<void> {
-    while (this.settling.size > 0) await Promise.all(this.settling);
+    while (this.settling.size > 0 || this.claimed.size > 0) await Promise.all([...this.settling, ...this.claimed.values()]);
   }
 
   /**
@@ -76,7 +76,7 @@ export class Claims {
    * ran spends its attempt (a plain nak), one that waited to start goes back unspent.
    */
   handBackAll(returns: Returns): void {
-    for (const msg of this.claimed) {
+    for (const msg of this.claimed.keys()) {
       if (this.started.has(msg)) nakQuietly(msg);
       else void returnUnrun(returns, msg);
     }

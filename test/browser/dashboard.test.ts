@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventsOfJob } from "../../src/control/job-events.js";
 import { LocalNatsServer } from "../../src/nats/local-server.js";
 import { FIXTURES, lastJson, ROOT, runCli, startCli, type CliProcess } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
@@ -72,11 +73,6 @@ async function open(url: string): Promise<{ page: Page; dialogs: string[]; error
   return { page, dialogs, errors, confirming };
 }
 
-interface QueueRow {
-  queue: string;
-  paused: boolean;
-}
-
 describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
   it("shows the queue, a job's counts moving to complete, the worker, and a dead letter whose hostile error stays text", async () => {
     const t = await terminal(server);
@@ -120,7 +116,7 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     const { url, token } = await dashboard(t);
     const { page, confirming } = await open(url);
     await page.waitForSelector('#queues tr[data-queue="q1"]');
-    const paused = async () => (lastJson(await t.run(["status", "--json", "--queue", "q1"])) as { queues: QueueRow[] }).queues[0]!.paused;
+    const paused = async () => (await t.status()).queues.find((q) => q.queue === "q1")!.paused;
 
     // No token: the page says what to do, and the server refuses a request that has none.
     await page.click('#queues tr[data-queue="q1"] button');
@@ -167,7 +163,7 @@ describe.skipIf(!hasChromium)("the dashboard, in Chromium", () => {
     await elapse(1500); // a redraw or more
     await page.click(`${card} button:text("retry dead")`);
     await expect.poll(() => page.textContent("#notice")).toContain('"retried":1');
-    const events = async () => (await t.run(["job", "events", a.job, "--json"])).stdout.trim().split("\n").map((l) => (JSON.parse(l) as { type: string }).type);
+    const events = async () => (await eventsOfJob(await t.connection(), a.job)).map((e) => e.type);
     await waitFor("the retried task to be dead again", async () => (await events()).filter((e) => e === "dead").length === 2);
 
     // A job with tasks waiting (its queue paused), cancelled from the page: its report finalizes, every id cancelled.

@@ -17,7 +17,9 @@ export interface Terminal {
   start: (args: string[], extraEnv?: Record<string, string>) => CliProcess;
   /** Write JSONL lines to a file in the scratch folder; returns its path. */
   jsonl: (name: string, values: unknown[]) => Promise<string>;
-  /** The fleet's state, read through the library on one connection: for polls, which must not spawn a CLI every 100 ms. */
+  /** The terminal's server and prefix through the library, on one connection: for polls, which must not spawn a CLI every 100 ms. */
+  connection: () => Promise<Connection>;
+  /** The fleet's state, read through the library on that connection. */
   status: () => Promise<FleetStatus>;
   /** `leader publish FILE` → its summary line. */
   publish: (file: string, ...flags: string[]) => Promise<{ job: string; published: number; duplicates: number }>;
@@ -37,13 +39,12 @@ export async function terminal(server: TestServer): Promise<Terminal> {
       await writeFile(file, values.map((v) => JSON.stringify(v)).join("\n") + "\n");
       return file;
     },
-    status: async () => {
-      conn ??= connect({ server: env.NATS_URL, user: env.NATS_USER, password: env.NATS_PASSWORD, prefix: env.FANOUT_PREFIX }).then((c) => {
+    connection: () =>
+      (conn ??= connect({ server: env.NATS_URL, user: env.NATS_USER, password: env.NATS_PASSWORD, prefix: env.FANOUT_PREFIX }).then((c) => {
         onTestFinished(() => c.close());
         return c;
-      });
-      return status(await conn);
-    },
+      })),
+    status: async () => status(await t.connection()),
     publish: async (file, ...flags) => {
       const run = await t.run(["leader", "publish", file, ...flags]);
       if (run.code !== 0) throw new Error(`publish exited ${run.code}: ${run.stderr}`);
