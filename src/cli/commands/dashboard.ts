@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Command, Option } from "commander";
-import { dashboardServer } from "../../dashboard/server.js";
+import { dashboardServer } from "../../dashboard/http-server.js";
 import { Live } from "../../dashboard/live.js";
 import { UsageError } from "../../errors.js";
 import { createLogger } from "../../log.js";
