@@ -5,7 +5,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { storeNames, type ReportLine } from "../channels/index.js";
 import { connect, type Connection } from "../src/nats/connect.js";
-import { LocalNatsServer } from "../src/nats/local-server.js";
+import { freePort, LocalNatsServer } from "../src/nats/local-server.js";
 import { ensureQueueConsumer } from "../src/nats/queue-consumer.js";
 import { ensureStreams, manager } from "../src/nats/topology.js";
 import { FANOUT, lastJson, run, start, type Run, type Started } from "./harness.js";
@@ -20,18 +20,21 @@ export class Bench {
 
   private constructor(
     readonly server: LocalNatsServer,
+    /** The server's monitoring endpoint (`/varz`, `/connz`): its own counts of messages and bytes. */
+    readonly monitorUrl: string,
     readonly dir: string,
     readonly conn: Connection,
     readonly rawConn: Connection,
   ) {}
 
   static async open(): Promise<Bench> {
-    const server = await LocalNatsServer.start();
+    const monitorPort = await freePort();
+    const server = await LocalNatsServer.start({ args: ["-m", String(monitorPort)] });
     const dir = await mkdtemp(path.join(os.tmpdir(), "fanout-bench-"));
     const conn = await connect({ server: server.url, prefix: PREFIX });
     const rawConn = await connect({ server: server.url, prefix: RAW_PREFIX });
     for (const c of [conn, rawConn]) await ensureStreams(await manager(c), c);
-    return new Bench(server, dir, conn, rawConn);
+    return new Bench(server, `http://127.0.0.1:${monitorPort}`, dir, conn, rawConn);
   }
 
   /** The environment of every fanout command: this server, this prefix, quiet logs. */

@@ -12,6 +12,7 @@ import { latencyRound } from "./latency.js";
 import { memoryRound, synthesizeJob } from "./memory.js";
 import { statusRound, synthesizeFleet } from "./status.js";
 import { markdownTable, summarize, type RowSpec } from "./table.js";
+import { messagesRound } from "./messages.js";
 import { endToEndRound, execRound, ndjsonRound, publishRound, sandboxRound, scaleRound, type Sample } from "./throughput.js";
 
 const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3));
@@ -24,6 +25,7 @@ const CONCURRENCY = 256;
 const N = {
   publish: size(100_000),
   e2e: size(50_000),
+  messages: size(10_000),
   exec: size(2_000),
   sandbox: size(1_000),
   ndjson: size(10_000),
@@ -40,6 +42,8 @@ const count = (n: number) => n.toLocaleString("en-US");
 const SPECS: RowSpec[] = [
   { row: "publish", what: `\`leader publish\` of ${count(N.publish)} tasks from JSONL vs a pipelined publisher`, unit: "tasks/s", minRatio: 0.8 },
   { row: "end to end", what: `${count(N.e2e)} tasks, no-op \`--module\` (c=${CONCURRENCY}) into a finalized report vs 16 consume → publish → ack loops`, unit: "tasks/s", minRatio: 1.0 },
+  { row: "server messages", what: `what nats-server handled per task (its /varz, in + out), ${count(N.messages)} no-op \`--module\` tasks published to a finalized report vs the raw publish and consume → publish → ack loop (which writes no report)`, unit: "msgs", maxRatio: 1.5 },
+  { row: "server bytes", what: "the same, bytes in + out per task", unit: "bytes" },
   { row: "exec", what: `${count(N.exec)} tasks of /bin/true at c=4 vs a spawn loop at c=4`, unit: "tasks/s", minRatio: 0.9 },
   { row: "sandbox", what: `${count(N.sandbox)} tasks of /bin/true at c=4 with \`--sandbox\` vs the same without it (the right column is fanout's plain exec)`, unit: "tasks/s" },
   { row: "sandbox + limits", what: "the same with `--sandbox --memory 256M --max-procs 64` (a cgroup per attempt) vs plain exec", unit: "tasks/s" },
@@ -57,6 +61,7 @@ type Part = { name: string; prepare?: (b: Bench) => Promise<void>; round: (b: Be
 const PARTS: Part[] = [
   { name: "publish", round: (b, r) => publishRound(b, r, N.publish) },
   { name: "e2e", round: (b, r) => endToEndRound(b, r, N.e2e, CONCURRENCY) },
+  { name: "messages", round: (b, r) => messagesRound(b, r, N.messages, CONCURRENCY) },
   { name: "exec", round: (b, r) => execRound(b, r, N.exec) },
   { name: "sandbox", round: (b, r) => sandboxRound(b, r, N.sandbox) },
   { name: "ndjson", round: (b, r) => ndjsonRound(b, r, N.ndjson, N.spawned) },

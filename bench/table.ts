@@ -5,9 +5,11 @@ import type { Sample } from "./throughput.js";
 export interface RowSpec {
   row: string;
   what: string;
-  unit: "tasks/s" | "ms" | "MB";
+  unit: "tasks/s" | "ms" | "MB" | "msgs" | "bytes";
   /** fanout ÷ raw must reach this (throughput rows). */
   minRatio?: number;
+  /** fanout ÷ raw must stay at or under this (cost rows). */
+  maxRatio?: number;
   /** fanout's own figure must stay under this (latency, memory). */
   maxValue?: number;
 }
@@ -35,6 +37,9 @@ export function summarize(specs: RowSpec[], samples: Sample[]): Row[] {
 function verdict(spec: RowSpec, fanout: number, ratio: number): string {
   if (spec.minRatio !== undefined) {
     return ratio >= spec.minRatio ? `met (≥ ${spec.minRatio}×)` : `MISSED: ${spec.minRatio}× wanted, ${((1 - ratio / spec.minRatio) * 100).toFixed(0)}% short`;
+  }
+  if (spec.maxRatio !== undefined) {
+    return ratio <= spec.maxRatio ? `met (≤ ${spec.maxRatio}×)` : `MISSED: ≤ ${spec.maxRatio}× wanted, ${((ratio / spec.maxRatio - 1) * 100).toFixed(0)}% over`;
   }
   if (spec.maxValue !== undefined) {
     return fanout < spec.maxValue ? `met (< ${spec.maxValue} ${spec.unit})` : `MISSED: < ${spec.maxValue} ${spec.unit} wanted, ${((fanout / spec.maxValue - 1) * 100).toFixed(0)}% over`;
