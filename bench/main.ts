@@ -12,6 +12,7 @@ import { latencyRound } from "./latency.js";
 import { memoryRound, synthesizeJob } from "./memory.js";
 import { statusRound, synthesizeFleet } from "./status.js";
 import { markdownTable, summarize, type RowSpec } from "./table.js";
+import { makespanRound } from "./makespan.js";
 import { messagesRound } from "./messages.js";
 import { endToEndRound, execRound, ndjsonRound, publishRound, sandboxRound, scaleRound, type Sample } from "./throughput.js";
 
@@ -26,6 +27,7 @@ const N = {
   publish: size(100_000),
   e2e: size(50_000),
   messages: size(10_000),
+  makespan: 320,
   exec: size(2_000),
   sandbox: size(1_000),
   ndjson: size(10_000),
@@ -44,6 +46,9 @@ const SPECS: RowSpec[] = [
   { row: "end to end", what: `${count(N.e2e)} tasks, no-op \`--module\` (c=${CONCURRENCY}) into a finalized report vs 16 consume → publish → ack loops`, unit: "tasks/s", minRatio: 1.0 },
   { row: "server messages", what: `what nats-server handled per task (its /varz, in + out), ${count(N.messages)} no-op \`--module\` tasks published to a finalized report vs the raw publish and consume → publish → ack loop (which writes no report)`, unit: "msgs", maxRatio: 1.5 },
   { row: "server bytes", what: "the same, bytes in + out per task", unit: "bytes" },
+  { row: "makespan", what: `${N.makespan} tasks sleeping 0.2-1.0 s (a fixed list) on 4 idle workers × 8 slots, publish to finalized report, vs the ideal (their sum ÷ 32 slots)`, unit: "s", maxRatio: 1.1 },
+  { row: "makespan: xargs -P32", what: "the same sleeps through `xargs -P 32 -n 1 sleep`, vs the ideal", unit: "s" },
+  { row: "makespan: GNU parallel -j32", what: "the same sleeps through `parallel -j 32 sleep`, vs the ideal (skipped when not installed)", unit: "s" },
   { row: "exec", what: `${count(N.exec)} tasks of /bin/true at c=4 vs a spawn loop at c=4`, unit: "tasks/s", minRatio: 0.9 },
   { row: "sandbox", what: `${count(N.sandbox)} tasks of /bin/true at c=4 with \`--sandbox\` vs the same without it (the right column is fanout's plain exec)`, unit: "tasks/s" },
   { row: "sandbox + limits", what: "the same with `--sandbox --memory 256M --max-procs 64` (a cgroup per attempt) vs plain exec", unit: "tasks/s" },
@@ -62,6 +67,7 @@ const PARTS: Part[] = [
   { name: "publish", round: (b, r) => publishRound(b, r, N.publish) },
   { name: "e2e", round: (b, r) => endToEndRound(b, r, N.e2e, CONCURRENCY) },
   { name: "messages", round: (b, r) => messagesRound(b, r, N.messages, CONCURRENCY) },
+  { name: "makespan", round: (b, r) => makespanRound(b, r, N.makespan) },
   { name: "exec", round: (b, r) => execRound(b, r, N.exec) },
   { name: "sandbox", round: (b, r) => sandboxRound(b, r, N.sandbox) },
   { name: "ndjson", round: (b, r) => ndjsonRound(b, r, N.ndjson, N.spawned) },

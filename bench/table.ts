@@ -5,7 +5,7 @@ import type { Sample } from "./throughput.js";
 export interface RowSpec {
   row: string;
   what: string;
-  unit: "tasks/s" | "ms" | "MB" | "msgs" | "bytes";
+  unit: "tasks/s" | "ms" | "s" | "MB" | "msgs" | "bytes";
   /** fanout ÷ raw must reach this (throughput rows). */
   minRatio?: number;
   /** fanout ÷ raw must stay at or under this (cost rows). */
@@ -49,6 +49,7 @@ function verdict(spec: RowSpec, fanout: number, ratio: number): string {
 
 function figure(value: number, unit: RowSpec["unit"]): string {
   if (unit === "tasks/s") return `${Math.round(value).toLocaleString("en-US")}/s`;
+  if (unit === "s") return `${(value / 1000).toFixed(2)} s`;
   return `${value.toFixed(value < 10 ? 1 : 0)} ${unit}`;
 }
 
