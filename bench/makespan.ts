@@ -6,7 +6,7 @@ import { ensureQueueConsumer } from "../src/nats/queue-consumer.js";
 import { manager } from "../src/nats/topology.js";
 import { checkReport, PREFIX, type Bench } from "./context.js";
 import { lastJson } from "./harness.js";
-import type { Sample } from "./throughput.js";
+import { inTurn, type Sample } from "./throughput.js";
 
 const QUEUE = "makespan";
 const WORKERS = 4;
@@ -86,16 +86,17 @@ export async function makespanRound(b: Bench, round: number, n: number): Promise
   const durations = sleeps(n);
   const ideal = idealMs(durations, WORKERS * SLOTS);
   const slots = String(WORKERS * SLOTS);
-  const tools = () => [
-    { row: "makespan: xargs -P32", ms: toolMakespan(durations, "xargs", ["-P", slots, "-n", "1", "sleep"]) },
-    { row: "makespan: GNU parallel -j32", ms: toolMakespan(durations, "parallel", ["-j", slots, "sleep"]) },
-  ];
-  // Alternating which goes first, as every row does.
-  const before = round % 2 === 1 ? tools() : [];
-  const fanout = await fanoutMakespan(b, durations);
-  const after = round % 2 === 0 ? tools() : before;
+  const [tools, fanout] = await inTurn(
+    round,
+    async () => [
+      { row: "makespan: xargs -P32", ms: toolMakespan(durations, "xargs", ["-P", slots, "-n", "1", "sleep"]) },
+      { row: "makespan: GNU parallel -j32", ms: toolMakespan(durations, "parallel", ["-j", slots, "sleep"]) },
+    ],
+    () => fanoutMakespan(b, durations),
+  );
   const samples: Sample[] = [{ row: "makespan", fanout, raw: ideal }];
-  for (const t of after) if (t.ms !== undefined) samples.push({ row: t.row, fanout: t.ms, raw: ideal });
-  if (after.some((t) => t.ms === undefined)) process.stderr.write(`    skipped: ${after.filter((t) => t.ms === undefined).map((t) => t.row.replace("makespan: ", "")).join(", ")} not installed\n`);
+  for (const t of tools) if (t.ms !== undefined) samples.push({ row: t.row, fanout: t.ms, raw: ideal });
+  const missing = tools.filter((t) => t.ms === undefined).map((t) => t.row.replace("makespan: ", ""));
+  if (missing.length) process.stderr.write(`    skipped: ${missing.join(", ")} not installed\n`);
   return samples;
 }

@@ -10,8 +10,7 @@ import type { WorkerStats } from "./stats.js";
  */
 export class Claims {
   readonly stats: WorkerStats;
-  /** Each claimed message, and the promise that settles it. */
-  private readonly claimed = new Map<JsMsg, Promise<void>>();
+  private readonly claimed = new Set<JsMsg>();
   private readonly started = new Set<JsMsg>();
   private readonly turnedAway = new Set<JsMsg>();
   private readonly settling = new Set<Promise<void>>();
@@ -27,9 +26,10 @@ export class Claims {
     return this.aborted.signal;
   }
 
-  /** `msg` is claimed here, and `settling` settles it (and then calls `settled(msg)`). */
+  /** `msg` is claimed here, and `settling` settles it. */
   claim(msg: JsMsg, settling: Promise<void>): void {
-    this.claimed.set(msg, settling);
+    this.claimed.add(msg);
+    this.track(settling);
   }
 
   /** Work to wait for before the worker stops (a task sent back unwanted, a claim being settled). */
@@ -68,7 +68,7 @@ export class Claims {
 
   /** Resolves once every claimed task is settled. */
   async allSettled(): Promise<void> {
-    while (this.settling.size > 0 || this.claimed.size > 0) await Promise.all([...this.settling, ...this.claimed.values()]);
+    while (this.settling.size > 0) await Promise.all(this.settling);
   }
 
   /**
@@ -76,7 +76,7 @@ export class Claims {
    * ran spends its attempt (a plain nak), one that waited to start goes back unspent.
    */
   handBackAll(returns: Returns): void {
-    for (const msg of this.claimed.keys()) {
+    for (const msg of this.claimed) {
       if (this.started.has(msg)) nakQuietly(msg);
       else void returnUnrun(returns, msg);
     }
