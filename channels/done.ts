@@ -1,22 +1,28 @@
 import { z } from "zod";
-import { JobId } from "./names.js";
+import { JobId, TaskId } from "./names.js";
 
-/** One id of a queue that ended `ok`: the job that did it, and when. */
+/** One id of a queue that ended `ok`: the job that did it, and when (the ledger's first form, one message per id). */
 export const DoneMark = z.object({ job: JobId, at: z.string() });
 export type DoneMark = z.infer<typeof DoneMark>;
 
+/** The ids of a queue that ended ok in one turn of a worker, by job. */
+export const DoneBatch = z.object({ at: z.string(), done: z.record(JobId, z.array(TaskId)) });
+export type DoneBatch = z.infer<typeof DoneBatch>;
+
 /**
- * The done ledger: `<prefix>.done.<queue>.<id>`, one message per id that ended
- * ok (the last kept), with no age limit, so `leader publish --skip-done` can
+ * The done ledger, with no age limit, so `leader publish --skip-done` can
  * leave out what a queue has done whenever it was done, until `fanout queue
- * forget-done`. The id in the subject makes the ledger one stream-info request
- * away, with no key per task to read.
+ * forget-done`. A worker sends the ids it settled ok in one turn of its event
+ * loop as one DoneBatch on `<prefix>.done.<queue>.~<ulid>` (`~` is in no task
+ * id); servers written by older workers also hold a DoneMark per id on
+ * `<prefix>.done.<queue>.<id>`. No subject per task: a retained id costs the
+ * server its bytes on disk, not a subject's state in memory.
  */
 export const doneChannel = {
   name: "done",
   stream: "done",
-  schema: DoneMark,
-  subject: (prefix: string, queue: string, id: string) => `${prefix}.done.${queue}.${id}`,
+  schema: z.union([DoneBatch, DoneMark]),
+  batch: (prefix: string, queue: string, token: string) => `${prefix}.done.${queue}.~${token}`,
   ofQueue: (prefix: string, queue: string) => `${prefix}.done.${queue}.>`,
   all: (prefix: string) => `${prefix}.done.>`,
 } as const;

@@ -8,7 +8,7 @@ import { ensureLevels } from "../store/queue-levels.js";
 import { manager } from "../nats/topology.js";
 import { silentLogger } from "../log.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
-import { tally } from "../store/tally.js";
+import { Tally } from "../store/tally.js";
 import { deadTasks } from "../store/dead-letters.js";
 import { deadLetterIsLatest } from "../policy/latest-outcome.js";
 
@@ -48,15 +48,17 @@ export async function retryDead(conn: Connection, job: string, options: RetryOpt
   const jsm = await manager(conn);
   await ensureLevels(conn, jsm, manifest.queue, kept.map((k) => k.task), silentLogger);
   const audit = new AuditLog(conn.nc, conn.prefix);
+  const tally = new Tally(conn.nc, conn.prefix);
   for (const { task, deadSeq } of kept) {
     // A msg-id of its own: a retry is a new message, not a repeat of the first one.
     const msgID = retryMsgId(job, task.id, deadSeq);
     const again: Task = { ...task, deadRetries: (task.deadRetries ?? 0) + 1 };
     await publishUntilAcked(conn.nc, js, tasksChannel.of(conn.prefix, task), JSON.stringify(again), msgID, { giveUpMs: PUBLISH_GIVE_UP_MS });
-    tally(conn.nc, conn.prefix, { queue: manifest.queue, job }, "undead", msgID);
+    tally.count({ queue: manifest.queue, job }, "undead", msgID);
     audit.record({ type: "retried", job, queue: manifest.queue, id: task.id });
   }
   audit.flush();
+  tally.flush();
   const notRetried = chosen.length - kept.length;
   return notRetried ? { job, retried: kept.length, notRetried } : { job, retried: kept.length };
 }

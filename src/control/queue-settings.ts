@@ -104,5 +104,5 @@ function withLimits(state: QueueState, settings: QueueSettings, spent: Usage): Q
 export async function forgetQueueDone(conn: Connection, queue: string): Promise<{ queue: string; forgotten: number }> {
   const jsm = await manager(conn);
   await knownQueue(jsm, conn.prefix, queue);
-  return { queue, forgotten: await forgetDone(jsm, conn.prefix, queue) };
+  return { queue, forgotten: await forgetDone(conn, jsm, queue) };
 }

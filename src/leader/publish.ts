@@ -69,7 +69,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const elsewhere = [...held.values()].find((q) => q !== queue);
   if (elsewhere !== undefined) throw new UsageError(`job ${job} is on queue ${elsewhere}, not ${queue}`);
   // What the queue has done, whenever and in whatever job, is not run again.
-  const done = settings.skipDone ? await doneIds(jsm, conn.prefix, queue) : new Set<string>();
+  const done = settings.skipDone ? await doneIds(conn, jsm, queue) : new Set<string>();
   const skippedDone = settings.skipDone ? tasks.filter((t) => done.has(t.id) && !held.has(t.id)).length : 0;
   if (settings.skipDone) options.onSkipped?.(skippedDone);
 

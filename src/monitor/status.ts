@@ -160,7 +160,7 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
 
 /**
  * Each job's tally from the counts stream: one request for every job, since
- * the stream has three subjects a job whatever its size. A dead task published
+ * the stream has a few subjects a job whatever its size (a kind and its weights). A dead task published
  * again (`undead`) no longer counts as dead: the latest outcome wins.
  */
 async function tallyByJob(jsm: JetStreamManager, prefix: string): Promise<Map<string, { queue: string; ok: number; dead: number }>> {
@@ -168,12 +168,12 @@ async function tallyByJob(jsm: JetStreamManager, prefix: string): Promise<Map<st
   for (const [subject, n] of await subjectCounts(jsm, prefix, storeNames(prefix).counts, countsChannel.all(prefix))) {
     const counted = countsChannel.parse(prefix, subject);
     if (!counted) continue;
-    const { queue, job, kind } = counted;
+    const { queue, job, kind, weight } = counted;
     let t = tallies.get(job);
     if (!t) tallies.set(job, (t = { queue, ok: 0, dead: 0 }));
-    if (kind === "ok") t.ok += n;
-    else if (kind === "dead") t.dead += n;
-    else if (kind === "undead") t.dead -= n;
+    if (kind === "ok") t.ok += n * weight;
+    else if (kind === "dead") t.dead += n * weight;
+    else if (kind === "undead") t.dead -= n * weight;
   }
   for (const t of tallies.values()) t.dead = Math.max(0, t.dead);
   return tallies;

@@ -151,6 +151,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
         ["stop watching the queue", () => stopWatching()],
         ["stop following the failure streak", () => stopFollowingStreak()],
         ["flush the audit trail", () => audit.flush()],
+        ["send the last counts and done marks", () => outcomes.flush()],
         ["stop following the queue's state", () => follower.stop()],
         ["stop following the levels", () => levels.stop()],
         ["stop the start gate", () => gate.stop()],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ulid } from "ulid";
-import { jobProblem, queueProblem, ReportLine, Task, taskIdProblem } from "../../channels/index.js";
+import { countsChannel, countWeights, DoneBatch, doneChannel, jobProblem, queueProblem, ReportLine, Task, taskIdProblem } from "../../channels/index.js";
 
 describe("task ids", () => {
   it("accepts ULIDs and dotted, dashed, underscored ids", () => {
@@ -50,5 +50,37 @@ describe("schemas", () => {
     const dead = { id: "t1", job: "j1", queue: "q", status: "dead", task, reason: "failed", error: "boom", attempts: 3, worker: "w", deadAt: "d" };
     expect(ReportLine.parse(dead).status).toBe("dead");
     expect(ReportLine.safeParse({ ...dead, reason: "bored" }).success).toBe(false);
+  });
+});
+
+describe("counts", () => {
+  it("adds any number in a few messages whose weights sum to it", () => {
+    for (const n of [1, 2, 3, 7, 64, 100, 255, 1000]) {
+      const weights = countWeights(n);
+      expect(weights.reduce((a, b) => a + b, 0)).toBe(n);
+      expect(weights.length).toBeLessThanOrEqual(Math.ceil(Math.log2(n + 1)));
+      for (const w of weights) expect(Math.log2(w) % 1).toBe(0);
+    }
+    expect(countWeights(0)).toEqual([]);
+  });
+
+  it("reads a subject's queue, job, kind and weight back, one when it names none", () => {
+    for (const prefix of ["fanout", "a.b"]) {
+      expect(countsChannel.parse(prefix, countsChannel.subject(prefix, "q", "j1", "ok"))).toEqual({ queue: "q", job: "j1", kind: "ok", weight: 1 });
+      expect(countsChannel.parse(prefix, countsChannel.subject(prefix, "q", "j1", "undead", 64))).toEqual({ queue: "q", job: "j1", kind: "undead", weight: 64 });
+    }
+    expect(countsChannel.parse("fanout", "fanout.counts.q.j1.ok.x")).toBeUndefined();
+    expect(countsChannel.parse("fanout", "fanout.counts.q.j1.ok.2.3")).toBeUndefined();
+    expect(countsChannel.parse("fanout", "fanout.counts.q.j1.bored")).toBeUndefined();
+  });
+});
+
+describe("the done ledger", () => {
+  it("files a batch under a token no task id can be", () => {
+    const token = ulid();
+    const subject = doneChannel.batch("fanout", "q", token);
+    expect(taskIdProblem(subject.slice("fanout.done.q.".length))).toContain('"~"');
+    expect(DoneBatch.safeParse({ at: "t", done: { j1: ["a.b", "c"] } }).success).toBe(true);
+    expect(DoneBatch.safeParse({ at: "t", done: { j1: ["../x"] } }).success).toBe(false);
   });
 });

@@ -5,8 +5,8 @@ import type { Logger } from "../../log.js";
 import { maxBodyBytes } from "../../nats/payload.js";
 import { publishUntilAcked } from "../../nats/publish-until-acked.js";
 import { provenanceOf } from "../../run/provenance.js";
-import { markDone } from "../../store/done-ledger.js";
-import { tally } from "../../store/tally.js";
+import { DoneLedger } from "../../store/done-ledger.js";
+import { Tally } from "../../store/tally.js";
 import { deadLetterBody } from "./dead-letter-body.js";
 
 /** What a dead letter knows of the attempts, when they ran: the last one's facts (for its provenance), what they spent, the output that broke the schema. */
@@ -33,6 +33,9 @@ export interface OkRun {
  * provenance) and stores it, retrying while the server is away.
  */
 export class Outcomes {
+  private readonly tally: Tally;
+  private readonly done: DoneLedger;
+
   constructor(
     private readonly o: {
       nc: NatsConnection;
@@ -46,7 +49,10 @@ export class Outcomes {
       giveUpMs: number;
       log: Logger;
     },
-  ) {}
+  ) {
+    this.tally = new Tally(o.nc, o.prefix);
+    this.done = new DoneLedger(o.nc, o.prefix);
+  }
 
   get worker(): string {
     return this.o.worker;
@@ -110,11 +116,11 @@ export class Outcomes {
 
   /** Stores a Result for the task message `msg`, kept claimed while the server is away; counts it and marks its id done. */
   async storeResult(r: Result, body: string, msg: JsMsg): Promise<void> {
-    const { nc, prefix } = this.o;
+    const { prefix } = this.o;
     const msgID = outcomeMsgId(r.job, r.id, msg.info.streamSequence);
     await this.store(resultsChannel.subject(prefix, r.queue, r.job, r.id), body, msgID, msg);
-    tally(nc, prefix, r, "ok", msgID);
-    markDone(nc, prefix, r);
+    this.tally.count(r, "ok", msgID);
+    this.done.mark(r);
   }
 
   /**
@@ -124,14 +130,19 @@ export class Outcomes {
   async storeDead(d: DeadLetter, taskSeq: number, msg?: JsMsg, msgID = outcomeMsgId(d.job, d.id, taskSeq)): Promise<void> {
     const { nc, prefix } = this.o;
     await this.store(deadChannel.subject(prefix, d.queue, d.job, d.id), deadLetterBody(d, maxBodyBytes(nc)), msgID, msg);
-    tally(nc, prefix, d, "dead", msgID);
+    this.tally.count(d, "dead", msgID);
   }
 
   /** A task message found settled already (its ack lost) is counted again with the same msg-id: a tally lost with the first ack is made whole, a repeat dropped. */
   countAgain(task: Task, done: "ok" | "dead", taskSeq: number): void {
-    const { nc, prefix } = this.o;
-    tally(nc, prefix, task, done, outcomeMsgId(task.job, task.id, taskSeq));
-    if (done === "ok") markDone(nc, prefix, task);
+    this.tally.countAgain(task, done, outcomeMsgId(task.job, task.id, taskSeq));
+    if (done === "ok") this.done.mark(task);
+  }
+
+  /** Sends the counts and done marks gathered this turn (a stopping worker's last). */
+  flush(): void {
+    this.tally.flush();
+    this.done.flush();
   }
 
   /** Store an outcome, retrying while the server is away rather than running the task again. */
