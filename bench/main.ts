@@ -14,6 +14,8 @@ import { statusRound, synthesizeFleet } from "./status.js";
 import { markdownTable, summarize, type RowSpec } from "./table.js";
 import { makespanRound } from "./makespan.js";
 import { messagesRound } from "./messages.js";
+import { soak } from "./soak.js";
+import { bullmqRound } from "./bullmq.js";
 import { endToEndRound, execRound, ndjsonRound, publishRound, sandboxRound, scaleRound, type Sample } from "./throughput.js";
 
 const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3));
@@ -36,7 +38,10 @@ const N = {
   scale: size(20_000),
   memory: size(1_000_000),
   status: size(1_000_000),
+  soak: size(1_000_000),
 };
+/** The soak's tasks go through in this many jobs, one after another. */
+const SOAK_ROUNDS = 10;
 /** Jobs the status row's outcomes are spread over. */
 const STATUS_JOBS = 100;
 const count = (n: number) => n.toLocaleString("en-US");
@@ -44,12 +49,15 @@ const count = (n: number) => n.toLocaleString("en-US");
 const SPECS: RowSpec[] = [
   { row: "publish", what: `\`leader publish\` of ${count(N.publish)} tasks from JSONL vs a pipelined publisher`, unit: "tasks/s", minRatio: 0.8 },
   { row: "end to end", what: `${count(N.e2e)} tasks, no-op \`--module\` (c=${CONCURRENCY}) into a finalized report vs 16 consume → publish → ack loops`, unit: "tasks/s", minRatio: 1.0 },
+  { row: "vs BullMQ", what: `the same ${count(N.e2e)} no-op tasks end to end vs BullMQ ${bullmqVersion()} (a Worker of concurrency ${CONCURRENCY} on a redis-server the bench starts; jobs added in bulk first, as tasks are published first)`, unit: "tasks/s", minRatio: 2 },
   { row: "server messages", what: `what nats-server handled per task (its /varz, in + out), ${count(N.messages)} no-op \`--module\` tasks published to a finalized report vs the raw publish and consume → publish → ack loop (which writes no report)`, unit: "msgs", maxRatio: 1.5 },
   { row: "server bytes", what: "the same, bytes in + out per task", unit: "bytes" },
   { row: "makespan", what: `${N.makespan} tasks sleeping 0.2-1.0 s (a fixed list) on 4 idle workers × 8 slots, publish to finalized report, vs the ideal (their sum ÷ 32 slots)`, unit: "s", maxRatio: 1.1 },
   { row: "makespan: xargs -P32", what: "the same sleeps through `xargs -P 32 -n 1 sleep`, vs the ideal", unit: "s" },
   { row: "makespan: GNU parallel -j32", what: "the same sleeps through `parallel -j 32 sleep`, vs the ideal (skipped when not installed)", unit: "s" },
   { row: "exec", what: `${count(N.exec)} tasks of /bin/true at c=4 vs a spawn loop at c=4`, unit: "tasks/s", minRatio: 0.9 },
+  { row: "exec vs xargs -P4", what: "the same fanout run vs `xargs -P 4 -n 1 /bin/true` over as many lines", unit: "tasks/s" },
+  { row: "exec vs GNU parallel -j4", what: "the same fanout run vs `parallel -j 4 /bin/true` over as many lines (skipped when not installed)", unit: "tasks/s", minRatio: 2 },
   { row: "sandbox", what: `${count(N.sandbox)} tasks of /bin/true at c=4 with \`--sandbox\` vs the same without it (the right column is fanout's plain exec)`, unit: "tasks/s" },
   { row: "sandbox + limits", what: "the same with `--sandbox --memory 256M --max-procs 64` (a cgroup per attempt) vs plain exec", unit: "tasks/s" },
   { row: "ndjson", what: `Node echo agent: ${count(N.ndjson)} tasks \`--ndjson\` (c=4) vs ${count(N.spawned)} spawned per task (c=4)`, unit: "tasks/s", minRatio: 50 },
@@ -59,13 +67,16 @@ const SPECS: RowSpec[] = [
   { row: "scale: 2 workers", what: "the same, 2 worker processes", unit: "tasks/s" },
   { row: "scale: 4 workers", what: "the same, 4 worker processes", unit: "tasks/s" },
   { row: "status", what: `\`fanout status --json\` with ${STATUS_JOBS} jobs and ${count(N.status)} stored outcomes vs a bare process reading the counts stream`, unit: "ms", maxValue: 2000 },
+  { row: "soak: server memory", what: `what nats-server's RSS grew per task retained, settled (the duplicate window passed), from the first half to the end of ${count(N.soak)} no-op tasks in ${SOAK_ROUNDS} jobs through one worker (c=${CONCURRENCY}) and one server, vs the raw loop through its own server`, unit: "bytes", maxValue: 300 },
+  { row: "soak: worker RSS", what: "the worker's RSS, settled, after the soak's last job vs after its first half (the right column)", unit: "MB" },
   { row: "memory", what: `peak RSS of \`results collect\` finalizing ${count(N.memory)} tasks vs a raw reader to a file`, unit: "MB", maxValue: 150 },
 ];
 
-type Part = { name: string; prepare?: (b: Bench) => Promise<void>; round: (b: Bench, r: number) => Promise<Sample[]> };
+type Part = { name: string; prepare?: (b: Bench) => Promise<void>; round: (b: Bench, r: number) => Promise<Sample[]>; once?: boolean };
 const PARTS: Part[] = [
   { name: "publish", round: (b, r) => publishRound(b, r, N.publish) },
   { name: "e2e", round: (b, r) => endToEndRound(b, r, N.e2e, CONCURRENCY) },
+  { name: "bullmq", round: (b, r) => bullmqRound(b, r, N.e2e, CONCURRENCY) },
   { name: "messages", round: (b, r) => messagesRound(b, r, N.messages, CONCURRENCY) },
   { name: "makespan", round: (b, r) => makespanRound(b, r, N.makespan) },
   { name: "exec", round: (b, r) => execRound(b, r, N.exec) },
@@ -73,10 +84,16 @@ const PARTS: Part[] = [
   { name: "ndjson", round: (b, r) => ndjsonRound(b, r, N.ndjson, N.spawned) },
   { name: "latency", round: (b, r) => latencyRound(b, r, N.latency, 200) },
   { name: "scale", round: (b, r) => scaleRound(b, r, N.scale, CONCURRENCY) },
+  // Its rounds are its jobs, on servers of its own.
+  { name: "soak", round: (b) => soak(b, N.soak, SOAK_ROUNDS, CONCURRENCY, say), once: true },
   { name: "status", prepare: (b) => synthesizeFleet(b, N.status, STATUS_JOBS, say), round: (b, r) => statusRound(b, r, STATUS_JOBS) },
   // Last: its million results stay in the store for its rounds.
   { name: "memory", prepare: (b) => synthesizeJob(b, N.memory, say), round: (b, r) => memoryRound(b, r, N.memory) },
 ];
+
+function bullmqVersion(): string {
+  return (JSON.parse(readFileSync(path.join(ROOT, "node_modules", "bullmq", "package.json"), "utf8")) as { version: string }).version;
+}
 
 function say(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -100,7 +117,7 @@ try {
     if (ONLY && !ONLY.includes(part.name)) continue;
     say(`${part.name}:`);
     await part.prepare?.(bench);
-    for (let r = 0; r < ROUNDS; r++) {
+    for (let r = 0; r < (part.once ? 1 : ROUNDS); r++) {
       const got = await part.round(bench, r);
       say(`  round ${r + 1}: ${got.map((s) => `${s.row} fanout ${s.fanout.toFixed(1)} raw ${s.raw.toFixed(1)} (${(s.fanout / s.raw).toFixed(2)}×)`).join("; ")}`);
       samples.push(...got);

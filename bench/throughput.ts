@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { checkReport, RAW_PREFIX, type Bench } from "./context.js";
@@ -20,7 +21,7 @@ export async function inTurn<A, B>(round: number, raw: () => Promise<A>, fanout:
   return [await raw(), b];
 }
 
-const perSecond = (n: number, ms: number) => (n / ms) * 1000;
+export const perSecond = (n: number, ms: number) => (n / ms) * 1000;
 
 /** `leader publish` of a JSONL file vs a raw pipelined publisher of the same file. */
 export async function publishRound(b: Bench, round: number, n: number): Promise<Sample[]> {
@@ -72,7 +73,7 @@ export async function rawThrough(b: Bench, queue: string, n: number): Promise<nu
   return perSecond(n, r.ms);
 }
 
-const NOOP = ["--module", path.join(FIXTURES, "noop.mjs")];
+export const NOOP = ["--module", path.join(FIXTURES, "noop.mjs")];
 
 /** A no-op in-process handler end to end vs the raw loop. */
 export async function endToEndRound(b: Bench, round: number, n: number, concurrency: number): Promise<Sample[]> {
@@ -98,14 +99,31 @@ export async function scaleRound(b: Bench, round: number, n: number, concurrency
   return samples;
 }
 
-/** `/bin/true` per task at concurrency 4 vs a raw spawn loop at concurrency 4. */
+/** `n` runs of /bin/true through a tool that reads one argument per line (xargs -P, GNU parallel -j), its ms, or undefined when it is missing. */
+function toolRuns(n: number, command: string, args: string[]): number | undefined {
+  if (spawnSync("sh", ["-c", `command -v ${command}`]).status !== 0) return undefined;
+  const began = performance.now();
+  const r = spawnSync(command, args, { input: Array.from({ length: n }, (_, i) => `t${i}`).join("\n") + "\n", stdio: ["pipe", "ignore", "inherit"] });
+  if (r.status !== 0) throw new Error(`${command} exited ${r.status}`);
+  return performance.now() - began;
+}
+
+/** `/bin/true` per task at concurrency 4 vs a raw spawn loop, xargs -P4 and GNU parallel -j4 (when installed) at 4. */
 export async function execRound(b: Bench, round: number, n: number): Promise<Sample[]> {
-  const [raw, fanout] = await inTurn(
+  const [tools, fanout] = await inTurn(
     round,
-    async () => perSecond(n, (await run(process.execPath, [RAW, "spawn", String(n), "4", "/bin/true"], b.env)).ms),
+    async () => ({
+      raw: perSecond(n, (await run(process.execPath, [RAW, "spawn", String(n), "4", "/bin/true"], b.env)).ms),
+      xargs: toolRuns(n, "xargs", ["-P", "4", "-n", "1", "/bin/true"]),
+      parallel: toolRuns(n, "parallel", ["-j", "4", "/bin/true"]),
+    }),
     async () => perSecond(n, (await fanoutThrough(b, "exec", n, ["--concurrency", "4", "--", "/bin/true"])).ms),
   );
-  return [{ row: "exec", fanout, raw }];
+  const samples: Sample[] = [{ row: "exec", fanout, raw: tools.raw }];
+  if (tools.xargs !== undefined) samples.push({ row: "exec vs xargs -P4", fanout, raw: perSecond(n, tools.xargs) });
+  if (tools.parallel !== undefined) samples.push({ row: "exec vs GNU parallel -j4", fanout, raw: perSecond(n, tools.parallel) });
+  else process.stderr.write("    skipped: GNU parallel not installed\n");
+  return samples;
 }
 
 /**

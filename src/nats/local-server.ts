@@ -54,6 +54,11 @@ export class LocalNatsServer {
     private readonly config?: string,
   ) {}
 
+  /** The running process's id, for reading its memory. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
