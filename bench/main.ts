@@ -16,6 +16,7 @@ import { makespanRound } from "./makespan.js";
 import { messagesRound } from "./messages.js";
 import { soak } from "./soak.js";
 import { bullmqRound } from "./bullmq.js";
+import { fleetRound } from "./fleet.js";
 import { endToEndRound, execRound, ndjsonRound, publishRound, sandboxRound, scaleRound, type Sample } from "./throughput.js";
 
 const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3));
@@ -40,6 +41,11 @@ const N = {
   status: size(1_000_000),
   soak: size(1_000_000),
 };
+/** The fleet rows: this many worker connections, tasks of one second, processes to hold them. */
+const FLEETS = [
+  { connections: 200, tasks: size(4_000), processes: 2 },
+  { connections: 1000, tasks: size(10_000), processes: 4 },
+];
 /** The soak's tasks go through in this many jobs, one after another. */
 const SOAK_ROUNDS = 10;
 /** Jobs the status row's outcomes are spread over. */
@@ -66,6 +72,11 @@ const SPECS: RowSpec[] = [
   { row: "scale: 1 worker", what: `${count(N.scale)} tasks, no-op \`--module\`, 1 worker process vs the raw loop`, unit: "tasks/s" },
   { row: "scale: 2 workers", what: "the same, 2 worker processes", unit: "tasks/s" },
   { row: "scale: 4 workers", what: "the same, 4 worker processes", unit: "tasks/s" },
+  ...FLEETS.flatMap(({ connections, tasks, processes }) => [
+    { row: `fleet: ${connections} connections`, what: `${connections} worker connections of one slot on one queue (in ${processes} processes), ${count(tasks)} tasks of 1 s, publish to finalized report, vs the ideal (${tasks / connections} s); ≥ 0.9 of ideal speed wanted`, unit: "s" as const, maxRatio: 1.11 },
+    { row: `fleet: ${connections} connections: server CPU`, what: "nats-server's CPU over that run, % of one core", unit: "%" as const },
+    { row: `fleet: ${connections} connections: pulls refused`, what: "pulls the server refused or ended with an error, over every worker", unit: "pulls" as const, maxValue: 1 },
+  ]),
   { row: "status", what: `\`fanout status --json\` with ${STATUS_JOBS} jobs and ${count(N.status)} stored outcomes vs a bare process reading the counts stream`, unit: "ms", maxValue: 2000 },
   { row: "soak: server memory", what: `what nats-server's RSS grew per task retained, settled (the duplicate window passed), from the first half to the end of ${count(N.soak)} no-op tasks in ${SOAK_ROUNDS} jobs through one worker (c=${CONCURRENCY}) and one server, vs the raw loop through its own server`, unit: "bytes", maxValue: 300 },
   { row: "soak: worker RSS", what: "the worker's RSS, settled, after the soak's last job vs after its first half (the right column)", unit: "MB" },
@@ -84,6 +95,11 @@ const PARTS: Part[] = [
   { name: "ndjson", round: (b, r) => ndjsonRound(b, r, N.ndjson, N.spawned) },
   { name: "latency", round: (b, r) => latencyRound(b, r, N.latency, 200) },
   { name: "scale", round: (b, r) => scaleRound(b, r, N.scale, CONCURRENCY) },
+  { name: "fleet", round: async (b) => {
+    const samples: Sample[] = [];
+    for (const f of FLEETS) samples.push(...(await fleetRound(b, f.connections, f.tasks, f.processes)));
+    return samples;
+  } },
   // Its rounds are its jobs, on servers of its own.
   { name: "soak", round: (b) => soak(b, N.soak, SOAK_ROUNDS, CONCURRENCY, say), once: true },
   { name: "status", prepare: (b) => synthesizeFleet(b, N.status, STATUS_JOBS, say), round: (b, r) => statusRound(b, r, STATUS_JOBS) },

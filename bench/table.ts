@@ -5,7 +5,7 @@ import type { Sample } from "./throughput.js";
 export interface RowSpec {
   row: string;
   what: string;
-  unit: "tasks/s" | "ms" | "s" | "MB" | "msgs" | "bytes";
+  unit: "tasks/s" | "ms" | "s" | "MB" | "msgs" | "bytes" | "%" | "pulls";
   /** fanout ÷ raw must reach this (throughput rows). */
   minRatio?: number;
   /** fanout ÷ raw must stay at or under this (cost rows). */

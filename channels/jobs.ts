@@ -12,6 +12,13 @@ export const JobManifest = z.object({
   total: z.number().int().nonnegative(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /**
+   * Where the job's outcomes begin: the results and dead streams' next
+   * sequences when its first publisher began, before any task of it existed.
+   * A collector reads from there, not through every older job's outcomes.
+   * Absent (an older leader's job): from the streams' start.
+   */
+  outcomesFrom: z.object({ results: z.number().int().positive(), dead: z.number().int().positive() }).optional(),
   /** Set by `fanout job cancel`: its waiting tasks are dead-lettered and its running ones stopped, as `cancelled`. */
   cancelledAt: z.string().optional(),
   cancelledBy: z.string().optional(),

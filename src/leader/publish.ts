@@ -1,6 +1,6 @@
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, type JetStreamManager } from "@nats-io/jetstream";
 import { ulid } from "ulid";
-import { eventsChannel, jobProblem, queueProblem, taskMsgId, tasksChannel, type JobEvent, type Task, type TaskSpec } from "../../channels/index.js";
+import { eventsChannel, jobProblem, queueProblem, storeNames, taskMsgId, tasksChannel, type JobEvent, type Task, type TaskSpec } from "../../channels/index.js";
 import { InvalidInputError, PublishIncompleteError, PublishRefusedError, UsageError } from "../errors.js";
 import { silentLogger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -73,6 +73,9 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const skippedDone = settings.skipDone ? tasks.filter((t) => done.has(t.id) && !held.has(t.id)).length : 0;
   if (settings.skipDone) options.onSkipped?.(skippedDone);
 
+  // Where this job's outcomes will begin, read before its first task exists (collectors start there);
+  // a job that holds ids without a manifest (tasks sent with \`pub\`) has outcomes from before.
+  const outcomesFrom = manifest || held.size > 0 ? undefined : await nextOutcomeSeqs(jsm, conn.prefix);
   const js = jetstream(conn.nc);
   let published = 0;
   let skipped = 0;
@@ -117,7 +120,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   }
 
   const total = settings.job ? (await jobIds(jsm, conn.prefix, job)).size : tasks.length - skippedDone;
-  const recorded = await jobs.record(job, queue, total);
+  const recorded = await jobs.record(job, queue, total, outcomesFrom);
   const event: JobEvent = { type: "published", job, queue, total: recorded.total, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, queue), JSON.stringify(event));
   const audit = new AuditLog(conn.nc, conn.prefix);
@@ -125,6 +128,13 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   audit.flush();
   const summary: PublishSummary = { job, queue, published, duplicates: skipped + repeated + identified.repeats, total: recorded.total };
   return settings.skipDone ? { ...summary, skipped: skippedDone } : summary;
+}
+
+/** The results and dead streams' next sequences. */
+async function nextOutcomeSeqs(jsm: JetStreamManager, prefix: string): Promise<{ results: number; dead: number }> {
+  const names = storeNames(prefix);
+  const [results, dead] = await Promise.all([jsm.streams.info(names.results), jsm.streams.info(names.dead)]);
+  return { results: results.state.last_seq + 1, dead: dead.state.last_seq + 1 };
 }
 
 /** Every task fits one message on this server, or the run is refused before anything is published. */

@@ -1,5 +1,5 @@
 import { jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
-import { DEFAULT_QUEUE, eventsChannel, taskAddress, type JobEvent, type Usage } from "../../channels/index.js";
+import { DEFAULT_QUEUE, eventsChannel, taskAddress, type JobEvent, type JobManifest, type Usage } from "../../channels/index.js";
 import { DeletedOnServerError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -9,7 +9,7 @@ import { AckAfterWrite } from "./ack-after-write.js";
 import { storedOutcomes } from "../store/latest-outcome.js";
 import { deadLetterIsLatest } from "../policy/latest-outcome.js";
 import { watchForDeletion, type Deleted } from "./deletion-watch.js";
-import { deleteReportConsumers, ensureReportConsumers, reportConsumers } from "./report-consumers.js";
+import { deleteReportConsumers, ensureReportConsumers, reportConsumers, type StartSeqs } from "./report-consumers.js";
 import { ReportLock } from "./report-lock.js";
 import type { ReportSummary } from "./report-stats.js";
 import { reportEntry, ReportWriter } from "./report-writer.js";
@@ -63,9 +63,10 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
   const jsm = await manager(conn);
   await ensureStreams(jsm, conn);
   const consumers = reportConsumers(conn.prefix, job ? { job } : { queue: options.queue! }, out);
-  await ensureReportConsumers(jsm, consumers);
-
   const jobs = await JobStore.open(conn);
+  const from = job ? (await jobs.get(job))?.outcomesFrom : undefined;
+  await ensureReportConsumers(jsm, consumers, from);
+
   let total: number | null = null;
   let queue = options.queue ?? DEFAULT_QUEUE;
   const complete = () => !options.follow && total !== null && writer.count >= total;
@@ -83,7 +84,18 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
     failure ??= why;
     finished();
   };
-  const stopWatch = job ? await jobs.watch(job, (m) => ((total = m.total), (queue = m.queue), checkDone())) : () => {};
+  // Promise 1, no task lost: a second publisher that began before the manifest
+  // was made moves the job's start earlier; the report reads again from there.
+  let rewind = false;
+  const watched = (m: JobManifest) => {
+    total = m.total;
+    queue = m.queue;
+    if (startsEarlier(m.outcomesFrom, from)) {
+      rewind = true;
+      finished();
+    } else checkDone();
+  };
+  const stopWatch = job ? await jobs.watch(job, watched) : () => {};
   options.signal?.addEventListener("abort", () => finished(), { once: true });
 
   const batches = new AckAfterWrite(writer, checkDone, (err) => stop(() => err));
@@ -119,6 +131,11 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
     for (const it of iterators) it.stop();
     await batches.close();
   }
+  if (rewind && !failure) {
+    log.info({ from }, "the job's outcomes begin earlier than this report began reading: reading again from there");
+    await deleteReportConsumers(jsm, consumers);
+    return collectInto(conn, writer, options);
+  }
   if (failure) throw failure();
   if (!complete()) {
     log.info({ ok: writer.ok, dead: writer.dead, total }, "stopped before the job was complete; run again to resume");
@@ -131,6 +148,12 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
   const { deadByReason, retried, wallMs, slowest, workers, usage } = writer.stats.summary();
   log.info({ ok: writer.ok, dead: writer.dead, total, deadByReason, retried, wallMs, slowest, workers, usage }, "report complete");
   return summaryOf(job!, out, total, writer, true);
+}
+
+/** Whether a manifest's start of outcomes (`now`, absent: the streams' start) lies before the one a report reads from. */
+function startsEarlier(now: StartSeqs, readFrom: StartSeqs): boolean {
+  if (!readFrom) return false;
+  return !now || now.results < readFrom.results || now.dead < readFrom.dead;
 }
 
 function deletedError(what: Deleted, stream: string, durable: string, reading: string, writer: ReportWriter): DeletedOnServerError {

@@ -14,11 +14,15 @@ export const MAX_UNWRITTEN = 1_000;
  */
 const ABANDONED_AFTER_MS = 24 * 60 * 60 * 1000;
 
-/** Where one report reads from: a stream and the subjects of its job (or queue). */
+/** Where one report reads from: a stream and the subjects of its job (or queue), and which of the job's outcomes that stream holds. */
 export interface ReportSource {
   stream: string;
   filter: string;
+  outcomes: "results" | "dead";
 }
+
+/** The sequence of each stream a report starts reading at (a job's `outcomesFrom`); absent: the stream's start. */
+export type StartSeqs = { results: number; dead: number } | undefined;
 
 /** The report's own durable consumer (one name on both streams) and its two sources. */
 export interface ReportConsumers {
@@ -33,20 +37,25 @@ export function reportConsumers(prefix: string, of: { job: string } | { queue: s
   return {
     durable: collectorConsumerName(of, os.hostname(), path.resolve(out)),
     sources: [
-      { stream: names.results, filter: byJob ? resultsChannel.ofJob(prefix, of.job) : resultsChannel.ofQueue(prefix, of.queue) },
-      { stream: names.dead, filter: byJob ? deadChannel.ofJob(prefix, of.job) : deadChannel.ofQueue(prefix, of.queue) },
+      { stream: names.results, filter: byJob ? resultsChannel.ofJob(prefix, of.job) : resultsChannel.ofQueue(prefix, of.queue), outcomes: "results" },
+      { stream: names.dead, filter: byJob ? deadChannel.ofJob(prefix, of.job) : deadChannel.ofQueue(prefix, of.queue), outcomes: "dead" },
     ],
   };
 }
 
-/** Creates the durables, or finds them there from an earlier run of the same report: it resumes. */
-export async function ensureReportConsumers(jsm: JetStreamManager, { durable, sources }: ReportConsumers): Promise<void> {
+/**
+ * Creates the durables, reading from `from` on (else from each stream's
+ * start), or finds them there from an earlier run of the same report: it resumes.
+ */
+export async function ensureReportConsumers(jsm: JetStreamManager, { durable, sources }: ReportConsumers, from?: StartSeqs): Promise<void> {
   for (const s of sources) {
+    // A job's own outcomes only: on a week's store, not through every older job's blocks.
+    const start = from ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from[s.outcomes] } : { deliver_policy: DeliverPolicy.All };
     await jsm.consumers
       .add(s.stream, {
         durable_name: durable,
         ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
+        ...start,
         filter_subject: s.filter,
         // A collector acks within milliseconds of writing; a killed one's messages return quickly.
         ack_wait: nanos(10_000),

@@ -4,6 +4,8 @@ import type { Connection } from "../nats/connect.js";
 import { updateKey } from "./kv-update.js";
 import { isNotFound, manager, streamReplicas } from "../nats/topology.js";
 
+type OutcomesFrom = NonNullable<JobManifest["outcomesFrom"]>;
+
 /** Job manifests in a KV bucket: the total each collector waits for. */
 export class JobStore {
   private constructor(
@@ -30,10 +32,11 @@ export class JobStore {
    * manifest if needed (compare-and-set). A total never goes down: of two
    * publishers of one job, the one that counted last saw every task.
    */
-  async record(job: string, queue: string, total: number): Promise<JobManifest> {
+  async record(job: string, queue: string, total: number, outcomesFrom?: OutcomesFrom): Promise<JobManifest> {
     return updateKey(this.kv, job, (v) => JobManifest.parse(v), (current) => {
       const now = new Date().toISOString();
-      return current ? { ...current, total: Math.max(current.total, total), updatedAt: now } : { job, queue, total, createdAt: now, updatedAt: now };
+      if (!current) return { job, queue, total, createdAt: now, updatedAt: now, ...(outcomesFrom && { outcomesFrom }) };
+      return { ...current, total: Math.max(current.total, total), updatedAt: now, ...earlierStart(current.outcomesFrom, outcomesFrom) };
     });
   }
 
@@ -88,4 +91,16 @@ export class JobStore {
     });
     return () => it.stop();
   }
+}
+
+/**
+ * Where a job's outcomes begin once a second publisher records it: this one
+ * found no manifest when it began (`mine`) while another made one meanwhile,
+ * so the earlier start of the two; one that found the manifest there keeps
+ * its start; a manifest without one (an older leader's) stays without.
+ */
+function earlierStart(current: OutcomesFrom | undefined, mine: OutcomesFrom | undefined): { outcomesFrom?: OutcomesFrom } {
+  if (!current) return {};
+  if (!mine) return { outcomesFrom: current };
+  return { outcomesFrom: { results: Math.min(current.results, mine.results), dead: Math.min(current.dead, mine.dead) } };
 }

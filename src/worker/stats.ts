@@ -1,4 +1,4 @@
-/** What a worker has done so far: its tasks settled ok or dead, retried, and skipped as done on an earlier delivery. */
+/** What a worker has done so far: its tasks settled ok or dead, retried, and skipped as done on an earlier delivery; at its stop, the pulls the server refused. */
 export interface WorkerStats {
   worker: string;
   queue: string;
@@ -6,4 +6,5 @@ export interface WorkerStats {
   dead: number;
   retried: number;
   skipped: number;
+  pullsRefused?: number;
 }

@@ -158,8 +158,8 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
         ["stop the claims' heartbeats", () => keeper.stop()],
       ]);
       const { ok, dead, retried, skipped } = claims.stats;
-      log.info({ ok, dead, retried, skipped }, "worker stopped");
-      return claims.stats;
+      log.info({ ok, dead, retried, skipped, pullsRefused: loop.pullsRefused }, "worker stopped");
+      return { ...claims.stats, pullsRefused: loop.pullsRefused };
     })();
     return stopping;
   }

@@ -54,6 +54,7 @@ export class ClaimLoop {
   private inUse = 0;
   private requested = 0;
   private claimed = 0;
+  private refused = 0;
   private stopped = false;
   private paused = false;
   private wake: () => void = () => {};
@@ -92,6 +93,11 @@ export class ClaimLoop {
 
   get total(): number {
     return this.claimed;
+  }
+
+  /** Pulls the server refused or ended with an error (409s: too many waiting, a consumer gone; missed heartbeats). */
+  get pullsRefused(): number {
+    return this.refused;
   }
 
   /** True when --max-tasks is reached: nothing more will be claimed. */
@@ -221,6 +227,7 @@ export class ClaimLoop {
     try {
       batch = await pull.consumer.fetch({ max_messages: pull.max, expires: pull.expiresMs, idle_heartbeat: Math.min(PULL_HEARTBEAT_MS, pull.expiresMs / 2) });
     } catch (err) {
+      this.refused++;
       this.o.log.warn({ err }, "pull failed; retrying");
       return false;
     }
@@ -253,6 +260,7 @@ export class ClaimLoop {
         this.o.onClaim(msg, ticket);
       }
     } catch (err) {
+      this.refused++;
       this.o.log.debug({ err }, "pull ended early");
     } finally {
       this.requested -= asked - got;
