@@ -14,15 +14,16 @@ export type DoneBatch = z.infer<typeof DoneBatch>;
  * leave out what a queue has done whenever it was done, until `fanout queue
  * forget-done`. A worker sends the ids it settled ok in one turn of its event
  * loop as one DoneBatch on `<prefix>.done.<queue>.~<ulid>` (`~` is in no task
- * id); servers written by older workers also hold a DoneMark per id on
- * `<prefix>.done.<queue>.<id>`. No subject per task: a retained id costs the
- * server its bytes on disk, not a subject's state in memory.
+ * id; the stream keeps one message per subject), and an id settled alone as a
+ * DoneMark on `<prefix>.done.<queue>.<id>` (the last of it kept). A busy
+ * worker's ids cost the server a subject per batch, not per id.
  */
 export const doneChannel = {
   name: "done",
   stream: "done",
   schema: z.union([DoneBatch, DoneMark]),
   batch: (prefix: string, queue: string, token: string) => `${prefix}.done.${queue}.~${token}`,
+  mark: (prefix: string, queue: string, id: string) => `${prefix}.done.${queue}.${id}`,
   ofQueue: (prefix: string, queue: string) => `${prefix}.done.${queue}.>`,
   all: (prefix: string) => `${prefix}.done.>`,
 } as const;

@@ -63,9 +63,14 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const manifest = await jobs.get(job);
   if (manifest && manifest.queue !== queue) throw new UsageError(`job ${job} is on queue ${manifest.queue}, not ${queue}`);
   if (manifest?.cancelledAt) throw new UsageError(`job ${job} was cancelled: publish to a new job`);
+  // Promise 1, no task lost: where the job's outcomes begin (its collectors read from there),
+  // read before listing its ids, so that any outcome stored before it is among them.
+  const outcomesStart = manifest ? undefined : await nextOutcomeSeqs(jsm, conn.prefix);
   // Promise 2, none reported twice: an id the job holds (from an earlier run, or
   // one that failed part-way) is not queued again, whenever it came.
   const held = settings.job ? await jobIds(jsm, conn.prefix, job) : new Map<string, string>();
+  // A job that holds ids without a manifest (a publish killed before it recorded one) has outcomes from before.
+  const outcomesFrom = held.size > 0 ? undefined : outcomesStart;
   const elsewhere = [...held.values()].find((q) => q !== queue);
   if (elsewhere !== undefined) throw new UsageError(`job ${job} is on queue ${elsewhere}, not ${queue}`);
   // What the queue has done, whenever and in whatever job, is not run again.
@@ -73,9 +78,6 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const skippedDone = settings.skipDone ? tasks.filter((t) => done.has(t.id) && !held.has(t.id)).length : 0;
   if (settings.skipDone) options.onSkipped?.(skippedDone);
 
-  // Where this job's outcomes will begin, read before its first task exists (collectors start there);
-  // a job that holds ids without a manifest (tasks sent with \`pub\`) has outcomes from before.
-  const outcomesFrom = manifest || held.size > 0 ? undefined : await nextOutcomeSeqs(jsm, conn.prefix);
   const js = jetstream(conn.nc);
   let published = 0;
   let skipped = 0;

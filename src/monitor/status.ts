@@ -144,7 +144,9 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
   for (const m of manifests) {
     if ((filter.queue && m.queue !== filter.queue) || (filter.job && m.job !== filter.job)) continue;
     const t = tallies.get(m.job);
-    const job: JobStatus = { job: m.job, queue: m.queue, total: m.total, ok: t?.ok ?? 0, dead: t?.dead ?? 0, createdAt: m.createdAt };
+    // A count made again after a lost ack can be one too many: never more outcomes than tasks.
+    const dead = Math.min(t?.dead ?? 0, m.total);
+    const job: JobStatus = { job: m.job, queue: m.queue, total: m.total, ok: Math.min(t?.ok ?? 0, m.total - dead), dead, createdAt: m.createdAt };
     if (m.cancelledAt) job.cancelled = true;
     jobs.push(job);
   }

@@ -47,7 +47,7 @@ export function streamConfigs(prefix: string, replicas = 1): Array<Partial<Strea
     { ...outcomes, name: names.dead, subjects: [deadChannel.all(prefix)] },
     { ...outcomes, name: names.counts, subjects: [countsChannel.all(prefix)], allow_direct: false },
     { ...outcomes, name: names.audit, subjects: [auditChannel.all(prefix)] },
-    // The done ledger: a batch of ids per subject, kept until `queue forget-done`.
+    // The done ledger, kept until `queue forget-done`: one message per subject, so each batch has its own (existing servers keep that too).
     { ...outcomes, name: names.done, subjects: [doneChannel.all(prefix)], max_age: 0, max_msgs_per_subject: 1, allow_direct: false },
   ];
 }

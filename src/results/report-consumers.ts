@@ -45,29 +45,36 @@ export function reportConsumers(prefix: string, of: { job: string } | { queue: s
 
 /**
  * Creates the durables, reading from `from` on (else from each stream's
- * start), or finds them there from an earlier run of the same report: it resumes.
+ * start), or finds them there from an earlier run of the same report: it
+ * resumes. One made from a later start than `from` is made again from `from`.
  */
 export async function ensureReportConsumers(jsm: JetStreamManager, { durable, sources }: ReportConsumers, from?: StartSeqs): Promise<void> {
   for (const s of sources) {
-    // A job's own outcomes only: on a week's store, not through every older job's blocks.
-    const start = from ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from[s.outcomes] } : { deliver_policy: DeliverPolicy.All };
-    await jsm.consumers
-      .add(s.stream, {
-        durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        ...start,
-        filter_subject: s.filter,
-        // A collector acks within milliseconds of writing; a killed one's messages return quickly.
-        ack_wait: nanos(10_000),
-        // Beyond this the server waits for the disk: what bounds the collector's memory.
-        max_ack_pending: MAX_UNWRITTEN,
-        inactive_threshold: nanos(ABANDONED_AFTER_MS),
-      })
-      .catch(async (err: unknown) => {
-        await jsm.consumers.info(s.stream, durable).catch(() => {
-          throw err;
-        });
+    // Promise 1, no task lost: a job's own outcomes only (on a week's store, not through every
+    // older job's blocks), unless the stream was made again since and its sequences start over.
+    const next = from && from[s.outcomes] <= (await jsm.streams.info(s.stream)).state.last_seq + 1 ? from[s.outcomes] : undefined;
+    const start = next ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next } : { deliver_policy: DeliverPolicy.All };
+    const config = {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      ...start,
+      filter_subject: s.filter,
+      // A collector acks within milliseconds of writing; a killed one's messages return quickly.
+      ack_wait: nanos(10_000),
+      // Beyond this the server waits for the disk: what bounds the collector's memory.
+      max_ack_pending: MAX_UNWRITTEN,
+      inactive_threshold: nanos(ABANDONED_AFTER_MS),
+    };
+    await jsm.consumers.add(s.stream, config).catch(async (err: unknown) => {
+      const existing = await jsm.consumers.info(s.stream, durable).catch(() => {
+        throw err;
       });
+      const startsAt = existing.config.deliver_policy === DeliverPolicy.StartSequence ? (existing.config.opt_start_seq ?? 1) : 1;
+      if (startsAt <= (next ?? 1)) return;
+      // The job's start moved earlier since the last run: the report writer drops the lines it holds.
+      await jsm.consumers.delete(s.stream, durable);
+      await jsm.consumers.add(s.stream, config);
+    });
   }
 }
 

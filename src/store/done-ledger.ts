@@ -4,17 +4,16 @@ import { ulid } from "ulid";
 import { DoneBatch, DoneMark, doneChannel, storeNames } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { jsonOf } from "../nats/decode.js";
+import { maxBodyBytes } from "../nats/payload.js";
 import { isNotFound } from "../nats/topology.js";
-import { TurnBatches } from "./turn-batches.js";
-
-/** The most ids one batch holds. */
-const MAX_BATCH = 1000;
+import { TurnBatches } from "../nats/turn-batches.js";
 
 /**
  * Marks ids of a queue done, after their results are stored: the ids one turn
  * settled ok, per queue, as one core publish into the done ledger, not
- * awaited. A lost batch only means a `--skip-done` publish runs those tasks
- * again, never that one is skipped undone.
+ * awaited (one alone as its own mark, the last of its id kept). A lost batch
+ * only means a `--skip-done` publish runs those tasks again, never that one is
+ * skipped undone.
  */
 export class DoneLedger {
   private readonly batches: TurnBatches<{ job: string; id: string }>;
@@ -36,14 +35,31 @@ export class DoneLedger {
   }
 
   private send(queue: string, marks: Array<{ job: string; id: string }>): void {
-    for (let from = 0; from < marks.length; from += MAX_BATCH) {
-      const batch: DoneBatch = { at: new Date().toISOString(), done: {} };
-      for (const { job, id } of marks.slice(from, from + MAX_BATCH)) (batch.done[job] ??= []).push(id);
-      try {
-        this.nc.publish(doneChannel.batch(this.prefix, queue, ulid()), JSON.stringify(batch));
-      } catch {
-        // Disconnected: the marks are lost, and these tasks would run again under --skip-done.
+    const at = new Date().toISOString();
+    if (marks.length === 1) {
+      const mark: DoneMark = { job: marks[0]!.job, at };
+      return this.publish(doneChannel.mark(this.prefix, queue, marks[0]!.id), mark);
+    }
+    // Each batch fits one message, with room to spare.
+    const room = maxBodyBytes(this.nc) / 2;
+    let batch: DoneBatch = { at, done: {} };
+    let bytes = 0;
+    for (const { job, id } of marks) {
+      if (bytes > room) {
+        this.publish(doneChannel.batch(this.prefix, queue, ulid()), batch);
+        [batch, bytes] = [{ at, done: {} }, 0];
       }
+      (batch.done[job] ??= []).push(id);
+      bytes += id.length + job.length + 6;
+    }
+    this.publish(doneChannel.batch(this.prefix, queue, ulid()), batch);
+  }
+
+  private publish(subject: string, body: DoneBatch | DoneMark): void {
+    try {
+      this.nc.publish(subject, JSON.stringify(body));
+    } catch {
+      // Disconnected: the marks are lost, and these tasks would run again under --skip-done.
     }
   }
 }
@@ -58,18 +74,21 @@ export async function doneIds(conn: Connection, jsm: JetStreamManager, queue: st
     throw err;
   });
   const expected = Object.values(stored?.state.subjects ?? {}).reduce((a, b) => a + b, 0);
-  if (expected === 0) return done;
   const before = subject.length - 1;
-  const messages = await (await jetstream(conn.nc).consumers.get(stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.All })).consume();
-  let read = 0;
-  for await (const msg of messages) {
-    const body = jsonOf(msg.data);
-    const batch = DoneBatch.safeParse(body);
-    if (batch.success) for (const ids of Object.values(batch.data.done)) for (const id of ids) done.add(id);
-    else if (DoneMark.safeParse(body).success) done.add(msg.subject.slice(before));
-    if (++read >= expected || msg.info.pending === 0) break;
+  const consumer = await jetstream(conn.nc).consumers.get(stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
+  for (let read = 0; read < expected; ) {
+    const messages = await consumer.fetch({ max_messages: Math.min(expected - read, 10_000), expires: 2000 });
+    let got = 0;
+    for await (const msg of messages) {
+      got++;
+      const body = jsonOf(msg.data);
+      const batch = DoneBatch.safeParse(body);
+      if (batch.success) for (const ids of Object.values(batch.data.done)) for (const id of ids) done.add(id);
+      else if (DoneMark.safeParse(body).success) done.add(msg.subject.slice(before));
+    }
+    read += got;
+    if (got === 0) break; // forgotten meanwhile (`queue forget-done`): what is left is gone
   }
-  await messages.close();
   return done;
 }
 

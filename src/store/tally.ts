@@ -1,6 +1,6 @@
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { countWeights, countsChannel, type CountKind } from "../../channels/index.js";
-import { TurnBatches } from "./turn-batches.js";
+import { TurnBatches } from "../nats/turn-batches.js";
 
 /**
  * Adds to the jobs' tallies on the server (the counts stream): what one turn

@@ -7,6 +7,7 @@ import { outcomeMsgId, resultsChannel, storeNames, type Result } from "../../cha
 import { publishTasks } from "../../src/leader/publish.js";
 import { ensureStreams, manager } from "../../src/nats/topology.js";
 import { collect } from "../../src/results/collect.js";
+import { deleteReportConsumers, ensureReportConsumers, reportConsumers } from "../../src/results/report-consumers.js";
 import { JobStore } from "../../src/store/jobs.js";
 import { subscribe } from "../../src/worker/subscribe.js";
 import { useTestServer } from "../helpers/server.js";
@@ -53,5 +54,24 @@ describe("a collector reads a job's outcomes from where they begin", () => {
     expect(await collected).toMatchObject({ total: 4, ok: 4, finalized: true });
     const ids = (await readFile(out, "utf8")).trim().split("\n").map((l) => (JSON.parse(l) as Result).id);
     expect(ids.sort()).toEqual(["a0", "a1", "a2", "b0"]);
+  });
+
+  it("makes a resumed report's durable again from an earlier start, and reads a stream made again from its start", async () => {
+    const conn = await freshConnection(server);
+    const jsm = await manager(conn);
+    await ensureStreams(jsm, conn);
+    const js = jetstream(conn.nc);
+    for (const id of ["x", "y", "z"]) await js.publish(resultsChannel.subject(conn.prefix, "q", "other", id), JSON.stringify(result("other", id)));
+    const consumers = reportConsumers(conn.prefix, { job: "j" }, "/tmp/r.jsonl");
+    const startOf = async () => (await jsm.consumers.info(storeNames(conn.prefix).results, consumers.durable)).config;
+    await ensureReportConsumers(jsm, consumers, { results: 4, dead: 1 });
+    expect(await startOf()).toMatchObject({ deliver_policy: "by_start_sequence", opt_start_seq: 4 });
+    // A second publisher moved the job's start earlier while this report was stopped.
+    await ensureReportConsumers(jsm, consumers, { results: 2, dead: 1 });
+    expect(await startOf()).toMatchObject({ deliver_policy: "by_start_sequence", opt_start_seq: 2 });
+    await deleteReportConsumers(jsm, consumers);
+    // A start beyond the stream's next sequence: the stream was made again since.
+    await ensureReportConsumers(jsm, consumers, { results: 99, dead: 1 });
+    expect(await startOf()).toMatchObject({ deliver_policy: "all" });
   });
 });
