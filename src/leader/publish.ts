@@ -1,5 +1,5 @@
 import { jetstream, type JetStreamManager } from "@nats-io/jetstream";
-import { ulid } from "ulid";
+import { ulid } from "../ulid.js";
 import { eventsChannel, jobProblem, queueProblem, storeNames, taskMsgId, tasksChannel, type JobEvent, type Task, type TaskSpec } from "../../channels/index.js";
 import { InvalidInputError, PublishIncompleteError, PublishRefusedError, UsageError } from "../errors.js";
 import { silentLogger } from "../log.js";

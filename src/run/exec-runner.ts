@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { mkdtemp, open, rm, rmdir } from "node:fs/promises";
 import os from "node:os";
@@ -10,10 +9,11 @@ import { type AttemptContext, type Runner } from "./runner.js";
 import type { AttemptOutcome } from "../policy/outcome.js";
 import { DEFAULT_REJECT_CODES, exitOutcome } from "../policy/exit.js";
 import { DEFAULT_KILL_GRACE_MS, ProcessGroup } from "./terminate.js";
+import { spawner } from "./spawner.js";
 import { firstBadUtf8Byte } from "./utf8.js";
 import { OutputFolders } from "./outputs.js";
 import { unconfined, type Confined, type Confinement } from "./sandbox/confinement.js";
-import { limitsFor, type LimitBreach } from "./sandbox/limits.js";
+import { limitsFor } from "./sandbox/limits.js";
 
 export interface ExecOptions extends CommandEnvOptions {
   command: string;
@@ -50,6 +50,7 @@ export function execRunner(options: ExecOptions): Runner {
   const env = baseEnv(options);
   const cwd = path.resolve(options.cwd ?? ".");
   const info = runnerInfo("exec", { argv: [options.command, ...options.args], cwd });
+  spawner.warm();
   const run: Runner = async (ctx) => {
     // Each attempt gets a fresh folder, also its TMPDIR: tasks never see each other's temp files.
     const workDir = await mkdtemp(path.join(os.tmpdir(), `fanout-${ctx.task.id.slice(0, 40)}-${ctx.attempt}-`));
@@ -162,14 +163,7 @@ function runIn(cwd: string, workDir: string, confined: Confined, options: ExecOp
   const maxOutput = options.maxOutputBytes ?? 900 * 1024;
   const rejectCodes = new Set(options.rejectCodes ?? DEFAULT_REJECT_CODES);
   return new Promise<AttemptOutcome>((resolve) => {
-    const taskJson = taskText(ctx);
-    const { env } = confined;
-    const child = spawn(confined.command, confined.args, { env, cwd, detached: true, stdio: ["pipe", "pipe", "pipe"] });
-    const group = new ProcessGroup(child.pid, graceMs);
-    const stdout: Buffer[] = [];
-    let stdoutBytes = 0;
-    let overflow = false;
-    let stderrTail = "";
+    const group = new ProcessGroup(undefined, graceMs);
     let timedOut = false;
     let settled = false;
     let pipesTimer: NodeJS.Timeout | undefined;
@@ -182,19 +176,29 @@ function runIn(cwd: string, workDir: string, confined: Confined, options: ExecOp
       stopListening();
       resolve(outcome);
     };
-
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdoutBytes += chunk.length;
-      if (stdoutBytes > maxOutput) overflow = true;
-      else stdout.push(chunk);
+    const order = { command: confined.command, args: confined.args, env: confined.env, cwd, stdin: taskText(ctx), maxOutput, stderrTail: STDERR_TAIL };
+    const stopReading = spawner.run(order, {
+      spawned: (pid) => group.started(pid),
+      error: (message) => {
+        group.kill(); // a helper that failed leaves what it started running
+        finish({ ok: false, error: `cannot run ${options.command}: ${message}` });
+      },
+      // Once the command exits, what it left running in its group is stopped, so
+      // the attempt ends with the command's own exit code; its time limit still
+      // holds until its output closes.
+      exit: () => {
+        if (timedOut || ctx.signal.aborted) return; // its group is being stopped already
+        if (group.stop() && !confined.sandboxed) ctx.log.info({ graceMs }, "the command exited and left processes in its group; stopping them");
+      },
+      close: ({ code, signal, stdout, stdoutBytes, stderrTail }) => {
+        group.closed();
+        void confined.breach({ code, signal, stderr: stderrTail }).then((breach) => {
+          const overflow = stdoutBytes > maxOutput ? { bytes: stdoutBytes, max: maxOutput } : undefined;
+          const outcome = exitOutcome({ code, signal, cancelled, timedOut, timeoutMs: ctx.timeoutMs, aborted: ctx.signal.aborted, breach, rejectCodes, overflow, stderrTail: stderrTail.trim() });
+          finish(outcome === "stdout" ? { ...outputOf(Buffer.from(stdout.buffer, stdout.byteOffset, stdout.byteLength)), exitCode: 0 } : outcome);
+        });
+      },
     });
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => {
-      stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL);
-    });
-    // A command that does not read its stdin closes the pipe early: not an error.
-    child.stdin.on("error", () => {});
-    child.stdin.end(taskJson);
 
     const timer =
       ctx.timeoutMs !== undefined
@@ -205,8 +209,7 @@ function runIn(cwd: string, workDir: string, confined: Confined, options: ExecOp
             // A process that left the group (setsid) can hold the pipes open past the
             // kill: the attempt ends a moment after the grace whatever it does.
             pipesTimer = setTimeout(() => {
-              child.stdout.destroy();
-              child.stderr.destroy();
+              stopReading();
               finish({ ok: false, timedOut: true, error: `timed out after ${ctx.timeoutMs} ms; a process outside its group kept its output open` });
             }, graceMs + PIPES_MARGIN_MS);
           }, ctx.timeoutMs)
@@ -220,34 +223,6 @@ function runIn(cwd: string, workDir: string, confined: Confined, options: ExecOp
       group.stop();
     };
     const stopListening = ctx.cancel?.onCancel(onCancel) ?? (() => {});
-
-    // Once the command exits, what it left running in its group is stopped, so
-    // the attempt ends with the command's own exit code; its time limit still
-    // holds until its output closes.
-    child.on("exit", () => {
-      if (timedOut || ctx.signal.aborted) return; // its group is being stopped already
-      if (group.stop() && !confined.sandboxed) ctx.log.info({ graceMs }, "the command exited and left processes in its group; stopping them");
-    });
-    child.on("error", (err) => finish({ ok: false, error: `cannot run ${options.command}: ${err.message}` }));
-    child.on("close", (code, signal) => {
-      group.closed();
-      void confined.breach({ code, signal, stderr: stderrTail }).then((breach) => ended(code, signal, breach));
-    });
-    const ended = (code: number | null, signal: NodeJS.Signals | null, breach: LimitBreach | undefined) => {
-      const outcome = exitOutcome({
-        code,
-        signal,
-        cancelled,
-        timedOut,
-        timeoutMs: ctx.timeoutMs,
-        aborted: ctx.signal.aborted,
-        breach,
-        rejectCodes,
-        overflow: overflow ? { bytes: stdoutBytes, max: maxOutput } : undefined,
-        stderrTail: stderrTail.trim(),
-      });
-      finish(outcome === "stdout" ? { ...outputOf(Buffer.concat(stdout)), exitCode: 0 } : outcome);
-    };
   });
 }
 

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, rename, rm, rmdir } from "node:fs/promises";
 import path from "node:path";
-import { ulid } from "ulid";
+import { ulid } from "../ulid.js";
 
 /**
  * Per-task output folders. Each attempt writes into a fresh folder under

@@ -11,11 +11,21 @@ export const DEFAULT_KILL_GRACE_MS = 5000;
 export class ProcessGroup {
   private killTimer?: NodeJS.Timeout;
 
-  /** `pgid` is the command's pid; undefined when it could not be started. */
+  /** Asked for before the command's pid was known: given to it when it is. */
+  private early?: "stop" | "kill";
+
+  /** `pgid` is the command's pid; undefined when it could not be started, or until `started`. */
   constructor(
-    private readonly pgid: number | undefined,
+    private pgid: number | undefined,
     private readonly graceMs: number,
   ) {}
+
+  /** The command started as `pid`: a stop or kill asked for before is carried out now. */
+  started(pid: number): void {
+    this.pgid = pid;
+    if (this.early === "kill") this.kill();
+    else if (this.early === "stop") this.stop();
+  }
 
   /**
    * SIGTERM to everyone in the group now, SIGKILL to whoever is left after the
@@ -23,6 +33,7 @@ export class ProcessGroup {
    * whether anyone was there to signal.
    */
   stop(): boolean {
+    if (this.pgid === undefined) this.early ??= "stop";
     if (this.killTimer) return true;
     if (!this.signal("SIGTERM")) return false;
     this.killTimer = setTimeout(() => this.kill(), this.graceMs);
@@ -31,6 +42,7 @@ export class ProcessGroup {
 
   /** SIGKILL to everyone in the group, now. */
   kill(): void {
+    if (this.pgid === undefined) this.early = "kill";
     clearTimeout(this.killTimer);
     this.signal("SIGKILL");
   }

@@ -1,6 +1,6 @@
 import { DeliverPolicy, jetstream, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ulid } from "ulid";
+import { ulid } from "../ulid.js";
 import { DoneBatch, DoneMark, doneChannel, storeNames } from "../../channels/index.js";
 import type { Connection } from "../nats/connect.js";
 import { jsonOf } from "../nats/decode.js";

@@ -1,4 +1,4 @@
-import { ulid } from "ulid";
+import { ulid } from "../../ulid.js";
 import { UsageError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import { bubblewrapArgs, findBubblewrap, sandboxCommand, withoutCredentials, type SandboxOptions, type SandboxPlace } from "./bubblewrap.js";
