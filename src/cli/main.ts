@@ -1,27 +1,35 @@
 import { Command, CommanderError } from "commander";
-import { dashboardCommand } from "./commands/dashboard.js";
-import { deadCommand } from "./commands/dead.js";
-import { demoCommand } from "./commands/demo.js";
-import { jobCommand } from "./commands/job.js";
-import { leaderCommand } from "./commands/leader.js";
-import { pubCommand } from "./commands/pub.js";
-import { queueCommand } from "./commands/queue.js";
-import { resultsCommand } from "./commands/results.js";
-import { serverCommand } from "./commands/server.js";
-import { statusCommand } from "./commands/status.js";
-import { tapCommand } from "./commands/tap.js";
-import { workerCommand } from "./commands/worker.js";
 import { describeError, EXIT, exitWith } from "./exit.js";
 import { examples } from "./options.js";
 
-function program(): Command {
+/**
+ * Each command's module, loaded only when it runs: loading every command's
+ * code costs a command twice its own start-up (the first task of a job
+ * waits for `leader publish` to start).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  leader: async () => (await import("./commands/leader.js")).leaderCommand(),
+  worker: async () => (await import("./commands/worker.js")).workerCommand(),
+  results: async () => (await import("./commands/results.js")).resultsCommand(),
+  queue: async () => (await import("./commands/queue.js")).queueCommand(),
+  job: async () => (await import("./commands/job.js")).jobCommand(),
+  dead: async () => (await import("./commands/dead.js")).deadCommand(),
+  pub: async () => (await import("./commands/pub.js")).pubCommand(),
+  tap: async () => (await import("./commands/tap.js")).tapCommand(),
+  status: async () => (await import("./commands/status.js")).statusCommand(),
+  dashboard: async () => (await import("./commands/dashboard.js")).dashboardCommand(),
+  server: async () => (await import("./commands/server.js")).serverCommand(),
+  demo: async () => (await import("./commands/demo.js")).demoCommand(),
+};
+
+/** The command tree: only the command named first, or all of them (for the root's help, and suggestions for a mistyped name). */
+async function program(first: string | undefined): Promise<Command> {
   const root = new Command("fanout")
     .description("run one big job as many small tasks on many machines, over NATS JetStream")
     .version("0.1.0")
     .showHelpAfterError("(add --help for usage)");
-  for (const cmd of [leaderCommand(), workerCommand(), resultsCommand(), queueCommand(), jobCommand(), deadCommand(), pubCommand(), tapCommand(), statusCommand(), dashboardCommand(), serverCommand(), demoCommand()]) {
-    root.addCommand(cmd);
-  }
+  const names = first !== undefined && Object.hasOwn(COMMANDS, first) ? [first] : Object.keys(COMMANDS);
+  for (const cmd of await Promise.all(names.map((name) => COMMANDS[name]!()))) root.addCommand(cmd);
   examples(
     root,
     "fanout demo",
@@ -45,10 +53,11 @@ export async function main(argv: string[], prefix: string[] = []): Promise<never
     if (err.code === "EPIPE") process.exit(EXIT.ok);
     throw err;
   });
-  const root = program();
+  const args = [...prefix, ...argv];
+  const root = await program(args[0]);
   exitOverrideAll(root);
   try {
-    await root.parseAsync([...prefix, ...argv], { from: "user" });
+    await root.parseAsync(args, { from: "user" });
   } catch (err) {
     const { line, code } = describeError(err);
     if (!(err instanceof CommanderError) && process.env.FANOUT_DEBUG) console.error(err);
