@@ -1,15 +1,15 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { freePort, portInUse } from "../src/nats/local-server.js";
 import type { Bench } from "./context.js";
-import { lastJson, ROOT, run } from "./harness.js";
+import { lastJson, onPath, ROOT, run } from "./harness.js";
 import { fanoutThrough, inTurn, NOOP, perSecond, type Sample } from "./throughput.js";
 
 const SIDE = path.join(ROOT, "dist", "bench", "bullmq-side.js");
 
 /** A throwaway redis-server on a free port that keeps nothing on disk, or undefined when none is installed. */
 async function startRedis(): Promise<{ port: number; stop: () => Promise<void> } | undefined> {
-  if (spawnSync("sh", ["-c", "command -v redis-server"]).status !== 0) return undefined;
+  if (!onPath("redis-server")) return undefined;
   const port = await freePort();
   const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
   const deadline = Date.now() + 10_000;

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -76,4 +76,9 @@ export function percentile(values: number[], p: number): number {
 export function lastJson<T>(r: Run): T {
   const lines = r.stdout.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]!) as T;
+}
+
+/** Whether a command is on this machine's PATH: rows that need a tool this machine lacks are skipped. */
+export function onPath(command: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 }

@@ -5,7 +5,7 @@ import { eventsChannel } from "../channels/index.js";
 import { ensureQueueConsumer } from "../src/nats/queue-consumer.js";
 import { manager } from "../src/nats/topology.js";
 import { checkReport, PREFIX, type Bench } from "./context.js";
-import { lastJson } from "./harness.js";
+import { lastJson, onPath } from "./harness.js";
 import { inTurn, type Sample } from "./throughput.js";
 
 const QUEUE = "makespan";
@@ -70,7 +70,7 @@ function whereTimeWent(report: string, began: number, ended: number): string {
 
 /** The same sleeps through a tool that reads one per line (xargs -P, GNU parallel -j), or undefined when it is missing. */
 function toolMakespan(durations: number[], command: string, args: string[]): number | undefined {
-  if (spawnSync("sh", ["-c", `command -v ${command}`]).status !== 0) return undefined;
+  if (!onPath(command)) return undefined;
   const began = performance.now();
   const r = spawnSync(command, args, { input: durations.map((d) => d.toFixed(2)).join("\n") + "\n", stdio: ["pipe", "ignore", "inherit"] });
   if (r.status !== 0) throw new Error(`${command} exited ${r.status}`);

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { checkReport, RAW_PREFIX, type Bench } from "./context.js";
-import { FIXTURES, lastJson, RAW, run } from "./harness.js";
+import { FIXTURES, lastJson, onPath, RAW, run } from "./harness.js";
 
 /** One round's figure for one row of the table: fanout's and the raw baseline's. */
 export interface Sample {
@@ -54,6 +54,14 @@ export async function fanoutThrough(b: Bench, queue: string, n: number, workerAr
   const out = path.join(b.dir, `${queue}-${job}.jsonl`);
   const collector = b.startFanout(["results", "collect", "--job", job, "--out", out]);
   const workers = Array.from({ length: processes }, (_, i) => b.startFanout(["worker", "subscribe", "--queue", queue, "--name", `w${i}`, ...workerArgs]));
+  // Workers that all exit first (a flag this machine cannot honour) would leave the collector waiting for ever.
+  const allExited = Promise.all(workers.map((w) => w.done)).then((ends) => ends);
+  const first = await Promise.race([collector.done.then(() => undefined), allExited]);
+  if (first) {
+    collector.kill();
+    await collector.done;
+    throw new Error(`every worker exited before the report was complete: ${first.map((w) => w.stderr.trim().split("\n").pop()).join("; ")}`);
+  }
   const collected = await collector.done;
   for (const w of workers) w.kill();
   await Promise.all(workers.map((w) => w.done));
@@ -101,7 +109,7 @@ export async function scaleRound(b: Bench, round: number, n: number, concurrency
 
 /** `n` runs of /bin/true through a tool that reads one argument per line (xargs -P, GNU parallel -j), its ms, or undefined when it is missing. */
 function toolRuns(n: number, command: string, args: string[]): number | undefined {
-  if (spawnSync("sh", ["-c", `command -v ${command}`]).status !== 0) return undefined;
+  if (!onPath(command)) return undefined;
   const began = performance.now();
   const r = spawnSync(command, args, { input: Array.from({ length: n }, (_, i) => `t${i}`).join("\n") + "\n", stdio: ["pipe", "ignore", "inherit"] });
   if (r.status !== 0) throw new Error(`${command} exited ${r.status}`);
@@ -132,6 +140,10 @@ export async function execRound(b: Bench, round: number, n: number): Promise<Sam
  * process limits, each against the same plain exec run in the same round.
  */
 export async function sandboxRound(b: Bench, round: number, n: number): Promise<Sample[]> {
+  if (!onPath("bwrap")) {
+    process.stderr.write("    skipped: bubblewrap (bwrap) not installed\n");
+    return [];
+  }
   const plain = () => fanoutThrough(b, "plain", n, ["--concurrency", "4", "--", "/bin/true"]).then((r) => perSecond(n, r.ms));
   const [raw, sandboxed] = await inTurn(round, plain, async () => perSecond(n, (await fanoutThrough(b, "sandbox", n, ["--sandbox", "--concurrency", "4", "--", "/bin/true"])).ms));
   const limitsArgs = ["--sandbox", "--memory", "256M", "--max-procs", "64", "--concurrency", "4", "--", "/bin/true"];
