@@ -36,3 +36,4 @@ export * from "./usage.js";
 export * from "./done.js";
 export * from "./provenance.js";
 export * from "./audit.js";
+export * from "./merge.js";

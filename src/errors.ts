@@ -86,6 +86,22 @@ export class ReportError extends FanoutError {
   override readonly code = "REPORT";
 }
 
+/** A merge step not run: the report's coverage is below the least asked (`--then-min-ok`). Exit 1. */
+export class MergeRefusedError extends FanoutError {
+  override readonly code = "MERGE_REFUSED";
+}
+
+/** The merge command failed; collect exits with the command's own code. */
+export class MergeFailedError extends FanoutError {
+  override readonly code = "MERGE_FAILED";
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Another collector is writing this report (its `<out>.lock`). Exit 2. */
 export class ReportInUseError extends FanoutError {
   override readonly code = "REPORT_IN_USE";

@@ -1,7 +1,7 @@
 import { CommanderError } from "commander";
 import { NoRespondersError, TimeoutError } from "@nats-io/transport-node";
 import { permissionRefusal } from "../nats/refusal.js";
-import { FanoutError, PublishIncompleteError } from "../errors.js";
+import { FanoutError, MergeFailedError, PublishIncompleteError } from "../errors.js";
 
 /** Exit codes: 0 done, 1 failure at run time, 2 bad usage or input, 3 cannot reach the server. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, interrupted: 130 } as const;
@@ -16,6 +16,7 @@ const BY_CODE: Record<string, number> = {
   PERMISSION: EXIT.failure,
   REPORT: EXIT.failure,
   REPORT_IN_USE: EXIT.usage,
+  MERGE_REFUSED: EXIT.failure,
   DELETED_ON_SERVER: EXIT.failure,
 };
 
@@ -31,6 +32,7 @@ export function describeError(err: unknown): { line?: string; code: number } {
     return { code: err.exitCode === 0 ? EXIT.ok : EXIT.usage };
   }
   if (err instanceof PublishIncompleteError) return { line: err.message, code: EXIT.unreachable };
+  if (err instanceof MergeFailedError) return { line: err.message, code: err.exitCode };
   const refusal = permissionRefusal(err);
   if (refusal) {
     const what = err instanceof FanoutError ? `${err.message}: ` : "";

@@ -46,7 +46,7 @@ export async function collect(conn: Connection, given: CollectOptions): Promise<
   // The report's place is checked and claimed before anything is created on the server.
   const lock = await ReportLock.take(options.out);
   try {
-    const writer = await ReportWriter.open(options.out);
+    const writer = await ReportWriter.open(options.out, { again: options.again });
     try {
       return await collectInto(conn, writer, options);
     } finally {
@@ -141,12 +141,14 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
     log.info({ ok: writer.ok, dead: writer.dead, total }, "stopped before the job was complete; run again to resume");
     return summaryOf(job ?? null, out, total, writer, false);
   }
+  await options.finalizing?.before(writer.partial);
   await writer.finalize();
   await deleteReportConsumers(jsm, consumers);
   const event: JobEvent = { type: "finalized", job: job!, queue, total: total!, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, event.queue), JSON.stringify(event));
   const { deadByReason, retried, wallMs, slowest, workers, usage } = writer.stats.summary();
   log.info({ ok: writer.ok, dead: writer.dead, total, deadByReason, retried, wallMs, slowest, workers, usage }, "report complete");
+  await options.finalizing?.after();
   return summaryOf(job!, out, total, writer, true);
 }
 

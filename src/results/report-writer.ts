@@ -1,9 +1,9 @@
-import { open, readFile, rename, stat, truncate, type FileHandle } from "node:fs/promises";
-import path from "node:path";
+import { open, readFile, stat, truncate, type FileHandle } from "node:fs/promises";
 import { ReportLine } from "../../channels/index.js";
 import { ReportError, UsageError } from "../errors.js";
 import { jsonOf } from "../nats/decode.js";
 import { CompactStringSet } from "./compact-set.js";
+import { moveDurably } from "./durable-file.js";
 import { factsOf, ReportStats, type LineFacts } from "./report-stats.js";
 
 /**
@@ -33,7 +33,8 @@ export class ReportWriter {
     return `${this.out}.partial`;
   }
 
-  static async open(out: string): Promise<ReportWriter> {
+  /** With `again`, a final `<out>` is made anew in `<out>.partial` and replaced only when that is final. */
+  static async open(out: string, { again = false } = {}): Promise<ReportWriter> {
     const partial = `${out}.partial`;
     const [outExists, partialText] = await Promise.all([
       stat(out).then(() => true, () => false),
@@ -42,7 +43,7 @@ export class ReportWriter {
         throw err;
       }),
     ]);
-    if (outExists && partialText === undefined) {
+    if (outExists && partialText === undefined && !again) {
       throw new UsageError(`report ${out} already exists; remove it or write the report elsewhere`);
     }
     if (partialText === undefined) return new ReportWriter(out, await open(partial, "a"), 0);
@@ -104,13 +105,7 @@ export class ReportWriter {
       await this.fh.sync();
       this.closed = true;
       await this.fh.close();
-      await rename(this.partial, this.out);
-      const dir = await open(path.dirname(path.resolve(this.out)), "r");
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
+      await moveDurably(this.partial, this.out);
     } catch (err) {
       throw new ReportError(`cannot finalize ${this.out} (${(err as Error).message}); run the same command again to finish it`, { cause: err });
     }

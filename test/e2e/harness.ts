@@ -13,8 +13,9 @@ import { uniquePrefix } from "../helpers/wait.js";
 export interface Terminal {
   env: Record<string, string>;
   dir: string;
-  run: (args: string[], input?: string) => ReturnType<typeof runCli>;
-  start: (args: string[], extraEnv?: Record<string, string>) => CliProcess;
+  /** Runs the CLI, from the repository's folder unless `cwd` is given (the scratch folder, for relative paths as a user types them). */
+  run: (args: string[], input?: string, cwd?: string) => ReturnType<typeof runCli>;
+  start: (args: string[], extraEnv?: Record<string, string>, cwd?: string) => CliProcess;
   /** Write JSONL lines to a file in the scratch folder; returns its path. */
   jsonl: (name: string, values: unknown[]) => Promise<string>;
   /** The terminal's server and prefix through the library, on one connection: for polls, which must not spawn a CLI every 100 ms. */
@@ -32,8 +33,8 @@ export async function terminal(server: TestServer): Promise<Terminal> {
   const t: Terminal = {
     env,
     dir,
-    run: (args, input) => runCli(args, env, { input }),
-    start: (args, extraEnv = {}) => startCli(args, { ...env, ...extraEnv }),
+    run: (args, input, cwd) => runCli(args, env, { input, cwd }),
+    start: (args, extraEnv = {}, cwd) => startCli(args, { ...env, ...extraEnv }, { cwd }),
     jsonl: async (name, values) => {
       const file = path.join(dir, name);
       await writeFile(file, values.map((v) => JSON.stringify(v)).join("\n") + "\n");
