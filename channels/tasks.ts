@@ -38,6 +38,14 @@ export const Task = z.object({
 export type Task = z.infer<typeof Task>;
 
 /** A JSONL line given to `leader publish` when it has an `input` key. */
+/** How a dependency must end for its dependent to run: `ok` (the default), `done` (ok or dead), or `dead`. */
+export const AfterOn = z.enum(["ok", "done", "dead"]);
+export type AfterOn = z.infer<typeof AfterOn>;
+
+/** A task's dependencies: ids of its job, each bare (`on: ok`) or with how it must end. */
+export const After = z.array(z.union([TaskId, z.object({ id: TaskId, on: AfterOn.default("ok") }).strict()]));
+export type After = z.infer<typeof After>;
+
 export const TaskSpec = z
   .object({
     id: TaskId.optional(),
@@ -46,6 +54,8 @@ export const TaskSpec = z
     meta: z.record(z.string(), z.unknown()).optional(),
     priority: Priority.optional(),
     resources: Resources.optional(),
+    /** Read by `fanout plan`; `leader publish` refuses it until it holds tasks for their dependencies. */
+    after: After.optional(),
   })
   .strict();
 export type TaskSpec = z.infer<typeof TaskSpec>;

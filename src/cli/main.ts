@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   pub: async () => (await import("./commands/pub.js")).pubCommand(),
   tap: async () => (await import("./commands/tap.js")).tapCommand(),
   status: async () => (await import("./commands/status.js")).statusCommand(),
+  plan: async () => (await import("./commands/plan.js")).planCommand(),
   dashboard: async () => (await import("./commands/dashboard.js")).dashboardCommand(),
   server: async () => (await import("./commands/server.js")).serverCommand(),
   demo: async () => (await import("./commands/demo.js")).demoCommand(),

@@ -36,6 +36,14 @@ export interface PublishSummary {
  * <job>.<id>`. Ids the job already has on the server are skipped, so a re-run
  * queues only what is missing; the job's total is its distinct ids.
  */
+/** Until tasks are held for their dependencies, a spec with `after` is refused rather than run too early. */
+export function refuseDependencies(specs: TaskSpec[], source: SpecSource): void {
+  const waits = specs.findIndex((s) => s.after?.length);
+  if (waits >= 0) {
+    throw new InvalidInputError(`${specAt(source, waits)}: "after" is read by \`fanout plan\` only for now: leader publish does not yet hold a task for its dependencies, so it published nothing`);
+  }
+}
+
 export async function publishTasks(conn: Connection, specs: TaskSpec[], options: PublishOptions): Promise<PublishSummary> {
   const settings = checkedOptions(PublishSettings, options, "publish");
   const { queue } = settings;
@@ -43,6 +51,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const problem = queueProblem(queue) ?? jobProblem(job);
   if (problem) throw new UsageError(`cannot publish to queue ${queue}, job ${job}: ${problem}`);
   const source = options.source ?? { name: "task" };
+  refuseDependencies(specs, source);
   const createdAt = new Date().toISOString();
   // Specs were validated when read, and job and queue above: a Task by construction.
   const identified = withIds(specs, source, settings.idFromContent);
