@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 const above = (...folders) => ({
   "no-restricted-imports": ["error", { patterns: [{ regex: `(^|/)(${folders.join("|")})/`, message: "this import climbs back up a layer (docs/architecture.md, \"Rooms\")" }] }],
 });
-const callers = ["cli", "dashboard", "leader", "worker", "results", "merge", "control", "monitor"];
+const callers = ["cli", "dashboard", "leader", "worker", "graph", "results", "merge", "control", "monitor"];
 
 export default tseslint.config(
   {

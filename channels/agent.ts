@@ -10,6 +10,8 @@ export const AgentRequest = Task.extend({
   outputDir: z.string().optional(),
   /** The previous attempt's output broke the output schema: `{errors, output}`, to mend. */
   feedback: z.unknown().optional(),
+  /** A task with `after`: each dependency's output by id (null for a dead one). */
+  parents: z.record(z.string(), z.unknown()).optional(),
 });
 export type AgentRequest = z.infer<typeof AgentRequest>;
 

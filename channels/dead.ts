@@ -7,7 +7,7 @@ import { Usage } from "./usage.js";
 export const LimitReason = z.enum(["oom", "cpu-time", "max-procs", "max-file-size"]);
 export type LimitReason = z.infer<typeof LimitReason>;
 
-export const DeadReason = z.enum(["failed", "timeout", "rejected", "invalid", "cancelled", "invalid-output", ...LimitReason.options]);
+export const DeadReason = z.enum(["failed", "timeout", "rejected", "invalid", "cancelled", "invalid-output", "dependency", ...LimitReason.options]);
 export type DeadReason = z.infer<typeof DeadReason>;
 
 /** Job under which messages that were not valid Tasks are filed. */

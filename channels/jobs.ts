@@ -19,6 +19,8 @@ export const JobManifest = z.object({
    * Absent (an older leader's job): from the streams' start.
    */
   outcomesFrom: z.object({ results: z.number().int().positive(), dead: z.number().int().positive() }).optional(),
+  /** Some of its tasks wait for others (`"after"`): they are blocked until passed on. */
+  graph: z.literal(true).optional(),
   /** Set by `fanout job cancel`: its waiting tasks are dead-lettered and its running ones stopped, as `cancelled`. */
   cancelledAt: z.string().optional(),
   cancelledBy: z.string().optional(),

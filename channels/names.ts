@@ -143,6 +143,11 @@ export function taskMsgId(job: string, id: string): string {
   return `${job}.${id}`;
 }
 
+/** The `Nats-Msg-Id` of a task published blocked (waiting for its dependencies): not its own on its queue, which its release takes. */
+export function blockedMsgId(job: string, id: string): string {
+  return `${job}.${id}~blocked`;
+}
+
 /**
  * The `Nats-Msg-Id` of an outcome: the task's id within its job, and the
  * stream sequence of the task message it settles. Storing the outcome of one

@@ -17,6 +17,18 @@ export const Capacity = z.object({
 });
 export type Capacity = z.infer<typeof Capacity>;
 
+/** How a dependency must end for its dependent to run: `ok` (the default), `done` (ok or dead), or `dead`. */
+export const AfterOn = z.enum(["ok", "done", "dead"]);
+export type AfterOn = z.infer<typeof AfterOn>;
+
+/** A task's dependencies: ids of its job, each bare (`on: ok`) or with how it must end. */
+export const After = z.array(z.union([TaskId, z.object({ id: TaskId, on: AfterOn.default("ok") }).strict()]));
+export type After = z.infer<typeof After>;
+
+/** One dependency of a published task, spelled out. */
+export const Dependency = z.object({ id: TaskId, on: AfterOn });
+export type Dependency = z.infer<typeof Dependency>;
+
 /**
  * One unit of work, on the subject `<prefix>.tasks.<queue>.<job>.<id>`, with
  * header `Nats-Msg-Id: <job>.<id>`: an id is one task of its job.
@@ -34,18 +46,14 @@ export const Task = z.object({
   resources: Resources.optional(),
   /** How many times `dead retry` sent the task back after it died (absent: never). */
   deadRetries: z.number().int().positive().optional(),
+  /** The tasks of its job it waits for, each with how it must end: it is published blocked, and released when they have. */
+  after: z.array(Dependency).optional(),
+  /** The tasks of its job that wait for it: whoever settles it passes them on (releases or dead-letters them). */
+  dependents: z.array(TaskId).optional(),
 });
 export type Task = z.infer<typeof Task>;
 
 /** A JSONL line given to `leader publish` when it has an `input` key. */
-/** How a dependency must end for its dependent to run: `ok` (the default), `done` (ok or dead), or `dead`. */
-export const AfterOn = z.enum(["ok", "done", "dead"]);
-export type AfterOn = z.infer<typeof AfterOn>;
-
-/** A task's dependencies: ids of its job, each bare (`on: ok`) or with how it must end. */
-export const After = z.array(z.union([TaskId, z.object({ id: TaskId, on: AfterOn.default("ok") }).strict()]));
-export type After = z.infer<typeof After>;
-
 export const TaskSpec = z
   .object({
     id: TaskId.optional(),
@@ -54,7 +62,7 @@ export const TaskSpec = z
     meta: z.record(z.string(), z.unknown()).optional(),
     priority: Priority.optional(),
     resources: Resources.optional(),
-    /** Read by `fanout plan`; `leader publish` refuses it until it holds tasks for their dependencies. */
+    /** Ids of the same job this task waits for (`fanout plan` shows the waves). */
     after: After.optional(),
   })
   .strict();
@@ -73,6 +81,9 @@ export const tasksChannel = {
   subject: (prefix: string, queue: string, job: string, id: string) => `${prefix}.tasks.${queue}.${job}.${id}`,
   ofJob: (prefix: string, queue: string, job: string) => `${prefix}.tasks.${queue}.${job}.>`,
   ofQueue: (prefix: string, queue: string) => `${prefix}.tasks.${queue}.*.>`,
+  /** Where a task waits for its dependencies: a queue token no consumer reads (`~` is not allowed in queue names). */
+  blocked: (prefix: string, queue: string, job: string, id: string) => `${prefix}.tasks.${queue}~blocked.${job}.${id}`,
+  blockedOfJob: (prefix: string, queue: string, job: string) => `${prefix}.tasks.${queue}~blocked.${job}.>`,
   /** A task's subject, on its level. */
   of: (prefix: string, task: { queue: string; job: string; id: string; priority?: "high" | "low" }) =>
     `${prefix}.tasks.${queueToken(task.queue, task.priority)}.${task.job}.${task.id}`,

@@ -18,13 +18,7 @@ export interface Plan {
 
 /** Checks a file's graph (an unknown id or a cycle is refused at its `FILE:LINE`) and plans it. */
 export function planOf(specs: TaskSpec[], source: SpecSource, past: Map<string, number>, slots: number): Plan {
-  const { specs: identified } = withIds(specs, source);
-  const nodes: GraphNode[] = identified.map((s, i) => ({ id: s.id, after: dependenciesOf(s.after), line: source.lines?.[i] ?? i + 1 }));
-  const problem = graphProblem(nodes);
-  if (problem) {
-    const at = nodes.findIndex((n) => n.line === problem.line);
-    throw new InvalidInputError(`${specAt(source, at)}: ${problem.message}`);
-  }
+  const nodes = checkedGraph(withIds(specs, source).specs, source);
   const known = [...past.values()].sort((a, b) => a - b);
   const medianMs = known.length ? known[Math.floor(known.length / 2)]! : undefined;
   const duration = (id: string) => past.get(id) ?? medianMs ?? 1;
@@ -37,4 +31,15 @@ export function planOf(specs: TaskSpec[], source: SpecSource, past: Map<string, 
     makespanMs: medianMs === undefined ? null : estimatedMakespan(nodes, duration, slots),
     history: medianMs === undefined ? null : { tasks: known.length, medianMs },
   };
+}
+
+/** The graph of specs with their ids, or the first thing wrong with it (a dependency on an id the file lacks, a cycle) at its `FILE:LINE`. */
+export function checkedGraph(identified: Array<TaskSpec & { id: string }>, source: SpecSource): GraphNode[] {
+  const nodes: GraphNode[] = identified.map((s, i) => ({ id: s.id, after: dependenciesOf(s.after), line: source.lines?.[i] ?? i + 1 }));
+  const problem = graphProblem(nodes);
+  if (problem) {
+    const at = nodes.findIndex((n) => n.line === problem.line);
+    throw new InvalidInputError(`${specAt(source, at)}: ${problem.message}`);
+  }
+  return nodes;
 }

@@ -1,6 +1,6 @@
 import { jetstream, type JetStreamManager } from "@nats-io/jetstream";
 import { ulid } from "../ulid.js";
-import { eventsChannel, jobProblem, queueProblem, storeNames, taskMsgId, tasksChannel, type JobEvent, type Task, type TaskSpec } from "../../channels/index.js";
+import { eventsChannel, jobProblem, queueProblem, storeNames, blockedMsgId, taskMsgId, tasksChannel, type Dependency, type JobEvent, type Task, type TaskSpec } from "../../channels/index.js";
 import { InvalidInputError, PublishIncompleteError, PublishRefusedError, UsageError } from "../errors.js";
 import { silentLogger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -11,6 +11,9 @@ import { isTransient, publishUntilAcked } from "../nats/publish-until-acked.js";
 import { ensureQueueConsumer } from "../nats/queue-consumer.js";
 import { ensureStreams, manager } from "../nats/topology.js";
 import { specAt, withIds, type SpecSource } from "./task-ids.js";
+import { checkedGraph } from "./plan.js";
+import { remainingPaths } from "../policy/graph.js";
+import { PassOn } from "../graph/pass-on.js";
 import { ensureLevels } from "../store/queue-levels.js";
 import { doneIds } from "../store/done-ledger.js";
 import { AuditLog } from "../store/audit-log.js";
@@ -36,14 +39,6 @@ export interface PublishSummary {
  * <job>.<id>`. Ids the job already has on the server are skipped, so a re-run
  * queues only what is missing; the job's total is its distinct ids.
  */
-/** Until tasks are held for their dependencies, a spec with `after` is refused rather than run too early. */
-export function refuseDependencies(specs: TaskSpec[], source: SpecSource): void {
-  const waits = specs.findIndex((s) => s.after?.length);
-  if (waits >= 0) {
-    throw new InvalidInputError(`${specAt(source, waits)}: "after" is read by \`fanout plan\` only for now: leader publish does not yet hold a task for its dependencies, so it published nothing`);
-  }
-}
-
 export async function publishTasks(conn: Connection, specs: TaskSpec[], options: PublishOptions): Promise<PublishSummary> {
   const settings = checkedOptions(PublishSettings, options, "publish");
   const { queue } = settings;
@@ -51,13 +46,15 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const problem = queueProblem(queue) ?? jobProblem(job);
   if (problem) throw new UsageError(`cannot publish to queue ${queue}, job ${job}: ${problem}`);
   const source = options.source ?? { name: "task" };
-  refuseDependencies(specs, source);
   const createdAt = new Date().toISOString();
   // Specs were validated when read, and job and queue above: a Task by construction.
   const identified = withIds(specs, source, settings.idFromContent);
+  const graph = graphOf(identified.specs, source, settings.idFromContent !== undefined);
   const tasks: Task[] = identified.specs.map((s) => {
     const priority = s.priority ?? settings.priority;
-    return { id: s.id, job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta, ...(priority !== "normal" && { priority }), ...(s.resources && { resources: s.resources }) };
+    const after = graph?.after.get(s.id);
+    const dependents = graph?.dependents.get(s.id);
+    return { id: s.id, job, queue, input: s.input, createdAt, timeoutMs: s.timeoutMs, meta: s.meta, ...(priority !== "normal" && { priority }), ...(s.resources && { resources: s.resources }), ...(after && { after }), ...(dependents && { dependents }) };
   });
   const bodies = tasks.map((t) => JSON.stringify(t));
   assertFits(bodies, conn, source);
@@ -96,15 +93,30 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   let failure: unknown;
   const { window } = settings;
   let lastProgress = Date.now();
-  for (const [i, task] of tasks.entries()) {
+  // Blocked tasks first: a task that runs at once passes on only what is already stored.
+  // Then the ready ones, the longest chain waiting on them first: workers take them in that order.
+  const rank = (i: number) => (tasks[i]!.after ? Number.MAX_SAFE_INTEGER : graph!.rest.get(tasks[i]!.id)!);
+  const order = graph ? [...tasks.keys()].sort((a, b) => rank(b) - rank(a)) : tasks.keys();
+  const blockedNow: string[] = [];
+  let blockedStored = !graph;
+  for (const i of order) {
+    const task = tasks[i]!;
     if (failure) break;
     if (held.has(task.id)) {
       skipped++;
       continue;
     }
     if (done.has(task.id)) continue;
+    if (!blockedStored && !task.after) {
+      await Promise.all(pool);
+      blockedStored = true;
+      if (failure) break;
+    }
     sent++;
-    const p = publishUntilAcked(conn.nc, js, tasksChannel.of(conn.prefix, task), bodies[i]!, taskMsgId(job, task.id), {
+    if (task.after) blockedNow.push(task.id);
+    // A blocked task's msg-id is its own: its release, the same task on its queue's subject, must not be dropped as its repeat.
+    const [subject, msgID] = task.after ? [tasksChannel.blocked(conn.prefix, queue, job, task.id), blockedMsgId(job, task.id)] : [tasksChannel.of(conn.prefix, task), taskMsgId(job, task.id)];
+    const p = publishUntilAcked(conn.nc, js, subject, bodies[i]!, msgID, {
       giveUpMs: settings.giveUpMs,
       onRetry: (attempt, err) => log.debug({ taskId: task.id, attempt, err }, "publish not confirmed, retrying"),
     }).then(
@@ -130,8 +142,10 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
     throw await incomplete(failure, { conn, job, tasks, confirmed, unconfirmed: sent - published - repeated });
   }
 
+  // A re-run whose blocked tasks wait for ones the job settled already: they are passed on now.
+  if (held.size && blockedNow.length) await new PassOn({ nc: conn.nc, js, jsm, prefix: conn.prefix, by: settings.by ?? "leader", giveUpMs: settings.giveUpMs, log }).check(queue, job, blockedNow);
   const total = settings.job ? (await jobIds(jsm, conn.prefix, job)).size : tasks.length - skippedDone;
-  const recorded = await jobs.record(job, queue, total, outcomesFrom);
+  const recorded = await jobs.record(job, queue, total, outcomesFrom, graph !== undefined);
   const event: JobEvent = { type: "published", job, queue, total: recorded.total, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, queue), JSON.stringify(event));
   const audit = new AuditLog(conn.nc, conn.prefix);
@@ -139,6 +153,22 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   audit.flush();
   const summary: PublishSummary = { job, queue, published, duplicates: skipped + repeated + identified.repeats, total: recorded.total };
   return settings.skipDone ? { ...summary, skipped: skippedDone } : summary;
+}
+
+/** Each task's dependencies and dependents, or undefined for a job without them; a graph that cannot run is refused at its line. */
+function graphOf(specs: Array<TaskSpec & { id: string }>, source: SpecSource, idsFromContent: boolean): { after: Map<string, Dependency[]>; dependents: Map<string, string[]>; rest: Map<string, number> } | undefined {
+  const waits = specs.findIndex((s) => s.after?.length);
+  if (waits < 0) return undefined;
+  if (idsFromContent) throw new InvalidInputError(`${specAt(source, waits)}: "after" names ids of the file, and --id-from-content replaces them: give each task its id`);
+  const after = new Map<string, Dependency[]>();
+  const dependents = new Map<string, string[]>();
+  const nodes = checkedGraph(specs, source);
+  for (const n of nodes) {
+    if (!n.after.length) continue;
+    after.set(n.id, n.after);
+    for (const id of new Set(n.after.map((d) => d.id))) dependents.set(id, [...(dependents.get(id) ?? []), n.id]);
+  }
+  return { after, dependents, rest: remainingPaths(nodes, () => 1) };
 }
 
 /** The results and dead streams' next sequences. */

@@ -6,11 +6,13 @@ import type { FleetStatus, QueueStatus } from "./status.js";
 export function formatStatus(s: FleetStatus): string {
   const parts = [`server ${s.server}`, ""];
   const paused = s.queues.flatMap((q) => queueNotes(q));
+  // Blocked tasks (waiting for their dependencies) get a column when there are any.
+  const blocked = s.queues.some((q) => q.blocked);
   parts.push(
     s.queues.length
       ? columns(
-          ["QUEUE", "WAITING", "IN FLIGHT", "REDELIVERED", "DEAD", "ACK WAIT", "USAGE"],
-          s.queues.map((q) => [q.queue, q.waiting, q.inFlight, q.redelivered, q.dead, q.ackWaitS === undefined ? "-" : `${q.ackWaitS}s`, usageText(q.usage)]),
+          ["QUEUE", "WAITING", ...(blocked ? ["BLOCKED"] : []), "IN FLIGHT", "REDELIVERED", "DEAD", "ACK WAIT", "USAGE"],
+          s.queues.map((q) => [q.queue, q.waiting, ...(blocked ? [q.blocked ?? 0] : []), q.inFlight, q.redelivered, q.dead, q.ackWaitS === undefined ? "-" : `${q.ackWaitS}s`, usageText(q.usage)]),
         )
       : "no queues yet",
   );
@@ -19,8 +21,8 @@ export function formatStatus(s: FleetStatus): string {
   parts.push(
     s.jobs.length
       ? columns(
-          ["JOB", "QUEUE", "TOTAL", "OK", "DEAD", "LEFT", "RATE/S", "ETA", "USAGE"],
-          s.jobs.map((j) => [j.job, j.queue, j.total, j.ok, j.dead, Math.max(0, j.total - j.ok - j.dead), j.rate ?? "-", eta(j.etaS), usageText(j.usage)]),
+          ["JOB", "QUEUE", "TOTAL", "OK", "DEAD", "LEFT", ...(blocked ? ["BLOCKED"] : []), "RATE/S", "ETA", "USAGE"],
+          s.jobs.map((j) => [j.job, j.queue, j.total, j.ok, j.dead, Math.max(0, j.total - j.ok - j.dead), ...(blocked ? [j.blocked ?? 0] : []), j.rate ?? "-", eta(j.etaS), usageText(j.usage)]),
         )
       : "no jobs yet",
   );

@@ -1,5 +1,5 @@
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
-import { countsChannel, PRIORITIES, queueOfConsumer, rateText, storeNames, type Capacity, type Priority, type Resources, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
+import { countsChannel, PRIORITIES, tasksChannel, queueOfConsumer, rateText, storeNames, type Capacity, type Priority, type Resources, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
 import { FitBoard, liveFit } from "../store/fit-board.js";
 import { unfitTasks } from "../policy/resources.js";
 import type { Connection } from "../nats/connect.js";
@@ -15,6 +15,8 @@ export interface QueueStatus {
   queue: string;
   /** Stored, not yet delivered. */
   waiting: number;
+  /** Tasks of its jobs waiting for their dependencies, not offered to workers yet (absent: none). */
+  blocked?: number;
   /** Delivered, not yet acked. */
   inFlight: number;
   /** Delivered more than once and not yet acked. */
@@ -59,6 +61,8 @@ export interface JobStatus {
   etaS?: number;
   /** Cancelled by `fanout job cancel`. */
   cancelled?: boolean;
+  /** A job with `"after"`: its tasks waiting for their dependencies, not yet offered to workers (not in `waiting`). */
+  blocked?: number;
   /** What the job's tasks reported they used, summed over every attempt. */
   usage?: Usage;
 }
@@ -150,12 +154,18 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
     if (m.cancelledAt) job.cancelled = true;
     jobs.push(job);
   }
+  const graphs = new Set(manifests.filter((m) => m.graph).map((m) => m.job));
   await Promise.all(
     jobs.map(async (j) => {
       const spent = await usage?.ofJob(j.job);
       if (spent) j.usage = spent.usage;
+      if (graphs.has(j.job)) j.blocked = (await subjectCounts(jsm, prefix, names.tasks, tasksChannel.blockedOfJob(prefix, j.queue, j.job))).size;
     }),
   );
+  for (const j of jobs) {
+    const q = j.blocked ? queues.get(j.queue) : undefined;
+    if (q) q.blocked = (q.blocked ?? 0) + j.blocked!;
+  }
   jobs.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   return { server: conn.server, queues: [...queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)), jobs };
 }

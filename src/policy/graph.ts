@@ -132,3 +132,29 @@ function findCycle(stuck: GraphNode[], byId: Map<string, GraphNode>): string[] {
   }
   return path.slice(seen.get(id));
 }
+
+/** How a dependency ended: ok, or dead with its reason and the first line of its error. */
+export type Ended = { status: "ok" } | { status: "dead"; reason: string; error: string };
+
+/** What becomes of a blocked task: it waits, it is released, or it is dead because a dependency ended otherwise than it asks. */
+export type Verdict = { kind: "wait" } | { kind: "release" } | { kind: "dead"; error: string };
+
+/** The verdict on a blocked task from how its dependencies ended so far: one that ended otherwise decides it at once. */
+export function verdictOf(after: { id: string; on: AfterOn }[], ended: Map<string, Ended>): Verdict {
+  let waiting = false;
+  for (const d of after) {
+    const end = ended.get(d.id);
+    if (!end) {
+      waiting = true;
+      continue;
+    }
+    const fits = d.on === "done" || d.on === end.status;
+    if (fits) continue;
+    const waits = `waits for ${d.id} to end ${d.on}`;
+    if (end.status === "ok") return { kind: "dead", error: `${waits}, and ${d.id} ended ok` };
+    // Down the graph, the chain reads back to the task that failed.
+    if (end.reason === "dependency" && end.error.startsWith("waits for ")) return { kind: "dead", error: `${waits}, which ${end.error}` };
+    return { kind: "dead", error: `${waits}, and ${d.id} is dead (${end.reason}${end.error ? `: ${end.error}` : ""})` };
+  }
+  return waiting ? { kind: "wait" } : { kind: "release" };
+}

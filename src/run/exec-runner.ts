@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { mkdtemp, open, rm, rmdir } from "node:fs/promises";
+import { mkdtemp, open, rm, rmdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { usageOf } from "../../channels/index.js";
@@ -59,6 +59,7 @@ export function execRunner(options: ExecOptions): Runner {
     let confined: Confined | undefined;
     let ran: AttemptOutcome;
     try {
+      if (ctx.parents) await writeFile(path.join(workDir, PARENTS_FILE), JSON.stringify(ctx.parents));
       confined = await confine(options, env, runsIn, workDir, ctx);
       ran = await runIn(runsIn, workDir, confined, options, ctx);
     } finally {
@@ -98,6 +99,7 @@ function attemptEnv(commandEnv: NodeJS.ProcessEnv, workDir: string, ctx: Attempt
     FANOUT_USAGE_FILE: path.join(workDir, USAGE_FILE),
     TMPDIR: workDir,
   };
+  if (ctx.parents) env.FANOUT_PARENTS = path.join(workDir, PARENTS_FILE);
   const taskJson = taskText(ctx);
   if (taskJson.length <= MAX_ENV_VALUE) env.FANOUT_TASK = taskJson;
   if (ctx.feedback !== undefined) {
@@ -113,6 +115,9 @@ function attemptEnv(commandEnv: NodeJS.ProcessEnv, workDir: string, ctx: Attempt
 function taskText(ctx: AttemptContext): string {
   return JSON.stringify(ctx.feedback === undefined ? ctx.task : { ...ctx.task, feedback: ctx.feedback });
 }
+
+/** The file in the attempt's folder holding a task's dependencies' outputs, `{id: output}` (FANOUT_PARENTS). */
+const PARENTS_FILE = "parents.json";
 
 /** The file in the attempt's folder where a command may write what it used, as JSON (FANOUT_USAGE_FILE). */
 const USAGE_FILE = "fanout-usage.json";

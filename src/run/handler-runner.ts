@@ -16,6 +16,8 @@ export interface HandlerContext {
   usage(used: Usage): void;
   /** What the previous attempt's output earned (it broke the output schema): its errors and the output, to mend. */
   feedback?: unknown;
+  /** A task with `after`: each dependency's output by id (null for a dead one). */
+  parents?: Record<string, unknown>;
   log: AttemptContext["log"];
 }
 
@@ -74,6 +76,7 @@ class AttemptHandlerContext implements HandlerContext {
   readonly outputDir?: string;
   readonly progress: AttemptContext["progress"];
   readonly feedback?: unknown;
+  readonly parents?: Record<string, unknown>;
   readonly log: AttemptContext["log"];
   /** What the handler reported with `usage()`, summed. */
   used: Usage | undefined;
@@ -87,6 +90,7 @@ class AttemptHandlerContext implements HandlerContext {
     this.outputDir = ctx.outputDir;
     this.progress = ctx.progress;
     this.feedback = ctx.feedback;
+    this.parents = ctx.parents;
     this.log = ctx.log;
   }
 

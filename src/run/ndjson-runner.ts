@@ -102,7 +102,7 @@ class NdjsonAgent {
       const queue = this.waiting.get(task.id);
       if (queue) queue.push(entry);
       else this.waiting.set(task.id, [entry]);
-      const request: AgentRequest = { ...task, attempt: ctx.attempt, outputDir: ctx.outputDir, feedback: ctx.feedback };
+      const request: AgentRequest = { ...task, attempt: ctx.attempt, outputDir: ctx.outputDir, feedback: ctx.feedback, parents: ctx.parents };
       child.stdin.write(`${JSON.stringify(request)}\n`);
       // After the request: a job cancelled already gets its cancel line at once, after it.
       stopListening = ctx.cancel?.onCancel(onCancel) ?? stopListening;

@@ -15,6 +15,8 @@ export interface AttemptContext {
   cancel?: CancelSwitch;
   /** What the previous attempt's output earned, for the command to mend it (FANOUT_FEEDBACK). */
   feedback?: unknown;
+  /** A task with dependencies: each one's output by id (null for a dead one), as FANOUT_PARENTS names it. */
+  parents?: Record<string, unknown>;
   /** Milliseconds this attempt may run, if limited. */
   timeoutMs?: number;
   /** The attempt's private output folder, when `--outputs` is set. */

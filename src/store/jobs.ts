@@ -32,11 +32,12 @@ export class JobStore {
    * manifest if needed (compare-and-set). A total never goes down: of two
    * publishers of one job, the one that counted last saw every task.
    */
-  async record(job: string, queue: string, total: number, outcomesFrom?: OutcomesFrom): Promise<JobManifest> {
+  async record(job: string, queue: string, total: number, outcomesFrom?: OutcomesFrom, graph?: boolean): Promise<JobManifest> {
     return updateKey(this.kv, job, (v) => JobManifest.parse(v), (current) => {
       const now = new Date().toISOString();
-      if (!current) return { job, queue, total, createdAt: now, updatedAt: now, ...(outcomesFrom && { outcomesFrom }) };
-      return { ...current, total: Math.max(current.total, total), updatedAt: now, ...earlierStart(current.outcomesFrom, outcomesFrom) };
+      const withGraph = graph ? { graph: true as const } : {};
+      if (!current) return { job, queue, total, createdAt: now, updatedAt: now, ...(outcomesFrom && { outcomesFrom }), ...withGraph };
+      return { ...current, total: Math.max(current.total, total), updatedAt: now, ...earlierStart(current.outcomesFrom, outcomesFrom), ...withGraph };
     });
   }
 

@@ -74,6 +74,13 @@ async function settledOnce(d: DeliveryContext, msg: JsMsg, ticket: StartTicket |
   const done = d.done.needed(attempt) ? await d.done.of(task, msg.seq) : undefined;
   if (done) {
     outcomes.countAgain(task, done, msg.info.streamSequence);
+    // Its settler may have stopped before it passed on what waits for it.
+    try {
+      await d.settle.passOn.after(task);
+    } catch (err) {
+      log.warn({ err }, "could not pass on the tasks that wait for it; it goes back to try again");
+      return returnUnrun(returns, msg, 1000);
+    }
     msg.ack();
     d.claims.count("skipped");
     log.info("already done on an earlier delivery; acked without running");

@@ -1,4 +1,5 @@
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import { PassOn } from "../graph/pass-on.js";
 import { STORE_GIVE_UP_MS, type RunnerInfo } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
@@ -22,7 +23,7 @@ import type { WorkerStores } from "./stores.js";
 export function settling(
   conn: Connection,
   js: JetStreamClient,
-  o: { worker: string; settings: WorkerSettings; stores: WorkerStores; runner: RunnerInfo; log: Logger; taskLog: Logger; follower: () => QueueFollower; levels: () => QueueLevels },
+  o: { jsm: JetStreamManager; worker: string; settings: WorkerSettings; stores: WorkerStores; runner: RunnerInfo; log: Logger; taskLog: Logger; follower: () => QueueFollower; levels: () => QueueLevels },
 ): SettleContext {
   const { worker, settings, stores, log } = o;
   const { queue } = settings;
@@ -49,5 +50,6 @@ export function settling(
     hold: new QueueHold({ nc: conn.nc, prefix: conn.prefix, queues: stores.queues, worker, holdMs: settings.holdMs, log }),
     audit: stores.audit,
     taskLog: o.taskLog,
+    passOn: new PassOn({ nc: conn.nc, js, jsm: o.jsm, prefix: conn.prefix, by: worker, giveUpMs: STORE_GIVE_UP_MS, log }),
   };
 }

@@ -54,7 +54,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
   const { queues, records, audit } = stores;
   const runnerInfo = runner.info ?? { kind: options.handler ? "module" : "exec" };
   const taskLog = options.taskLog?.child({ worker: name, queue }) ?? log;
-  const settle = settling(conn, js, { worker: name, settings, stores, runner: runnerInfo, log, taskLog, follower: () => follower, levels: () => levels });
+  const settle = settling(conn, js, { jsm, worker: name, settings, stores, runner: runnerInfo, log, taskLog, follower: () => follower, levels: () => levels });
   const { outcomes, returns, streak } = settle;
   const stopFollowingStreak = stores.streaks ? await stores.streaks.watch(queue, (s) => streak.follow(s)) : () => {};
   const cancels = await JobCancels.start(conn, { jsm, queue, outcomes, log });
@@ -105,7 +105,7 @@ export async function subscribe(conn: Connection, options: WorkerOptions): Promi
     onRate: (rate) => loop.pace(rate && new RatePacer(stores.slots, queue, rate)),
   });
   const gate = new StartGate({ nc: conn.nc, prefix: conn.prefix, queue, worker: name, follower, usage: stores.usage, slots: stores.slots, queues, audit, log });
-  const run = new TaskRun({ nc: conn.nc, prefix: conn.prefix, worker: name, runner, outputs: settings.outputs ? new OutputFolders(settings.outputs) : undefined, timeoutMs: settings.timeoutMs, cancels });
+  const run = new TaskRun({ nc: conn.nc, jsm, prefix: conn.prefix, worker: name, runner, outputs: settings.outputs ? new OutputFolders(settings.outputs) : undefined, timeoutMs: settings.timeoutMs, cancels });
   const delivery: DeliveryContext = { queue, claims, keeper, records, done, cancels, room, gate, run, settle };
   // Paused before this worker started (the state survives every restart): claim nothing from the first pull.
   follower.follow(await queues.get(queue));

@@ -1,4 +1,5 @@
-import type { JsMsg } from "@nats-io/jetstream";
+import type { JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import { parentsOf } from "../graph/parents.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { progressChannel, type Progress, type Task } from "../../channels/index.js";
 import type { Logger } from "../log.js";
@@ -12,6 +13,7 @@ export class TaskRun {
   constructor(
     private readonly o: {
       nc: NatsConnection;
+      jsm: JetStreamManager;
       prefix: string;
       worker: string;
       runner: Runner;
@@ -33,6 +35,7 @@ export class TaskRun {
     const cancel = this.o.cancels.switchFor(task.job);
     try {
       outputDir = outputs ? await outputs.begin(task.id, attempt) : undefined;
+      const parents = await parentsOf(this.o.jsm, this.o.prefix, task);
       log.debug("task started");
       const outcome = await runner({
         task,
@@ -42,6 +45,7 @@ export class TaskRun {
         cancel: cancel.cancel,
         timeoutMs: task.timeoutMs ?? this.o.timeoutMs,
         feedback,
+        parents,
         outputDir,
         progress: (fraction, note) => this.progress(task, msg, fraction, note),
         log,

@@ -58,7 +58,7 @@ describe("fanout plan", () => {
     expect(text.stderr).toMatch(/^on 1 slot: about \d+\.\d s, from 10 recent tasks of queue agents \(median \d+\.\d s\)$/m);
   });
 
-  it("refuses a cycle, an unknown id and a missing file at FILE:LINE with exit 2, and leader publish refuses \"after\" for now", async () => {
+  it("refuses a cycle, an unknown id and a missing file at FILE:LINE with exit 2, as leader publish does", async () => {
     const t = await terminal(server);
     await t.jsonl("cycle.jsonl", [{ id: "a", input: 1, after: ["c"] }, { id: "b", input: 2, after: ["a"] }, { id: "c", input: 3, after: ["b"] }]);
     const cycle = await t.run(["plan", "cycle.jsonl"], undefined, t.dir);
@@ -73,9 +73,12 @@ describe("fanout plan", () => {
     const missing = await t.run(["plan", "gone.jsonl"], undefined, t.dir);
     expect(missing.code).toBe(2);
 
-    const publish = await t.run(["leader", "publish", "unknown.jsonl"], undefined, t.dir);
-    expect(publish.code).toBe(2);
-    expect(publish.stderr.trim()).toMatch(/^fanout: unknown\.jsonl:2: "after" is read by `fanout plan` only for now/);
-    expect((await t.status()).queues.reduce((n, q) => n + q.waiting, 0)).toBe(0);
+    // leader publish refuses them the same way, and publishes nothing.
+    for (const [file, line] of [["unknown.jsonl", unknown.stderr], ["cycle.jsonl", cycle.stderr]] as const) {
+      const publish = await t.run(["leader", "publish", file], undefined, t.dir);
+      expect(publish.code).toBe(2);
+      expect(publish.stderr.trim()).toBe(line.trim());
+    }
+    expect((await t.status()).queues.reduce((n, q) => n + q.waiting + (q.blocked ?? 0), 0)).toBe(0);
   });
 });

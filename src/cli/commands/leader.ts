@@ -4,7 +4,8 @@ import { PRIORITIES, type Priority, type TaskSpec } from "../../../channels/inde
 import { UsageError } from "../../errors.js";
 import { dirSpecs } from "../../leader/dir-source.js";
 import { parseJsonl, parseLine } from "../../leader/jsonl-source.js";
-import { publishTasks, refuseDependencies } from "../../leader/publish.js";
+import { publishTasks } from "../../leader/publish.js";
+import { checkedGraph } from "../../leader/plan.js";
 import { withIds, type SpecSource } from "../../leader/task-ids.js";
 import { createLogger } from "../../log.js";
 import { connect } from "../../nats/connect.js";
@@ -100,7 +101,6 @@ async function readSpecs(file: string | undefined, flags: PublishFlags): Promise
         : parseJsonl(await readInput(file!), file === "-" ? "stdin" : file);
   if (read.specs.length === 0) throw new UsageError(`${read.source.name} holds no tasks`);
   // Ids checked before the server is contacted: a repeated id is refused at its line.
-  if (!flags.idFromContent) withIds(read.specs, read.source);
-  refuseDependencies(read.specs, read.source);
+  if (!flags.idFromContent) checkedGraph(withIds(read.specs, read.source).specs, read.source);
   return read;
 }

@@ -16,6 +16,7 @@ export async function settleExhausted(ctx: SettleContext, msg: JsMsg, task: Task
   const error = `attempt ${attempt - 1} of ${ctx.limits.maxAttempts} never reported back (worker crashed or lost)`;
   ctx.audit.record({ type: "dead", job: task.job, queue: task.queue, id: task.id, worker: outcomes.worker, attempt: attempt - 1, reason: "timeout", error });
   await outcomes.storeDead(outcomes.deadLetter(task, "timeout", error, attempt - 1, { attempt: attempt - 1, usage }), msg.info.streamSequence, msg);
+  await ctx.passOn.after(task);
   msg.ack();
   ctx.taskLog.warn({ taskId: task.id, job: task.job, attempt }, "task dead: attempts exhausted");
 }

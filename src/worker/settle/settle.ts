@@ -1,6 +1,7 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Task, Usage } from "../../../channels/index.js";
 import type { AuditLog } from "../../store/audit-log.js";
+import type { PassOn } from "../../graph/pass-on.js";
 import type { Logger } from "../../log.js";
 import { sameTurn } from "../../nats/same-turn.js";
 import { decide, firstLine, type Limits } from "../../policy/decide.js";
@@ -23,6 +24,8 @@ export interface SettleContext {
   audit: AuditLog;
   /** Per-task lines (task ok, attempt failed, task dead); a worker drawing a live line keeps them quiet. */
   taskLog: Logger;
+  /** What waits for a settled task is passed on before its ack. */
+  passOn: PassOn;
 }
 
 export interface Attempt {
@@ -42,7 +45,8 @@ export interface Attempt {
 export type Settlement = "ok" | "dead" | "retry" | "paused" | "held";
 
 // Promise 1, no task is lost: the task is acked only after its Result or
-// DeadLetter has a PubAck, so at every instant one of them holds it.
+// DeadLetter has a PubAck, so at every instant one of them holds it; what
+// waits for it is passed on before the ack, so a redelivery passes it on again.
 /** Carries out the decision on an attempt's outcome: store it, then ack; or nak for a retry. */
 export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: AttemptOutcome): Promise<Settlement> {
   const { task, attempt, msg } = a;
@@ -63,6 +67,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         const { result: stored, body } = result!; // ok only when the attempt was ok and its result fits
         await sameTurn();
         await outcomes.storeResult(stored, body, msg);
+        await ctx.passOn.after(task);
         await sameTurn();
         msg.ack();
         log.info({ durationMs: stored.durationMs }, "task ok");
@@ -73,6 +78,7 @@ export async function settle(ctx: SettleContext, a: Attempt, attemptOutcome: Att
         const output = !outcome.ok ? outcome.invalidOutput?.output : undefined;
         const letter = outcomes.deadLetter(task, decision.reason, error, attempt, { attempt, startedAt: a.startedAt, exitCode: outcome.exitCode, usage: a.usage, output });
         await outcomes.storeDead(letter, msg.info.streamSequence, msg);
+        await ctx.passOn.after(task);
         msg.ack();
         log.warn({ reason: decision.reason, err: error }, "task dead");
         audit.record({ type: "dead", job: task.job, queue: task.queue, id: task.id, worker, attempt, reason: decision.reason, error: firstLine(error) });
