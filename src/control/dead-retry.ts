@@ -11,6 +11,7 @@ import { publishUntilAcked } from "../nats/publish-until-acked.js";
 import { Tally } from "../store/tally.js";
 import { deadTasks } from "../store/dead-letters.js";
 import { deadLetterIsLatest } from "../policy/latest-outcome.js";
+import { PassOn } from "../graph/pass-on.js";
 
 export interface RetryOptions {
   /** Only dead tasks of these reasons (any when empty). */
@@ -49,16 +50,24 @@ export async function retryDead(conn: Connection, job: string, options: RetryOpt
   await ensureLevels(conn, jsm, manifest.queue, kept.map((k) => k.task), silentLogger);
   const audit = new AuditLog(conn.nc, conn.prefix);
   const tally = new Tally(conn.nc, conn.prefix);
+  // Tasks that wait for others go back blocked, first: each is released once what it waits for ends again.
+  kept.sort((a, b) => Number(!a.task.after?.length) - Number(!b.task.after?.length));
+  const blocked: string[] = [];
   for (const { task, deadSeq } of kept) {
     // A msg-id of its own: a retry is a new message, not a repeat of the first one.
     const msgID = retryMsgId(job, task.id, deadSeq);
     const again: Task = { ...task, deadRetries: (task.deadRetries ?? 0) + 1 };
-    await publishUntilAcked(conn.nc, js, tasksChannel.of(conn.prefix, task), JSON.stringify(again), msgID, { giveUpMs: PUBLISH_GIVE_UP_MS });
+    const waits = Boolean(task.after?.length);
+    if (waits) blocked.push(task.id);
+    const subject = waits ? tasksChannel.blocked(conn.prefix, manifest.queue, job, task.id) : tasksChannel.of(conn.prefix, task);
+    await publishUntilAcked(conn.nc, js, subject, JSON.stringify(again), waits ? `${msgID}~blocked` : msgID, { giveUpMs: PUBLISH_GIVE_UP_MS });
     tally.count({ queue: manifest.queue, job }, "undead", msgID);
     audit.record({ type: "retried", job, queue: manifest.queue, id: task.id });
   }
   audit.flush();
   tally.flush();
+  // Those whose dependencies ended already (not retried with them) are passed on now.
+  if (blocked.length) await new PassOn({ nc: conn.nc, js, jsm, prefix: conn.prefix, by: "dead-retry", giveUpMs: PUBLISH_GIVE_UP_MS, log: silentLogger }).check(manifest.queue, job, blocked);
   const notRetried = chosen.length - kept.length;
   return notRetried ? { job, retried: kept.length, notRetried } : { job, retried: kept.length };
 }

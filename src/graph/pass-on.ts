@@ -1,6 +1,6 @@
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { DeadLetter, deadChannel, outcomeMsgId, resultsChannel, storeNames, Task, taskMsgId, tasksChannel, type Dependency } from "../../channels/index.js";
+import { DeadLetter, deadChannel, outcomeMsgId, PRIORITIES, queueToken, resultsChannel, settledSeq, storeNames, Task, taskMsgId, tasksChannel, type Dependency } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import { jsonOf } from "../nats/decode.js";
 import { publishUntilAcked } from "../nats/publish-until-acked.js";
@@ -61,7 +61,9 @@ export class PassOn {
       this.last(this.names.results, resultsChannel.subject(prefix, queue, job, id), true),
       this.last(this.names.dead, deadChannel.subject(prefix, queue, job, id), true),
     ]);
-    if (!queued && !result && !dead) {
+    // A dead letter from before this blocked message (the task is a retry) does not settle it.
+    const deadSince = dead !== null && (settledSeq(dead.header?.get("Nats-Msg-Id")) ?? 0) >= blocked.seq;
+    if (!queued && !result && !deadSince) {
       const verdict = verdictOf(task.after ?? [], await this.endings(queue, job, task.after ?? []));
       if (verdict.kind === "wait") return;
       if (verdict.kind === "release") {
@@ -71,7 +73,7 @@ export class PassOn {
         await this.storeDead(task, verdict.error, blocked.seq);
         await this.after(task); // its own dependents, down the graph
       }
-    } else if (dead && !result && DeadLetter.safeParse(jsonOf(dead.data)).data?.reason === "dependency") {
+    } else if (deadSince && !result && DeadLetter.safeParse(jsonOf(dead.data)).data?.reason === "dependency") {
       await this.after(task); // a passer stopped part-way down the graph: finish it
     }
     await this.o.jsm.streams.deleteMessage(this.names.tasks, blocked.seq, false).catch((err: unknown) => {
@@ -88,11 +90,20 @@ export class PassOn {
         const result = await this.last(this.names.results, resultsChannel.subject(prefix, queue, job, id), true);
         if (result) return void ended.set(id, { status: "ok" });
         const dead = await this.last(this.names.dead, deadChannel.subject(prefix, queue, job, id), true);
-        const letter = dead ? DeadLetter.safeParse(jsonOf(dead.data)).data : undefined;
-        if (dead) ended.set(id, { status: "dead", reason: letter?.reason ?? "failed", error: firstLine(letter?.error ?? "") });
+        if (!dead || (await this.retried(queue, job, id, settledSeq(dead.header?.get("Nats-Msg-Id")) ?? 0))) return;
+        const letter = DeadLetter.safeParse(jsonOf(dead.data)).data;
+        ended.set(id, { status: "dead", reason: letter?.reason ?? "failed", error: firstLine(letter?.error ?? "") });
       }),
     );
     return ended;
+  }
+
+  /** Whether a dead task was sent back (`dead retry`): a message of it, waiting or blocked, newer than the one its dead letter settles. */
+  private async retried(queue: string, job: string, id: string, settled: number): Promise<boolean> {
+    const { prefix } = this.o;
+    const subjects = [...PRIORITIES.map((p) => tasksChannel.subject(prefix, queueToken(queue, p), job, id)), tasksChannel.blocked(prefix, queue, job, id)];
+    const found = await Promise.all(subjects.map((s) => this.last(this.names.tasks, s, false)));
+    return found.some((m) => m !== null && m.seq > settled);
   }
 
   private async storeDead(task: Task, error: string, blockedSeq: number): Promise<void> {

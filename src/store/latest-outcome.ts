@@ -20,8 +20,9 @@ export async function storedOutcomes(jsm: JetStreamManager, prefix: string, at: 
   const [newestDead, result, ...tasks] = await Promise.all([
     jsm.direct.getMessage(names.dead, { last_by_subj: deadChannel.subject(prefix, at.queue, at.job, at.id) }),
     jsm.direct.getMessage(names.results, { last_by_subj: resultsChannel.subject(prefix, at.queue, at.job, at.id) }),
-    // A retry waits on its task's level: look on each.
+    // A retry waits on its task's level, or blocked for its dependencies: look on each.
     ...PRIORITIES.map((p) => jsm.streams.getMessage(names.tasks, { last_by_subj: tasksChannel.subject(prefix, queueToken(at.queue, p), at.job, at.id) })),
+    jsm.streams.getMessage(names.tasks, { last_by_subj: tasksChannel.blocked(prefix, at.queue, at.job, at.id) }),
   ]);
   return { newestDeadSeq: newestDead?.seq, result: result !== null, taskSeqs: tasks.map((t) => t?.seq) };
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ReportLine } from "../../channels/index.js";
@@ -24,7 +24,7 @@ const started = (l: Record<string, unknown>) => Date.parse(l.startedAt as string
 const finished = (l: Record<string, unknown>) => Date.parse(l.finishedAt as string);
 
 describe("waves of dependent tasks (\"after\")", () => {
-  it("runs each wave after the one it waits for, makes what waits on a dead task dead with `dependency`, and the merge (on: done) runs on the rest with its parents' outputs", async () => {
+  it("runs each wave after the one it waits for, makes what waits on a dead task dead with `dependency`, and the merge (on: done) runs on the rest with its parents' outputs; retried, they run again in order", async () => {
     const t = await terminal(server);
     await t.jsonl("waves.jsonl", WAVES);
     const published = await t.run(["leader", "publish", "waves.jsonl", "--job", "waves"], undefined, t.dir);
@@ -39,7 +39,8 @@ describe("waves of dependent tasks (\"after\")", () => {
     expect(text.stderr).toMatch(/^QUEUE +WAITING +BLOCKED/m);
 
     const runs = path.join(t.dir, "runs.log");
-    const workers = [1, 2].map(() => t.start(["worker", "subscribe", "--concurrency", "3", "--idle-exit", "3", "--", "node", AGENT], { RUNS_LOG: runs }));
+    const fixed = path.join(t.dir, "fixed");
+    const workers = [1, 2].map(() => t.start(["worker", "subscribe", "--concurrency", "3", "--idle-exit", "3", "--", "node", AGENT], { RUNS_LOG: runs, FIXED: fixed }));
     const collected = await t.run(["results", "collect", "--job", "waves", "--out", "report.jsonl"], undefined, t.dir);
     expect(collected.code).toBe(0);
     expect(lastJson(collected)).toMatchObject({ total: 10, ok: 7, dead: 3, finalized: true, deadByReason: { rejected: 1, dependency: 2 } });
@@ -62,6 +63,22 @@ describe("waves of dependent tasks (\"after\")", () => {
     // The merge ran on the rest, given each dependency's output (null for the dead one).
     expect(r.get("merge")!.output).toEqual({ did: "merge", parents: { "review-a": { did: "review-a", parents: { "write-a": expect.any(Object) } }, "review-b": null, "review-c": expect.objectContaining({ did: "review-c" }) } });
     expect((r.get("write-a")!.output as { parents: unknown }).parents).toEqual({ "research-a": { did: "research-a", parents: null } });
+
+    // Fixed and retried, the dead research runs again first, then what waited on it, in order.
+    await writeFile(fixed, "");
+    const retried = await t.run(["dead", "retry", "--job", "waves"]);
+    expect(lastJson(retried)).toMatchObject({ retried: 3 });
+    expect((await t.status()).jobs[0]).toMatchObject({ blocked: 2 });
+    const again = t.start(["worker", "subscribe", "--concurrency", "3", "--idle-exit", "3", "--", "node", AGENT], { RUNS_LOG: runs, FIXED: fixed });
+    const second = await t.run(["results", "collect", "--job", "waves", "--out", "again.jsonl"], undefined, t.dir);
+    expect(lastJson(second)).toMatchObject({ total: 10, ok: 10, dead: 0, finalized: true });
+    await again.done;
+    const r2 = byId(await readReport(path.join(t.dir, "again.jsonl")));
+    expect(started(r2.get("write-b")!)).toBeGreaterThanOrEqual(finished(r2.get("research-b")!));
+    expect(started(r2.get("review-b")!)).toBeGreaterThanOrEqual(finished(r2.get("write-b")!));
+    expect((r2.get("review-b")!.output as { parents: unknown }).parents).toEqual({ "write-b": expect.objectContaining({ did: "write-b" }) });
+    const ranAgain = (await readFile(runs, "utf8")).trim().split("\n").slice(ran.length).sort();
+    expect(ranAgain).toEqual(["research-b", "review-b", "write-b"]);
   });
 
   it("releases each task once when the worker that settled its dependency is SIGKILLed while passing it on", async () => {
