@@ -21,6 +21,10 @@ export const JobManifest = z.object({
   outcomesFrom: z.object({ results: z.number().int().positive(), dead: z.number().int().positive() }).optional(),
   /** Some of its tasks wait for others (`"after"`): they are blocked until passed on. */
   graph: z.literal(true).optional(),
+  /** `leader publish --after-job`: every task is held blocked until this job's report is final. */
+  afterJob: JobId.optional(),
+  /** When a collector first finalized a report of the job: what `--after-job` waits for. */
+  reportedAt: z.string().optional(),
   /** Set by `fanout job cancel`: its waiting tasks are dead-lettered and its running ones stopped, as `cancelled`. */
   cancelledAt: z.string().optional(),
   cancelledBy: z.string().optional(),

@@ -84,6 +84,8 @@ export const tasksChannel = {
   /** Where a task waits for its dependencies: a queue token no consumer reads (`~` is not allowed in queue names). */
   blocked: (prefix: string, queue: string, job: string, id: string) => `${prefix}.tasks.${queue}~blocked.${job}.${id}`,
   blockedOfJob: (prefix: string, queue: string, job: string) => `${prefix}.tasks.${queue}~blocked.${job}.>`,
+  /** Whether a tasks subject is a blocked task's (whatever its level once released). */
+  isBlocked: (prefix: string, subject: string) => (subject.split(".")[prefix.split(".").length + 1] ?? "").endsWith("~blocked"),
   /** A task's subject, on its level. */
   of: (prefix: string, task: { queue: string; job: string; id: string; priority?: "high" | "low" }) =>
     `${prefix}.tasks.${queueToken(task.queue, task.priority)}.${task.job}.${task.id}`,

@@ -12,7 +12,8 @@ export async function parentsOf(jsm: JetStreamManager, prefix: string, task: Tas
   const results = storeNames(prefix).results;
   const outputs = await Promise.all(
     task.after.map(async ({ id }) => {
-      const stored = await jsm.direct.getMessage(results, { last_by_subj: resultsChannel.subject(prefix, task.queue, task.job, id) });
+      // Of the stream's leader: a replica a little behind could miss an output just stored.
+      const stored = await jsm.streams.getMessage(results, { last_by_subj: resultsChannel.subject(prefix, task.queue, task.job, id) });
       return [id, stored ? (Result.safeParse(jsonOf(stored.data)).data?.output ?? null) : null] as const;
     }),
   );

@@ -51,15 +51,15 @@ export class PassOn {
   // deleted only after it is in its queue or dead-lettered, and never put there twice.
   private async one(queue: string, job: string, id: string): Promise<void> {
     const { prefix } = this.o;
-    const blocked = await this.last(this.names.tasks, tasksChannel.blocked(prefix, queue, job, id), false);
+    const blocked = await this.last(this.names.tasks, tasksChannel.blocked(prefix, queue, job, id));
     if (!blocked) return; // passed on already
     const parsed = Task.safeParse(jsonOf(blocked.data));
     if (!parsed.success) return; // not a task fanout published: left where it is, counted by its job
     const task = parsed.data;
     const [queued, result, dead] = await Promise.all([
-      this.last(this.names.tasks, tasksChannel.of(prefix, task), false),
-      this.last(this.names.results, resultsChannel.subject(prefix, queue, job, id), true),
-      this.last(this.names.dead, deadChannel.subject(prefix, queue, job, id), true),
+      this.last(this.names.tasks, tasksChannel.of(prefix, task)),
+      this.last(this.names.results, resultsChannel.subject(prefix, queue, job, id)),
+      this.last(this.names.dead, deadChannel.subject(prefix, queue, job, id)),
     ]);
     // A dead letter from before this blocked message (the task is a retry) does not settle it.
     const deadSince = dead !== null && (settledSeq(dead.header?.get("Nats-Msg-Id")) ?? 0) >= blocked.seq;
@@ -87,9 +87,9 @@ export class PassOn {
     const ended = new Map<string, Ended>();
     await Promise.all(
       after.map(async ({ id }) => {
-        const result = await this.last(this.names.results, resultsChannel.subject(prefix, queue, job, id), true);
+        const result = await this.last(this.names.results, resultsChannel.subject(prefix, queue, job, id));
         if (result) return void ended.set(id, { status: "ok" });
-        const dead = await this.last(this.names.dead, deadChannel.subject(prefix, queue, job, id), true);
+        const dead = await this.last(this.names.dead, deadChannel.subject(prefix, queue, job, id));
         if (!dead || (await this.retried(queue, job, id, settledSeq(dead.header?.get("Nats-Msg-Id")) ?? 0))) return;
         const letter = DeadLetter.safeParse(jsonOf(dead.data)).data;
         ended.set(id, { status: "dead", reason: letter?.reason ?? "failed", error: firstLine(letter?.error ?? "") });
@@ -102,7 +102,7 @@ export class PassOn {
   private async retried(queue: string, job: string, id: string, settled: number): Promise<boolean> {
     const { prefix } = this.o;
     const subjects = [...PRIORITIES.map((p) => tasksChannel.subject(prefix, queueToken(queue, p), job, id)), tasksChannel.blocked(prefix, queue, job, id)];
-    const found = await Promise.all(subjects.map((s) => this.last(this.names.tasks, s, false)));
+    const found = await Promise.all(subjects.map((s) => this.last(this.names.tasks, s)));
     return found.some((m) => m !== null && m.seq > settled);
   }
 
@@ -121,9 +121,13 @@ export class PassOn {
     });
   }
 
-  /** The last message on a subject, or null when there is none; any other failure throws, so nothing is passed on on a guess. */
-  private last(stream: string, subject: string, direct: boolean): Promise<StoredMsg | null> {
-    const query = { last_by_subj: subject };
-    return direct ? this.o.jsm.direct.getMessage(stream, query) : this.o.jsm.streams.getMessage(stream, query);
+  /**
+   * The last message on a subject, or null when there is none; any other
+   * failure throws, so nothing is passed on on a guess. Asked of the stream's
+   * leader, never a direct get: a replica a little behind could hide the
+   * outcome that releases a task, and two passers would each wait for the other.
+   */
+  private last(stream: string, subject: string): Promise<StoredMsg | null> {
+    return this.o.jsm.streams.getMessage(stream, { last_by_subj: subject });
   }
 }

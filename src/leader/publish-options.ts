@@ -19,6 +19,8 @@ export const PublishSettings = z.object({
   skipDone: z.boolean().default(false),
   /** Who publishes, for the job's audit trail. */
   by: z.string().optional(),
+  /** Hold every task blocked until this job's report is final. */
+  afterJob: z.string().optional(),
   /** The level of tasks whose spec gives none. */
   priority: Priority.default("normal"),
 });

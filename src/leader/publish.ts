@@ -49,7 +49,7 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const createdAt = new Date().toISOString();
   // Specs were validated when read, and job and queue above: a Task by construction.
   const identified = withIds(specs, source, settings.idFromContent);
-  const graph = graphOf(identified.specs, source, settings.idFromContent !== undefined);
+  const graph = graphOf(identified.specs, source, settings.idFromContent !== undefined, settings.afterJob !== undefined);
   const tasks: Task[] = identified.specs.map((s) => {
     const priority = s.priority ?? settings.priority;
     const after = graph?.after.get(s.id);
@@ -69,6 +69,13 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   const manifest = await jobs.get(job);
   if (manifest && manifest.queue !== queue) throw new UsageError(`job ${job} is on queue ${manifest.queue}, not ${queue}`);
   if (manifest?.cancelledAt) throw new UsageError(`job ${job} was cancelled: publish to a new job`);
+  // --after-job: held for a report that is not final yet; none at all when it is.
+  const upstream = settings.afterJob === undefined ? undefined : await jobs.get(settings.afterJob);
+  if (settings.afterJob !== undefined) {
+    if (settings.afterJob === job) throw new UsageError(`job ${job} cannot wait for itself (--after-job)`);
+    if (!upstream) throw new UsageError(`no job ${settings.afterJob} to wait for (--after-job; check the id with \`fanout status\`)`);
+  }
+  const holdAll = upstream !== undefined && upstream.reportedAt === undefined;
   // Promise 1, no task lost: where the job's outcomes begin (its collectors read from there),
   // read before listing its ids, so that any outcome stored before it is among them.
   const outcomesStart = manifest ? undefined : await nextOutcomeSeqs(jsm, conn.prefix);
@@ -95,7 +102,8 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
   let lastProgress = Date.now();
   // Blocked tasks first: a task that runs at once passes on only what is already stored.
   // Then the ready ones, the longest chain waiting on them first: workers take them in that order.
-  const rank = (i: number) => (tasks[i]!.after ? Number.MAX_SAFE_INTEGER : graph!.rest.get(tasks[i]!.id)!);
+  const blocks = (t: Task) => holdAll || t.after !== undefined;
+  const rank = (i: number) => (blocks(tasks[i]!) ? Number.MAX_SAFE_INTEGER : graph!.rest.get(tasks[i]!.id)!);
   const order = graph ? [...tasks.keys()].sort((a, b) => rank(b) - rank(a)) : tasks.keys();
   const blockedNow: string[] = [];
   let blockedStored = !graph;
@@ -107,15 +115,15 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
       continue;
     }
     if (done.has(task.id)) continue;
-    if (!blockedStored && !task.after) {
+    if (!blockedStored && !blocks(task)) {
       await Promise.all(pool);
       blockedStored = true;
       if (failure) break;
     }
     sent++;
-    if (task.after) blockedNow.push(task.id);
+    if (blocks(task)) blockedNow.push(task.id);
     // A blocked task's msg-id is its own: its release, the same task on its queue's subject, must not be dropped as its repeat.
-    const [subject, msgID] = task.after ? [tasksChannel.blocked(conn.prefix, queue, job, task.id), blockedMsgId(job, task.id)] : [tasksChannel.of(conn.prefix, task), taskMsgId(job, task.id)];
+    const [subject, msgID] = blocks(task) ? [tasksChannel.blocked(conn.prefix, queue, job, task.id), blockedMsgId(job, task.id)] : [tasksChannel.of(conn.prefix, task), taskMsgId(job, task.id)];
     const p = publishUntilAcked(conn.nc, js, subject, bodies[i]!, msgID, {
       giveUpMs: settings.giveUpMs,
       onRetry: (attempt, err) => log.debug({ taskId: task.id, attempt, err }, "publish not confirmed, retrying"),
@@ -142,10 +150,13 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
     throw await incomplete(failure, { conn, job, tasks, confirmed, unconfirmed: sent - published - repeated });
   }
 
-  // A re-run whose blocked tasks wait for ones the job settled already: they are passed on now.
-  if (held.size && blockedNow.length) await new PassOn({ nc: conn.nc, js, jsm, prefix: conn.prefix, by: settings.by ?? "leader", giveUpMs: settings.giveUpMs, log }).check(queue, job, blockedNow);
   const total = settings.job ? (await jobIds(jsm, conn.prefix, job)).size : tasks.length - skippedDone;
-  const recorded = await jobs.record(job, queue, total, outcomesFrom, graph !== undefined);
+  const recorded = await jobs.record(job, queue, total, outcomesFrom, graph && { afterJob: holdAll ? settings.afterJob : undefined });
+  const passOn = () => new PassOn({ nc: conn.nc, js, jsm, prefix: conn.prefix, by: settings.by ?? "leader", giveUpMs: settings.giveUpMs, log });
+  // Held for a report that became final while this run published: its collector did not see this job yet.
+  if (holdAll && (await jobs.get(settings.afterJob!))?.reportedAt) await passOn().check(queue, job, blockedNow);
+  // A re-run whose blocked tasks wait for ones the job settled already: they are passed on now.
+  else if (held.size && blockedNow.length) await passOn().check(queue, job, blockedNow);
   const event: JobEvent = { type: "published", job, queue, total: recorded.total, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, queue), JSON.stringify(event));
   const audit = new AuditLog(conn.nc, conn.prefix);
@@ -156,10 +167,10 @@ export async function publishTasks(conn: Connection, specs: TaskSpec[], options:
 }
 
 /** Each task's dependencies and dependents, or undefined for a job without them; a graph that cannot run is refused at its line. */
-function graphOf(specs: Array<TaskSpec & { id: string }>, source: SpecSource, idsFromContent: boolean): { after: Map<string, Dependency[]>; dependents: Map<string, string[]>; rest: Map<string, number> } | undefined {
+function graphOf(specs: Array<TaskSpec & { id: string }>, source: SpecSource, idsFromContent: boolean, afterJob: boolean): { after: Map<string, Dependency[]>; dependents: Map<string, string[]>; rest: Map<string, number> } | undefined {
   const waits = specs.findIndex((s) => s.after?.length);
-  if (waits < 0) return undefined;
-  if (idsFromContent) throw new InvalidInputError(`${specAt(source, waits)}: "after" names ids of the file, and --id-from-content replaces them: give each task its id`);
+  if (waits < 0 && !afterJob) return undefined;
+  if (idsFromContent && waits >= 0) throw new InvalidInputError(`${specAt(source, waits)}: "after" names ids of the file, and --id-from-content replaces them: give each task its id`);
   const after = new Map<string, Dependency[]>();
   const dependents = new Map<string, string[]>();
   const nodes = checkedGraph(specs, source);

@@ -1,6 +1,7 @@
 import { jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { DEFAULT_QUEUE, eventsChannel, taskAddress, type JobEvent, type JobManifest, type Usage } from "../../channels/index.js";
 import { DeletedOnServerError } from "../errors.js";
+import { releaseAfterJob } from "../graph/after-job.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
 import { JobStore } from "../store/jobs.js";
@@ -144,6 +145,8 @@ async function collectInto(conn: Connection, writer: ReportWriter, options: Coll
   await options.finalizing?.before(writer.partial);
   await writer.finalize();
   await deleteReportConsumers(jsm, consumers);
+  // Jobs held for this report (`leader publish --after-job`) go now.
+  if (job) await releaseAfterJob(conn, js, jsm, jobs, job, log);
   const event: JobEvent = { type: "finalized", job: job!, queue, total: total!, at: new Date().toISOString() };
   conn.nc.publish(eventsChannel.subject(conn.prefix, event.queue), JSON.stringify(event));
   const { deadByReason, retried, wallMs, slowest, workers, usage } = writer.stats.summary();

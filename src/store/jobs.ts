@@ -32,12 +32,20 @@ export class JobStore {
    * manifest if needed (compare-and-set). A total never goes down: of two
    * publishers of one job, the one that counted last saw every task.
    */
-  async record(job: string, queue: string, total: number, outcomesFrom?: OutcomesFrom, graph?: boolean): Promise<JobManifest> {
+  async record(job: string, queue: string, total: number, outcomesFrom?: OutcomesFrom, graph?: { afterJob?: string }): Promise<JobManifest> {
     return updateKey(this.kv, job, (v) => JobManifest.parse(v), (current) => {
       const now = new Date().toISOString();
-      const withGraph = graph ? { graph: true as const } : {};
+      const withGraph = graph ? { graph: true as const, ...(graph.afterJob && { afterJob: graph.afterJob }) } : {};
       if (!current) return { job, queue, total, createdAt: now, updatedAt: now, ...(outcomesFrom && { outcomesFrom }), ...withGraph };
       return { ...current, total: Math.max(current.total, total), updatedAt: now, ...earlierStart(current.outcomesFrom, outcomesFrom), ...withGraph };
+    });
+  }
+
+  /** Marks that a report of the job is final (the first time only). */
+  async reported(job: string): Promise<JobManifest> {
+    return updateKey(this.kv, job, (v) => JobManifest.parse(v), (current) => {
+      if (!current) throw new Error(`no manifest for job ${job}`);
+      return current.reportedAt ? current : { ...current, reportedAt: new Date().toISOString(), updatedAt: new Date().toISOString() };
     });
   }
 

@@ -1,4 +1,4 @@
-import { Task, taskAddress } from "../../channels/index.js";
+import { Task, taskAddress, tasksChannel } from "../../channels/index.js";
 
 /** The Task in a message, or why it is not one. The body must agree with the subject it came on. */
 export function parseTask(prefix: string, subject: string, data: Uint8Array, queue: string): Task | string {
@@ -17,6 +17,7 @@ export function parseTask(prefix: string, subject: string, data: Uint8Array, que
   if (task.queue !== queue) return `task queue ${task.queue} arrived on queue ${queue}`;
   const address = taskAddress(prefix, subject);
   if (address?.job !== task.job || address.id !== task.id) return `task ${task.job}/${task.id} arrived on subject ${subject}`;
-  if (address.priority !== (task.priority ?? "normal")) return `task of priority ${task.priority ?? "normal"} arrived on subject ${subject}`;
+  // A blocked task waits on one subject whatever its level (its release puts it on its level's).
+  if (!tasksChannel.isBlocked(prefix, subject) && address.priority !== (task.priority ?? "normal")) return `task of priority ${task.priority ?? "normal"} arrived on subject ${subject}`;
   return task;
 }

@@ -1,3 +1,4 @@
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { jetstream, jetstreamManager, AckPolicy } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,6 +68,28 @@ describe("nats.conf's users", () => {
     expect(events).toEqual(["published", "started", "ok"]);
     expect((await publish("--input", '{"input":{"doc":1}}', "--id-from-content", "--skip-done")).skipped).toBe(1);
     expect(lastJson(await runCli(["queue", "forget-done", "paid"], env))).toEqual({ queue: "paid", forgotten: 1 });
+  });
+
+  it("waves work under the same users: release, `dependency` dead letters, parents, dead retry, status", async () => {
+    const file = path.join(server.storeDir, "waves.jsonl");
+    const fixed = path.join(server.storeDir, "waves-fixed");
+    const tasks = [{ id: "r1", input: "ok" }, { id: "r2", input: "fail" }, { id: "w1", input: "ok", after: ["r1"] }, { id: "w2", input: "ok", after: ["r2"] }, { id: "m", input: "ok", after: [{ id: "w1", on: "done" }, { id: "w2", on: "done" }] }];
+    await writeFile(file, tasks.map((t) => JSON.stringify(t)).join("\n") + "\n");
+    const publish = await runCli(["leader", "publish", file, "--queue", "waves", "--job", "waves"], env);
+    expect(publish.code, publish.stderr).toBe(0);
+    const work = () => startCli(["worker", "subscribe", "--queue", "waves", "--idle-exit", "2", "--", process.execPath, path.join(FIXTURES, "wave-agent.mjs")], { ...env, FIXED: fixed, NAP_MS: "0" });
+    const out = path.join(server.storeDir, "waves.out");
+    let worker = work();
+    expect(lastJson(await runCli(["results", "collect", "--job", "waves", "--out", out], env))).toMatchObject({ ok: 3, dead: 2, deadByReason: { rejected: 1, dependency: 1 } });
+    expect((await worker.done).stderr).not.toMatch(/permission/i);
+    await writeFile(fixed, "");
+    const retry = await runCli(["dead", "retry", "--job", "waves"], env);
+    expect(retry.stderr).not.toMatch(/permission/i);
+    expect((lastJson(await runCli(["status", "--json", "--job", "waves"], env)) as { jobs: Array<{ blocked?: number }> }).jobs[0]!.blocked).toBe(1);
+    worker = work();
+    expect(lastJson(await runCli(["results", "collect", "--job", "waves", "--out", `${out}.2`], env))).toMatchObject({ ok: 5, dead: 0 });
+    expect((await worker.done).stderr).not.toMatch(/permission/i);
+    expect((await readReport(`${out}.2`)).find((l) => l.id === "w2")).toMatchObject({ status: "ok", output: { parents: { r2: { did: "r2" } } } });
   });
 
   it("refuses a worker what it may not do: create or delete streams and consumers, purge the queue", async () => {

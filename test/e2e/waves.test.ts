@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ReportLine } from "../../channels/index.js";
 import { FIXTURES, lastJson, ROOT } from "../helpers/cli.js";
 import { useTestServer } from "../helpers/server.js";
+import { waitFor } from "../helpers/wait.js";
 import { idsOnce, readReport, terminal } from "./harness.js";
 
 const server = useTestServer();
@@ -116,6 +117,40 @@ describe("waves of dependent tasks (\"after\")", () => {
     expect([...counts.entries()].filter(([, n]) => n > 1)).toEqual([]);
     expect(counts.size).toBe(N + 1);
     expect((await t.status()).jobs[0]).toMatchObject({ blocked: 0 });
+  });
+});
+
+describe("leader publish --after-job", () => {
+  it("holds a whole job until another's report is final, then releases it; at once when it is final already; refuses an unknown job", async () => {
+    const t = await terminal(server);
+    await t.publish(await t.jsonl("first.jsonl", [{ id: "f1", input: 1 }, { id: "f2", input: 2 }]), "--job", "first");
+    const held = await t.run(["leader", "publish", await t.jsonl("second.jsonl", [{ id: "s1", input: 1 }, { id: "s2", input: 2, after: ["s1"] }]), "--job", "second", "--after-job", "first"]);
+    expect(held.code, held.stderr).toBe(0);
+    const job = (name: string) => t.status().then((s) => s.jobs.find((j) => j.job === name)!);
+    expect(await job("second")).toMatchObject({ total: 2, blocked: 2 });
+
+    // Every task of the first job ends; the second waits for its report, not for its tasks.
+    const worker = t.start(["worker", "subscribe", "--concurrency", "2", "--", "node", AGENT], { NAP_MS: "0" });
+    await waitFor("the first job's tasks to end", async () => (await job("first")).ok === 2);
+    expect(await job("second")).toMatchObject({ ok: 0, blocked: 2 });
+
+    const firstReport = path.join(t.dir, "first.jsonl.out");
+    expect(lastJson(await t.run(["results", "collect", "--job", "first", "--out", firstReport]))).toMatchObject({ ok: 2, finalized: true });
+    const finalAt = (await stat(firstReport)).mtimeMs;
+    const second = await t.run(["results", "collect", "--job", "second", "--out", path.join(t.dir, "second.out")]);
+    expect(lastJson(second)).toMatchObject({ ok: 2, dead: 0, finalized: true });
+    const r = byId(await readReport(path.join(t.dir, "second.out")));
+    expect(started(r.get("s1")!)).toBeGreaterThanOrEqual(Math.floor(finalAt));
+    expect(started(r.get("s2")!)).toBeGreaterThanOrEqual(finished(r.get("s1")!));
+
+    // The first report is final: a job published after it now is not held.
+    await t.publish(await t.jsonl("third.jsonl", [{ id: "t1", input: 1 }]), "--job", "third", "--after-job", "first");
+    expect(lastJson(await t.run(["results", "collect", "--job", "third", "--out", path.join(t.dir, "third.out")]))).toMatchObject({ ok: 1, finalized: true });
+    worker.child.kill("SIGTERM");
+    await worker.done;
+
+    const unknown = await t.run(["leader", "publish", "--input", '{"id":"x","input":1}', "--job", "fourth", "--after-job", "nope"]);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([2, "fanout: no job nope to wait for (--after-job; check the id with `fanout status`)"]);
   });
 });
 

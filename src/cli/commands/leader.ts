@@ -26,6 +26,7 @@ interface PublishFlags extends ConnectionFlags {
   idFromContent?: boolean;
   salt?: string;
   skipDone?: boolean;
+  afterJob?: string;
   priority: Priority;
 }
 
@@ -41,6 +42,7 @@ export function leaderCommand(): Command {
     .addOption(new Option("--id-from-content", "each task's id is a SHA-256 of its input's canonical JSON (and --salt): the same input is the same task in every run; ids given in the file are not used"))
     .addOption(new Option("--salt <text>", "with --id-from-content: mixed into every id, say the prompt or model version, so a new one runs everything again"))
     .addOption(new Option("--priority <level>", "high, normal or low: a worker with a free slot starts the highest waiting first (a task spec's \"priority\" wins)").choices(PRIORITIES).default(PUBLISH_DEFAULTS.priority))
+    .addOption(new Option("--after-job <job>", "hold every task of this job until that job's report is final (`results collect` finalized it); at once when it is already"))
     .addOption(new Option("--skip-done", "leave out tasks whose id already ended ok in this queue (its done ledger, kept until `fanout queue forget-done`)"))
     .action(async (file: string | undefined, flags: PublishFlags) => {
       if (flags.salt !== undefined && !flags.idFromContent) throw new UsageError("--salt goes with --id-from-content");
@@ -59,6 +61,7 @@ export function leaderCommand(): Command {
           log,
           idFromContent: flags.idFromContent ? { salt: flags.salt } : undefined,
           skipDone: flags.skipDone,
+          afterJob: flags.afterJob,
           by: operator(),
           priority: flags.priority,
           onSkipped: (n) => process.stderr.write(`${n} task${n === 1 ? "" : "s"} skipped (already done)\n`),

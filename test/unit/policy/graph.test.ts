@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { After } from "../../../channels/index.js";
-import { criticalPath, dependenciesOf, estimatedMakespan, graphProblem, wavesOf, type GraphNode } from "../../../src/policy/graph.js";
+import { criticalPath, dependenciesOf, estimatedMakespan, graphProblem, verdictOf, wavesOf, type Ended, type GraphNode } from "../../../src/policy/graph.js";
 
 /** Nodes from `id: deps` pairs, on lines 1, 2, …; a dependency `x:done` waits for x to be done. */
 const graph = (spec: Record<string, string[]>): GraphNode[] =>
@@ -57,5 +57,24 @@ describe("a job's graph", () => {
     const ms = { x1: 1, x2: 1, x3: 1, long: 3, tail: 3 } as Record<string, number>;
     expect(estimatedMakespan(g, (id) => ms[id]!, 2)).toBe(6);
     expect(estimatedMakespan([], second, 2)).toBe(0);
+  });
+});
+
+describe("verdictOf", () => {
+  const ok = { status: "ok" } as const;
+  const dead = (reason: string, error: string) => ({ status: "dead", reason, error }) as const;
+
+  it("waits while a dependency has not ended, releases when each ended as asked", () => {
+    const after = [{ id: "a", on: "ok" as const }, { id: "b", on: "done" as const }, { id: "c", on: "dead" as const }];
+    expect(verdictOf(after, new Map([["a", ok]]))).toEqual({ kind: "wait" });
+    expect(verdictOf(after, new Map<string, Ended>([["a", ok], ["b", dead("failed", "x")], ["c", dead("timeout", "")]]))).toEqual({ kind: "release" });
+    expect(verdictOf([], new Map())).toEqual({ kind: "release" });
+  });
+
+  it("is dead as soon as one ended otherwise, naming the chain back to the task that failed", () => {
+    expect(verdictOf([{ id: "a", on: "ok" }, { id: "b", on: "ok" }], new Map([["a", dead("rejected", "Error: no sources")]]))).toEqual({ kind: "dead", error: "waits for a to end ok, and a is dead (rejected: Error: no sources)" });
+    expect(verdictOf([{ id: "c", on: "dead" }], new Map([["c", ok]]))).toEqual({ kind: "dead", error: "waits for c to end dead, and c ended ok" });
+    const upstream = "waits for a to end ok, and a is dead (rejected: Error: no sources)";
+    expect(verdictOf([{ id: "w", on: "ok" }], new Map([["w", dead("dependency", upstream)]]))).toEqual({ kind: "dead", error: `waits for w to end ok, which ${upstream}` });
   });
 });
