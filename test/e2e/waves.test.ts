@@ -120,6 +120,40 @@ describe("waves of dependent tasks (\"after\")", () => {
   });
 });
 
+describe("waves, attacked", () => {
+  it("a cancelled job's blocked tasks, of any level, are accounted for in its report", async () => {
+    const t = await terminal(server);
+    // One slot: "slow" runs, "queued" waits behind it, and what waits for "queued" is blocked (one of them high).
+    const tasks = [{ id: "slow", input: 1 }, { id: "queued", input: 2 }, { id: "next-high", input: 3, priority: "high", after: ["queued"] }, { id: "next", input: 4, after: ["slow"] }];
+    await t.publish(await t.jsonl("c.jsonl", tasks), "--job", "doomed");
+    const worker = t.start(["worker", "subscribe", "--concurrency", "1", "--", "node", AGENT], { NAP_MS: "30000" });
+    await waitFor("the slow task to run", async () => (await t.status()).queues[0]!.inFlight === 1);
+    expect((await t.run(["job", "cancel", "doomed"])).code).toBe(0);
+    const collected = await t.run(["results", "collect", "--job", "doomed", "--out", path.join(t.dir, "doomed.out")]);
+    expect(lastJson(collected)).toMatchObject({ total: 4, ok: 0, dead: 4, finalized: true });
+    const lines = await readReport(path.join(t.dir, "doomed.out"));
+    expect(idsOnce(lines)).toEqual(["next", "next-high", "queued", "slow"]);
+    expect(lines.every((l) => ["cancelled", "dependency"].includes((l as { reason?: string }).reason!))).toBe(true);
+    expect((await t.status()).jobs[0]).toMatchObject({ blocked: 0 });
+    worker.child.kill("SIGTERM");
+    await worker.done;
+  });
+
+  it("published again with a task that waits for one already settled, the leader releases it", async () => {
+    const t = await terminal(server);
+    const first = [{ id: "base", input: 1 }];
+    await t.publish(await t.jsonl("v1.jsonl", first), "--job", "grow");
+    const worker = t.start(["worker", "subscribe", "--", "node", AGENT], { NAP_MS: "0" });
+    await waitFor("the base task to end", async () => (await t.status()).jobs[0]!.ok === 1);
+    const again = await t.publish(await t.jsonl("v2.jsonl", [...first, { id: "on-top", input: 2, after: ["base"] }]), "--job", "grow");
+    expect(again).toMatchObject({ published: 1, duplicates: 1, total: 2 });
+    const collected = await t.run(["results", "collect", "--job", "grow", "--out", path.join(t.dir, "grow.out")]);
+    expect(lastJson(collected)).toMatchObject({ total: 2, ok: 2, finalized: true });
+    worker.child.kill("SIGTERM");
+    await worker.done;
+  });
+});
+
 describe("leader publish --after-job", () => {
   it("holds a whole job until another's report is final, then releases it; at once when it is final already; refuses an unknown job", async () => {
     const t = await terminal(server);
