@@ -1,8 +1,8 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { STORE_GIVE_UP_MS, storeNames, taskAddress, tasksChannel } from "../../channels/index.js";
+import { STORE_GIVE_UP_MS } from "../../channels/index.js";
 import type { Logger } from "../log.js";
 import type { Connection } from "../nats/connect.js";
-import { isNotFound } from "../nats/topology.js";
+import { blockedIds } from "../store/job-ids.js";
 import type { JobStore } from "../store/jobs.js";
 import { PassOn } from "./pass-on.js";
 
@@ -19,15 +19,5 @@ export async function releaseAfterJob(conn: Connection, js: JetStreamClient, jsm
     const ids = await blockedIds(jsm, conn.prefix, m.queue, m.job);
     if (ids.length) log.info({ job: m.job, tasks: ids.length }, `job ${job}'s report is final: releasing job ${m.job}`);
     await passOn.check(m.queue, m.job, ids);
-  }
-}
-
-async function blockedIds(jsm: JetStreamManager, prefix: string, queue: string, job: string): Promise<string[]> {
-  try {
-    const info = await jsm.streams.info(storeNames(prefix).tasks, { subjects_filter: tasksChannel.blockedOfJob(prefix, queue, job) });
-    return Object.keys(info.state.subjects ?? {}).flatMap((s) => taskAddress(prefix, s)?.id ?? []);
-  } catch (err) {
-    if (isNotFound(err)) return [];
-    throw err;
   }
 }

@@ -1,6 +1,7 @@
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
-import { countsChannel, PRIORITIES, tasksChannel, queueOfConsumer, rateText, storeNames, type Capacity, type Priority, type Resources, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
+import { countsChannel, PRIORITIES, queueOfConsumer, rateText, storeNames, type Capacity, type Priority, type Resources, type Usage, type WorkerHeartbeat } from "../../channels/index.js";
 import { FitBoard, liveFit } from "../store/fit-board.js";
+import { blockedIds } from "../store/job-ids.js";
 import { unfitTasks } from "../policy/resources.js";
 import type { Connection } from "../nats/connect.js";
 import { UsageError } from "../errors.js";
@@ -159,7 +160,7 @@ export async function status(conn: Connection, filter: StatusFilter = {}): Promi
     jobs.map(async (j) => {
       const spent = await usage?.ofJob(j.job);
       if (spent) j.usage = spent.usage;
-      if (graphs.has(j.job)) j.blocked = (await subjectCounts(jsm, prefix, names.tasks, tasksChannel.blockedOfJob(prefix, j.queue, j.job))).size;
+      if (graphs.has(j.job)) j.blocked = (await blockedIds(jsm, prefix, j.queue, j.job)).length;
     }),
   );
   for (const j of jobs) {

@@ -31,6 +31,12 @@ export async function unsettledTasks(jsm: JetStreamManager, prefix: string, queu
   return subjects.filter((s) => taskAddress(prefix, s)?.queue === queue);
 }
 
+/** The ids of the job's tasks waiting blocked for their dependencies (or for `--after-job`). */
+export async function blockedIds(jsm: JetStreamManager, prefix: string, queue: string, job: string): Promise<string[]> {
+  const subjects = await subjectsOf(jsm, storeNames(prefix).tasks, tasksChannel.blockedOfJob(prefix, queue, job));
+  return subjects.flatMap((s) => taskAddress(prefix, s)?.id ?? []);
+}
+
 /** The subjects of a stream that match `filter` (paged by the client). */
 async function subjectsOf(jsm: JetStreamManager, stream: string, filter: string): Promise<string[]> {
   try {
